@@ -1,0 +1,28 @@
+//! The stackwise load engine: an HTTP/1.1 load generator that measures honestly.
+//!
+//! # Layout
+//!
+//! - [`plan`]: what a run does, as validated data (target, request mix, load shape, stop).
+//! - [`pacer`]: the load shape turned into send tickets; the only place closed and open loops
+//!   differ.
+//! - [`worker`]: pinned worker threads, each with its own runtime, running the one load loop.
+//! - [`http`]: where a response ends, without storing it.
+//! - [`record`]: raw measurements: HDR histograms, status counts, errors by kind.
+//! - [`report`]: the serialisable result, computed from recordings; merging shards exactly.
+//! - [`hdr`]: histograms in HdrHistogram's encodings (the interval log, base64 V2).
+//! - [`cpu`]: pinning, and the engine's own CPU use.
+//!
+//! The engine knows nothing of stacks, scenarios or reports beyond its own result.
+
+pub mod cpu;
+pub mod hdr;
+pub mod http;
+pub mod pacer;
+pub mod plan;
+pub mod record;
+pub mod report;
+pub mod worker;
+
+pub use plan::{Load, Plan, PlanError, RequestSpec, Stop, Target};
+pub use report::LoadReport;
+pub use worker::Live;

@@ -1,0 +1,193 @@
+//! When each request may be sent: the load shape turned into tickets.
+//!
+//! Closed and open loops differ only here. A connection asks for a ticket before every request;
+//! in a closed loop the ticket is "now", in an open loop it is the next slot of a fixed schedule,
+//! so the latency of a request that had to wait for a free connection is still measured from the
+//! time it should have been sent (coordinated omission corrected, as wrk2 does). Each worker
+//! thread owns one pacer with its share of the rate, so claiming a ticket costs no atomics.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+/// Permission to send one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    /// When the schedule meant the request to leave; `None` in a closed loop, where a request is
+    /// meant to leave as soon as it can.
+    pub intended: Option<Instant>,
+    /// Whether the request falls in the measured window rather than the warm-up.
+    pub measured: bool,
+}
+
+#[derive(Debug)]
+pub struct Pacer {
+    /// Time between two scheduled sends; `None` for a closed loop.
+    interval: Option<Duration>,
+    start: Instant,
+    measure_start: Instant,
+    deadline: Option<Instant>,
+    /// Measured tickets still to hand out, when the run stops after a count.
+    budget: Cell<Option<u64>>,
+    /// Open loop: the index of the next unclaimed slot.
+    next: Cell<u64>,
+    /// Measured tickets handed out.
+    claimed: Cell<u64>,
+}
+
+impl Pacer {
+    /// A pacer whose schedule starts at `start` (warm-up included); `rate` is requests per second
+    /// for an open loop, `None` for a closed one.
+    pub fn new(
+        rate: Option<f64>,
+        start: Instant,
+        warmup: Duration,
+        duration: Option<Duration>,
+        count: Option<u64>,
+    ) -> Pacer {
+        let measure_start = start + warmup;
+        Pacer {
+            interval: rate.map(|r| Duration::from_secs_f64(1.0 / r)),
+            start,
+            measure_start,
+            deadline: duration.map(|d| measure_start + d),
+            budget: Cell::new(count),
+            next: Cell::new(0),
+            claimed: Cell::new(0),
+        }
+    }
+
+    pub fn measure_start(&self) -> Instant {
+        self.measure_start
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.interval.is_some()
+    }
+
+    fn slot(&self, index: u64) -> Instant {
+        let interval = self.interval.unwrap_or_default();
+        self.start + Duration::from_nanos((interval.as_nanos() as u64).saturating_mul(index))
+    }
+
+    /// Claims the next send, or `None` once the run takes no more requests.
+    pub fn claim(&self) -> Option<Ticket> {
+        let when = match self.interval {
+            None => Instant::now(),
+            Some(_) => self.slot(self.next.get()),
+        };
+        if self.deadline.is_some_and(|d| when >= d) {
+            return None;
+        }
+        let measured = when >= self.measure_start;
+        if measured {
+            if let Some(left) = self.budget.get() {
+                if left == 0 {
+                    return None;
+                }
+                self.budget.set(Some(left - 1));
+            }
+            self.claimed.set(self.claimed.get() + 1);
+        }
+        self.next.set(self.next.get() + 1);
+        Some(Ticket {
+            intended: self.interval.map(|_| when),
+            measured,
+        })
+    }
+
+    /// Open loop: the index and time of the next unclaimed slot, while the run still takes
+    /// requests.
+    pub fn next_slot(&self) -> Option<(u64, Instant)> {
+        self.interval?;
+        if self.budget.get() == Some(0) {
+            return None;
+        }
+        let index = self.next.get();
+        let when = self.slot(index);
+        match self.deadline {
+            Some(d) if when >= d => None,
+            _ => Some((index, when)),
+        }
+    }
+
+    /// Open loop: slots that fell due in the measured window but were never claimed.
+    pub fn unclaimed(&self, end: Instant) -> u64 {
+        let Some(interval) = self.interval else {
+            return 0;
+        };
+        let end = self.deadline.map_or(end, |d| d.min(end));
+        let step = interval.as_nanos().max(1);
+        // Slots i with measure_start <= start + i * interval < end.
+        let first = (self.measure_start - self.start).as_nanos().div_ceil(step);
+        let past_end = end
+            .saturating_duration_since(self.start)
+            .as_nanos()
+            .div_ceil(step);
+        let due = past_end.saturating_sub(first) as u64;
+        due.saturating_sub(self.claimed.get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_loop_slots_follow_the_rate() {
+        let start = Instant::now();
+        let p = Pacer::new(
+            Some(1000.0),
+            start,
+            Duration::from_millis(10),
+            Some(Duration::from_millis(100)),
+            None,
+        );
+        let mut measured = 0;
+        let mut last = None;
+        while let Some(t) = p.claim() {
+            let at = t.intended.unwrap();
+            if let Some(prev) = last {
+                assert_eq!(at - prev, Duration::from_millis(1));
+            }
+            last = Some(at);
+            measured += u32::from(t.measured);
+        }
+        assert_eq!(measured, 100);
+        assert_eq!(last.unwrap() - start, Duration::from_millis(109));
+        assert_eq!(p.unclaimed(start + Duration::from_secs(1)), 0);
+    }
+
+    #[test]
+    fn unclaimed_slots_are_counted() {
+        let start = Instant::now();
+        let p = Pacer::new(
+            Some(100.0),
+            start,
+            Duration::ZERO,
+            Some(Duration::from_secs(1)),
+            None,
+        );
+        for _ in 0..40 {
+            p.claim().unwrap();
+        }
+        assert_eq!(p.unclaimed(start + Duration::from_secs(2)), 60);
+        assert_eq!(p.unclaimed(start + Duration::from_millis(500)), 10);
+    }
+
+    #[test]
+    fn count_budget_excludes_warmup() {
+        let start = Instant::now() - Duration::from_secs(1);
+        let p = Pacer::new(None, start, Duration::ZERO, None, Some(3));
+        assert_eq!((0..10).filter_map(|_| p.claim()).count(), 3);
+        assert!(p.claim().is_none());
+        let p = Pacer::new(Some(10.0), start, Duration::from_millis(500), None, Some(2));
+        let tickets: Vec<_> = (0..10).filter_map(|_| p.claim()).collect();
+        assert_eq!(tickets.iter().filter(|t| !t.measured).count(), 5);
+        assert_eq!(tickets.iter().filter(|t| t.measured).count(), 2);
+        assert!(p.next_slot().is_none());
+    }
+}

@@ -1,0 +1,360 @@
+//! What a load run does, as plain data: the target, the requests and their weights, the load
+//! shape and the stop condition.
+//!
+//! A [`Plan`] is validated when it is built, so the run itself never meets a zero rate or an
+//! empty mix. The one load loop in `worker.rs` interprets it; nothing else decides how load is
+//! applied.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use url::Url;
+
+/// How many requests are in flight and when each is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    /// `connections` connections, each sending its next request when the last one completes.
+    Closed { connections: usize },
+    /// Requests sent on a fixed schedule of `rate` per second, latency measured from each one's
+    /// intended send time. `connections` are opened at the start; more are opened, up to
+    /// `max_connections`, when every open one is busy and the schedule is falling behind.
+    Constant {
+        rate: f64,
+        connections: usize,
+        max_connections: usize,
+    },
+}
+
+/// When the measured part of a run ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    /// After this long (not counting the warm-up); requests still in flight then are cancelled.
+    Duration(Duration),
+    /// After this many requests have been sent (not counting the warm-up) and answered.
+    Count(u64),
+}
+
+/// One kind of request in the mix.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    /// Name the results are reported under.
+    pub tag: String,
+    /// Relative share of the mix.
+    pub weight: u32,
+    pub method: String,
+    /// Path and query, starting with `/`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RequestSpec {
+    /// A GET of `url`'s path and query, tagged with the path.
+    pub fn get(url: &Url) -> RequestSpec {
+        let path = path_and_query(url);
+        RequestSpec {
+            tag: url.path().to_string(),
+            weight: 1,
+            method: "GET".to_string(),
+            path,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// The bytes sent on the wire for this request to `host`.
+    pub(crate) fn encode(&self, host: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128 + self.body.len());
+        out.extend_from_slice(self.method.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.path.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        let has = |name: &str| {
+            self.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        if !has("host") {
+            out.extend_from_slice(b"Host: ");
+            out.extend_from_slice(host.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        for (name, value) in &self.headers {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        let needs_length =
+            !self.body.is_empty() || matches!(self.method.as_str(), "POST" | "PUT" | "PATCH");
+        if needs_length && !has("content-length") {
+            out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    pub(crate) fn is_head(&self) -> bool {
+        self.method.eq_ignore_ascii_case("HEAD")
+    }
+}
+
+/// Where the load goes: one HTTP/1.1 origin.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The URL as the user gave it.
+    pub url: Url,
+    /// The addresses the host resolved to; connections use the first.
+    pub addrs: Vec<SocketAddr>,
+    /// The `Host` header value.
+    pub host: String,
+}
+
+impl Target {
+    /// Parses and resolves `url`. Only `http://` is supported.
+    pub fn resolve(url: &str) -> Result<Target, PlanError> {
+        let url = Url::parse(url).map_err(|e| PlanError::Url(url.to_string(), e.to_string()))?;
+        if url.scheme() != "http" {
+            return Err(PlanError::Scheme(url.scheme().to_string()));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| PlanError::Url(url.to_string(), "no host".into()))?
+            .to_string();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let lookup = host.trim_start_matches('[').trim_end_matches(']');
+        let addrs: Vec<SocketAddr> = (lookup, port)
+            .to_socket_addrs()
+            .map_err(|e| PlanError::Resolve(host.clone(), e.to_string()))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(PlanError::Resolve(host, "no addresses".into()));
+        }
+        let host_header = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host,
+        };
+        Ok(Target {
+            url,
+            addrs,
+            host: host_header,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+}
+
+/// Path and query of `url`, as sent in the request line.
+pub fn path_and_query(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    }
+}
+
+/// A complete, validated description of a load run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub target: Target,
+    pub requests: Vec<RequestSpec>,
+    pub load: Load,
+    pub stop: Stop,
+    /// Driven before the measurement starts; nothing in it is counted.
+    pub warmup: Duration,
+    /// Worker threads, each with its own single-threaded runtime and its share of the load.
+    pub threads: usize,
+    /// CPUs the worker threads are pinned to, in turn; `None` leaves placement to the kernel.
+    pub cpus: Option<Vec<usize>>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// Everything that can be wrong with a plan, found before any load is sent.
+#[derive(Debug, Error, PartialEq)]
+pub enum PlanError {
+    #[error("invalid URL '{0}': {1}")]
+    Url(String, String),
+    #[error("unsupported scheme '{0}': only http:// is supported")]
+    Scheme(String),
+    #[error("cannot resolve host '{0}': {1}")]
+    Resolve(String, String),
+    #[error("the rate must be a positive number of requests per second, got {0}")]
+    Rate(f64),
+    #[error("connections must be at least 1")]
+    Connections,
+    #[error("max connections ({max}) must be at least the initial connections ({initial})")]
+    MaxConnections { max: usize, initial: usize },
+    #[error("the duration must be longer than zero")]
+    Duration,
+    #[error("the request count must be at least 1")]
+    Count,
+    #[error("threads must be at least 1")]
+    Threads,
+    #[error("the request mix is empty")]
+    EmptyMix,
+    #[error("request '{0}' has weight 0; every request in the mix needs a weight of at least 1")]
+    Weight(String),
+    #[error("request '{0}': {1}")]
+    Request(String, String),
+    #[error("the CPU list is empty")]
+    NoCpus,
+    #[error("CPU {cpu} does not exist on this machine ({available} CPUs)")]
+    Cpu { cpu: usize, available: usize },
+    #[error("{what} must be longer than zero")]
+    Timeout { what: &'static str },
+}
+
+impl Plan {
+    /// Checks every value a run depends on.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        match self.load {
+            Load::Closed { connections: 0 } => return Err(PlanError::Connections),
+            Load::Constant {
+                rate,
+                connections,
+                max_connections,
+            } => {
+                if !(rate.is_finite() && rate > 0.0) {
+                    return Err(PlanError::Rate(rate));
+                }
+                if connections == 0 {
+                    return Err(PlanError::Connections);
+                }
+                if max_connections < connections {
+                    return Err(PlanError::MaxConnections {
+                        max: max_connections,
+                        initial: connections,
+                    });
+                }
+            }
+            Load::Closed { .. } => {}
+        }
+        match self.stop {
+            Stop::Duration(d) if d.is_zero() => return Err(PlanError::Duration),
+            Stop::Count(0) => return Err(PlanError::Count),
+            _ => {}
+        }
+        if self.threads == 0 {
+            return Err(PlanError::Threads);
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(PlanError::Timeout {
+                what: "the connect timeout",
+            });
+        }
+        if self.request_timeout.is_zero() {
+            return Err(PlanError::Timeout {
+                what: "the request timeout",
+            });
+        }
+        if self.requests.is_empty() {
+            return Err(PlanError::EmptyMix);
+        }
+        for r in &self.requests {
+            if r.weight == 0 {
+                return Err(PlanError::Weight(r.tag.clone()));
+            }
+            if !r.path.starts_with('/') || r.path.bytes().any(|b| b.is_ascii_whitespace()) {
+                return Err(PlanError::Request(
+                    r.tag.clone(),
+                    format!("path '{}' must start with '/' and hold no spaces", r.path),
+                ));
+            }
+            if r.method.is_empty() || !r.method.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(PlanError::Request(
+                    r.tag.clone(),
+                    format!("'{}' is not an HTTP method", r.method),
+                ));
+            }
+            for (name, value) in &r.headers {
+                let bad_name =
+                    name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+                if bad_name || value.bytes().any(|b| b == b'\r' || b == b'\n') {
+                    return Err(PlanError::Request(
+                        r.tag.clone(),
+                        format!("invalid header '{name}: {value}'"),
+                    ));
+                }
+            }
+        }
+        if let Some(cpus) = &self.cpus {
+            if cpus.is_empty() {
+                return Err(PlanError::NoCpus);
+            }
+            let available = crate::cpu::online_cpus();
+            if let Some(&cpu) = cpus.iter().find(|&&c| c >= available) {
+                return Err(PlanError::Cpu { cpu, available });
+            }
+        }
+        Ok(())
+    }
+
+    /// Connections opened at the start, over all threads.
+    pub fn initial_connections(&self) -> usize {
+        match self.load {
+            Load::Closed { connections } | Load::Constant { connections, .. } => connections,
+        }
+    }
+
+    /// The bytes of each request, in mix order, shared by every connection.
+    pub(crate) fn encoded_requests(&self) -> Arc<[Arc<[u8]>]> {
+        self.requests
+            .iter()
+            .map(|r| Arc::from(r.encode(&self.target.host)))
+            .collect()
+    }
+}
+
+/// Splits `total` into `parts` shares that differ by at most one, larger shares first.
+pub(crate) fn split(total: u64, parts: usize) -> Vec<u64> {
+    let parts = parts as u64;
+    (0..parts)
+        .map(|i| total / parts + u64::from(i < total % parts))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_fair_and_exact() {
+        assert_eq!(split(10, 3), vec![4, 3, 3]);
+        assert_eq!(split(2, 4), vec![1, 1, 0, 0]);
+        assert_eq!(split(9, 1), vec![9]);
+    }
+
+    #[test]
+    fn encodes_host_headers_and_body() {
+        let url = Url::parse("http://127.0.0.1:8080/a?b=1").unwrap();
+        let mut spec = RequestSpec::get(&url);
+        assert_eq!(
+            spec.encode("127.0.0.1:8080"),
+            b"GET /a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
+        );
+        spec.method = "POST".into();
+        spec.headers.push(("X-A".into(), "1".into()));
+        spec.body = b"hi".to_vec();
+        assert_eq!(
+            spec.encode("h"),
+            b"POST /a?b=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nhi"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_urls() {
+        assert!(matches!(Target::resolve("nope"), Err(PlanError::Url(..))));
+        assert!(matches!(
+            Target::resolve("https://127.0.0.1/"),
+            Err(PlanError::Scheme(_))
+        ));
+        let t = Target::resolve("http://127.0.0.1:9/x").unwrap();
+        assert_eq!(t.host, "127.0.0.1:9");
+        assert_eq!(t.addr().port(), 9);
+    }
+}

@@ -1,0 +1,275 @@
+//! Raw measurements, as each worker thread records them.
+//!
+//! Every worker owns one [`Recording`]: per request tag, two HDR histograms (latency from the
+//! intended send time, and from the actual send time), status counts and errors by kind, plus
+//! counters for the schedule and the connections. Nothing is summarised here; recordings are
+//! merged exactly at the end and everything else is computed from them in `report.rs`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Highest latency a histogram can hold, in microseconds (one hour); larger values are clamped.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+/// Significant digits kept: values are exact to 0.1%.
+pub const SIGFIGS: u8 = 3;
+
+/// A new latency histogram in microseconds, of fixed size however long the run.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGFIGS).expect("constant bounds are valid")
+}
+
+/// Why a request got no response.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The server refused the connection (nothing listening).
+    ConnectRefused,
+    /// The connection was not established within the connect timeout.
+    ConnectTimeout,
+    /// Connecting failed otherwise (unreachable network, no local ports left, ...).
+    Connect,
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The server reset the connection.
+    Reset,
+    /// The server closed the connection before the response was complete.
+    Closed,
+    /// The response was not valid HTTP/1.1.
+    Protocol,
+    /// Any other socket error.
+    Io,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::ConnectRefused,
+        ErrorKind::ConnectTimeout,
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Reset,
+        ErrorKind::Closed,
+        ErrorKind::Protocol,
+        ErrorKind::Io,
+    ];
+
+    /// Classifies a socket error met while sending or receiving.
+    pub fn of_io(e: &std::io::Error) -> ErrorKind {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => ErrorKind::Reset,
+            K::UnexpectedEof => ErrorKind::Closed,
+            K::TimedOut => ErrorKind::Timeout,
+            K::ConnectionRefused => ErrorKind::ConnectRefused,
+            _ => ErrorKind::Io,
+        }
+    }
+
+    /// Classifies an error met while connecting.
+    pub fn of_connect(e: &std::io::Error) -> ErrorKind {
+        match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
+            std::io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
+            _ => ErrorKind::Connect,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectRefused => "connect_refused",
+            ErrorKind::ConnectTimeout => "connect_timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Closed => "closed",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
+/// What one tag's requests did.
+#[derive(Debug, Clone)]
+pub struct TagRecording {
+    /// Latency from the intended send time (coordinated omission corrected), µs.
+    pub corrected: Histogram<u64>,
+    /// Latency from the moment the request was actually written, µs.
+    pub uncorrected: Histogram<u64>,
+    /// Responses by status code.
+    pub status: BTreeMap<u16, u64>,
+    /// Requests that got no response, by kind.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Response bytes read.
+    pub bytes: u64,
+}
+
+impl TagRecording {
+    pub fn new() -> TagRecording {
+        TagRecording {
+            corrected: latency_histogram(),
+            uncorrected: latency_histogram(),
+            status: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            bytes: 0,
+        }
+    }
+
+    pub fn merge(&mut self, other: &TagRecording) {
+        self.corrected
+            .add(&other.corrected)
+            .expect("histograms share bounds");
+        self.uncorrected
+            .add(&other.uncorrected)
+            .expect("histograms share bounds");
+        for (code, n) in &other.status {
+            *self.status.entry(*code).or_default() += n;
+        }
+        for (kind, n) in &other.errors {
+            *self.errors.entry(*kind).or_default() += n;
+        }
+        self.bytes += other.bytes;
+    }
+
+    pub fn responses(&self) -> u64 {
+        self.status.values().sum()
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+impl Default for TagRecording {
+    fn default() -> Self {
+        TagRecording::new()
+    }
+}
+
+/// Everything one worker (or, merged, a whole run) measured.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// One per request in the mix, in mix order.
+    pub tags: Vec<TagRecording>,
+    /// Requests written in the measured window.
+    pub sent: u64,
+    /// Sends that left more than [`LATE_AFTER`] after their intended time (open loop only).
+    pub late: u64,
+    /// Scheduled sends that were due in the measured window but never left (open loop only).
+    pub unsent: u64,
+    /// Connections established, including reconnects.
+    pub connections_opened: u64,
+    /// Most connections open at once.
+    pub peak_connections: u64,
+}
+
+/// How late a send may leave before it counts as late.
+pub const LATE_AFTER: Duration = Duration::from_millis(2);
+
+impl Recording {
+    pub fn new(tags: usize) -> Recording {
+        Recording {
+            tags: (0..tags).map(|_| TagRecording::new()).collect(),
+            sent: 0,
+            late: 0,
+            unsent: 0,
+            connections_opened: 0,
+            peak_connections: 0,
+        }
+    }
+
+    /// Adds `other`, recorded at the same time by another worker.
+    pub fn merge(&mut self, other: &Recording) {
+        for (mine, theirs) in self.tags.iter_mut().zip(&other.tags) {
+            mine.merge(theirs);
+        }
+        self.sent += other.sent;
+        self.late += other.late;
+        self.unsent += other.unsent;
+        self.connections_opened += other.connections_opened;
+        // Workers run side by side, so their peaks add up to an upper bound of the joint peak.
+        self.peak_connections += other.peak_connections;
+    }
+
+    /// Records a response to request `tag`.
+    #[inline]
+    pub fn response(
+        &mut self,
+        tag: usize,
+        status: u16,
+        corrected: Duration,
+        uncorrected: Duration,
+    ) {
+        let t = &mut self.tags[tag];
+        t.corrected.saturating_record(micros(corrected));
+        t.uncorrected.saturating_record(micros(uncorrected));
+        *t.status.entry(status).or_default() += 1;
+    }
+
+    #[inline]
+    pub fn error(&mut self, tag: usize, kind: ErrorKind) {
+        *self.tags[tag].errors.entry(kind).or_default() += 1;
+    }
+}
+
+/// Latency in whole microseconds, at least 1 so that it fits the histogram's range.
+#[inline]
+fn micros(d: Duration) -> u64 {
+    (d.as_micros() as u64).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_adds_exactly() {
+        let mut a = Recording::new(2);
+        let mut b = Recording::new(2);
+        a.response(0, 200, Duration::from_millis(5), Duration::from_millis(1));
+        b.response(0, 200, Duration::from_millis(7), Duration::from_millis(7));
+        b.response(1, 503, Duration::from_millis(1), Duration::from_millis(1));
+        b.error(1, ErrorKind::Reset);
+        a.sent = 1;
+        b.sent = 3;
+        a.merge(&b);
+        assert_eq!(a.sent, 4);
+        assert_eq!(a.tags[0].corrected.len(), 2);
+        assert_eq!(
+            a.tags[0].corrected.max(),
+            a.tags[0].corrected.highest_equivalent(7000)
+        );
+        assert_eq!(a.tags[1].status[&503], 1);
+        assert_eq!(a.tags[1].errors[&ErrorKind::Reset], 1);
+    }
+
+    #[test]
+    fn classifies_io_errors() {
+        use std::io::{Error, ErrorKind as K};
+        assert_eq!(
+            ErrorKind::of_io(&Error::from(K::ConnectionReset)),
+            ErrorKind::Reset
+        );
+        assert_eq!(
+            ErrorKind::of_io(&Error::from(K::UnexpectedEof)),
+            ErrorKind::Closed
+        );
+        assert_eq!(
+            ErrorKind::of_connect(&Error::from(K::ConnectionRefused)),
+            ErrorKind::ConnectRefused
+        );
+    }
+}

@@ -1,0 +1,696 @@
+//! The result of a load run: one serialisable model, computed from raw recordings.
+//!
+//! Everything here is a pure function of a [`Plan`] and the merged [`Recording`](crate::record::Recording): percentiles,
+//! rates, the engine's saturation verdict and the warnings. The raw histograms travel inside the
+//! result (base64 of HdrHistogram's V2 encoding), so results of shards of one run merge exactly
+//! ([`LoadReport::merge`]) and nothing needs the original process. The committed JSON Schema
+//! (`schema/load-report.schema.json`) is generated from these types.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use hdrhistogram::Histogram;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::cpu;
+use crate::hdr::{self, HdrError};
+use crate::plan::{Load, Plan, Stop};
+use crate::record::{latency_histogram, ErrorKind, TagRecording, LATE_AFTER};
+use crate::worker::RunOutput;
+
+/// Version of this format; raised when a field changes meaning or goes away.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The result of one `stackwise load` run, or of several shards of one run merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadReport {
+    /// Version of this format.
+    pub schema_version: u32,
+    /// The program that measured, with its version.
+    pub tool: String,
+    /// When the run started (warm-up included), RFC 3339, UTC.
+    pub started_at: String,
+    /// What was asked for.
+    pub plan: PlanReport,
+    /// Length of the measured window, in seconds (warm-up excluded).
+    pub elapsed_s: f64,
+    /// All requests of the mix together.
+    pub summary: Summary,
+    /// Each request of the mix on its own, in mix order.
+    pub tags: Vec<TagReport>,
+    /// The load engine's own CPU use, and whether it limited the result.
+    pub engine: EngineReport,
+    /// Things a reader must know before trusting the numbers.
+    pub warnings: Vec<String>,
+    /// How many engine processes' results this one joins (1 for a single run).
+    pub shards: u32,
+}
+
+/// The load that was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanReport {
+    /// The target URL as given.
+    pub url: String,
+    /// `closed`: each connection sends when its last response arrives; `constant`: a fixed rate.
+    pub mode: Mode,
+    /// Connections asked for (in a constant-rate run, the ones opened at the start).
+    pub connections: u64,
+    /// Constant rate: the most connections the engine may open to keep the schedule.
+    pub max_connections: Option<u64>,
+    /// Constant rate: requests per second asked for.
+    pub rate: Option<f64>,
+    /// Measured duration asked for, in seconds; absent when the run stops after a count.
+    pub duration_s: Option<f64>,
+    /// Measured requests asked for; absent when the run stops after a duration.
+    pub count: Option<u64>,
+    /// Warm-up driven before measuring, in seconds.
+    pub warmup_s: f64,
+    /// Connect timeout, in seconds.
+    pub connect_timeout_s: f64,
+    /// Request timeout, in seconds.
+    pub request_timeout_s: f64,
+    /// Worker threads that drove the load.
+    pub threads: u64,
+    /// CPUs the worker threads were pinned to, if any.
+    pub cpus: Option<Vec<u64>>,
+    /// The request mix.
+    pub requests: Vec<RequestReport>,
+}
+
+/// How requests are paced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Closed,
+    Constant,
+}
+
+/// One request of the mix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestReport {
+    /// Name its results are reported under.
+    pub tag: String,
+    /// Relative share of the mix.
+    pub weight: u32,
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+}
+
+/// Counts and latency of a set of requests in the measured window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// Responses received, whatever their status.
+    pub requests: u64,
+    /// Responses per second.
+    pub throughput_rps: f64,
+    /// Responses with a 2xx status.
+    pub ok: u64,
+    /// Responses with any other status; kept apart from transport errors.
+    pub non_2xx: u64,
+    /// Responses by status code.
+    pub status: BTreeMap<String, u64>,
+    /// Requests that got no response.
+    pub errors: u64,
+    /// Requests that got no response, by kind: connect_refused, connect_timeout, connect,
+    /// timeout, reset, closed, protocol, io.
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Response bytes read, heads included.
+    pub bytes_read: u64,
+    /// Latency of the responses, in microseconds.
+    pub latency: Latency,
+}
+
+/// Latency measured two ways. In a closed loop both are the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Latency {
+    /// From the time each request was meant to be sent: includes time spent waiting for a free
+    /// connection, so server stalls show (coordinated omission corrected).
+    pub corrected: Percentiles,
+    /// From the time each request was actually written.
+    pub uncorrected: Percentiles,
+}
+
+/// Distribution of latencies, in microseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Percentiles {
+    /// Values recorded.
+    pub count: u64,
+    pub min_us: u64,
+    pub mean_us: f64,
+    pub stdev_us: f64,
+    pub p50_us: u64,
+    pub p90_us: u64,
+    pub p99_us: u64,
+    pub p99_9_us: u64,
+    pub p99_99_us: u64,
+    pub max_us: u64,
+}
+
+/// One request of the mix: its counts, latency and raw histograms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagReport {
+    /// The request's tag.
+    pub tag: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The raw histograms behind `latency`.
+    pub histograms: Histograms,
+}
+
+/// Raw HDR histograms (microseconds, 1 µs to 1 h, 3 significant digits), each as base64 of
+/// HdrHistogram's compressed V2 encoding: the payload of an interval log line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Histograms {
+    pub corrected: String,
+    pub uncorrected: String,
+}
+
+/// The schedule and the connections, asked for against achieved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    /// Requests written in the measured window.
+    pub sent: u64,
+    /// Requests written per second.
+    pub send_rate: f64,
+    /// Constant rate: sends that left more than `late_after_ms` after their intended time.
+    pub late_sends: u64,
+    /// The lateness beyond which a send counts as late, in milliseconds.
+    pub late_after_ms: f64,
+    /// Constant rate: sends that fell due in the measured window but could not be made because
+    /// every allowed connection was busy.
+    pub unsent: u64,
+    /// Requests written but neither answered nor failed when the run ended (cancelled).
+    pub in_flight_at_end: u64,
+    /// Connections established, reconnects included.
+    pub connections_opened: u64,
+    /// Most connections open at once (summed over worker threads).
+    pub peak_connections: u64,
+}
+
+/// How hard the load engine itself worked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngineReport {
+    /// CPU time (user + system) the engine used in the measured window, in seconds.
+    pub cpu_seconds: f64,
+    /// Cores the engine could use: its worker threads, or fewer if pinned to fewer CPUs.
+    pub cores: f64,
+    /// `cpu_seconds / (elapsed_s * cores)`: 1.0 means every core it had was busy.
+    pub utilisation: f64,
+    /// The engine was the bottleneck (utilisation at or above `saturation_threshold`): the
+    /// result measures the engine, not the server.
+    pub saturated: bool,
+    /// Utilisation from which the engine counts as saturated.
+    pub saturation_threshold: f64,
+    /// Share of the whole machine's CPU used by other processes during the window (0 to 1),
+    /// a server under test on the same machine included.
+    pub other_load: Option<f64>,
+    /// The schedule and the connections, asked for against achieved.
+    pub delivery: Delivery,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Percentiles {
+        if h.is_empty() {
+            return Percentiles {
+                count: 0,
+                min_us: 0,
+                mean_us: 0.0,
+                stdev_us: 0.0,
+                p50_us: 0,
+                p90_us: 0,
+                p99_us: 0,
+                p99_9_us: 0,
+                p99_99_us: 0,
+                max_us: 0,
+            };
+        }
+        Percentiles {
+            count: h.len(),
+            min_us: h.min(),
+            mean_us: h.mean(),
+            stdev_us: h.stdev(),
+            p50_us: h.value_at_quantile(0.50),
+            p90_us: h.value_at_quantile(0.90),
+            p99_us: h.value_at_quantile(0.99),
+            p99_9_us: h.value_at_quantile(0.999),
+            p99_99_us: h.value_at_quantile(0.9999),
+            max_us: h.max(),
+        }
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn summarise(t: &TagRecording, elapsed: f64) -> Summary {
+    let requests = t.responses();
+    let ok: u64 = t
+        .status
+        .iter()
+        .filter(|(c, _)| (200..300).contains(*c))
+        .map(|(_, n)| n)
+        .sum();
+    Summary {
+        requests,
+        throughput_rps: rate(requests, elapsed),
+        ok,
+        non_2xx: requests - ok,
+        status: t.status.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+        errors: t.error_count(),
+        error_kinds: t
+            .errors
+            .iter()
+            .map(|(k, n)| (k.as_str().to_string(), *n))
+            .collect(),
+        bytes_read: t.bytes,
+        latency: Latency {
+            corrected: Percentiles::of(&t.corrected),
+            uncorrected: Percentiles::of(&t.uncorrected),
+        },
+    }
+}
+
+fn rate(n: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        n as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+impl LoadReport {
+    /// The report of a finished run of `plan`.
+    pub fn from_run(plan: &Plan, run: &RunOutput) -> Result<LoadReport, HdrError> {
+        let cores = match &plan.cpus {
+            Some(cpus) => run.threads.min(cpus.len()),
+            None => run.threads.min(cpu::allowed_cpus()),
+        } as f64;
+        let (mode, rate, max_connections) = match plan.load {
+            Load::Closed { .. } => (Mode::Closed, None, None),
+            Load::Constant {
+                rate,
+                max_connections,
+                ..
+            } => (Mode::Constant, Some(rate), Some(max_connections as u64)),
+        };
+        let (duration_s, count) = match plan.stop {
+            Stop::Duration(d) => (Some(d.as_secs_f64()), None),
+            Stop::Count(n) => (None, Some(n)),
+        };
+        let plan_report = PlanReport {
+            url: plan.target.url.to_string(),
+            mode,
+            connections: plan.initial_connections() as u64,
+            max_connections,
+            rate,
+            duration_s,
+            count,
+            warmup_s: plan.warmup.as_secs_f64(),
+            connect_timeout_s: plan.connect_timeout.as_secs_f64(),
+            request_timeout_s: plan.request_timeout.as_secs_f64(),
+            threads: run.threads as u64,
+            cpus: plan
+                .cpus
+                .as_ref()
+                .map(|c| c.iter().map(|&c| c as u64).collect()),
+            requests: plan
+                .requests
+                .iter()
+                .map(|r| RequestReport {
+                    tag: r.tag.clone(),
+                    weight: r.weight,
+                    method: r.method.clone(),
+                    path: r.path.clone(),
+                })
+                .collect(),
+        };
+        let rec = &run.recording;
+        let cpu_seconds = run.cpu.as_secs_f64();
+        LoadReport::assemble(
+            rfc3339(run.started_at),
+            plan_report,
+            run.elapsed.as_secs_f64(),
+            rec.tags
+                .iter()
+                .map(|t| Ok((t.clone(), Histograms::of(t)?)))
+                .collect::<Result<_, HdrError>>()?,
+            cpu_seconds,
+            cores,
+            run.other_load,
+            (
+                rec.sent,
+                rec.late,
+                rec.unsent,
+                rec.connections_opened,
+                rec.peak_connections,
+            ),
+            1,
+        )
+    }
+
+    /// Builds the report from merged raw data; everything derived is computed here, once.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        started_at: String,
+        plan: PlanReport,
+        elapsed_s: f64,
+        tags: Vec<(TagRecording, Histograms)>,
+        cpu_seconds: f64,
+        cores: f64,
+        other_load: Option<f64>,
+        (sent, late, unsent, opened, peak): (u64, u64, u64, u64, u64),
+        shards: u32,
+    ) -> Result<LoadReport, HdrError> {
+        let mut all = TagRecording::new();
+        for (t, _) in &tags {
+            all.merge(t);
+        }
+        let summary = summarise(&all, elapsed_s);
+        let finished = summary.requests + summary.errors;
+        // Connect failures never sent anything.
+        let unsent_errors: u64 = all
+            .errors
+            .iter()
+            .filter(|(k, _)| {
+                matches!(
+                    k,
+                    ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::Connect
+                )
+            })
+            .map(|(_, n)| n)
+            .sum();
+        let in_flight = sent.saturating_sub(finished - unsent_errors);
+        let utilisation = if elapsed_s > 0.0 && cores > 0.0 {
+            cpu_seconds / (elapsed_s * cores)
+        } else {
+            0.0
+        };
+        let engine = EngineReport {
+            cpu_seconds,
+            cores,
+            utilisation,
+            saturated: utilisation >= cpu::SATURATED,
+            saturation_threshold: cpu::SATURATED,
+            other_load,
+            delivery: Delivery {
+                sent,
+                send_rate: rate(sent, elapsed_s),
+                late_sends: late,
+                late_after_ms: LATE_AFTER.as_secs_f64() * 1000.0,
+                unsent,
+                in_flight_at_end: in_flight,
+                connections_opened: opened,
+                peak_connections: peak,
+            },
+        };
+        let tags = plan
+            .requests
+            .iter()
+            .zip(tags)
+            .map(|(r, (t, histograms))| TagReport {
+                tag: r.tag.clone(),
+                summary: summarise(&t, elapsed_s),
+                histograms,
+            })
+            .collect();
+        let mut report = LoadReport {
+            schema_version: SCHEMA_VERSION,
+            tool: format!("stackwise {}", env!("CARGO_PKG_VERSION")),
+            started_at,
+            plan,
+            elapsed_s,
+            summary,
+            tags,
+            engine,
+            warnings: Vec::new(),
+            shards,
+        };
+        report.warnings = report.compute_warnings();
+        Ok(report)
+    }
+
+    fn compute_warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        let e = &self.engine;
+        if e.saturated {
+            w.push(format!(
+                "the load engine was the bottleneck: it used {:.0}% of its {} core(s), so these \
+                 figures measure the engine, not the server; give it more CPUs (--cpus) or threads",
+                e.utilisation * 100.0,
+                e.cores
+            ));
+        }
+        if self.summary.errors > 0 {
+            w.push(format!(
+                "{} request(s) failed without a response",
+                self.summary.errors
+            ));
+        }
+        if self.summary.non_2xx > 0 {
+            w.push(format!(
+                "{} response(s) had a non-2xx status",
+                self.summary.non_2xx
+            ));
+        }
+        let d = &e.delivery;
+        if d.unsent > 0 {
+            w.push(format!(
+                "{} scheduled request(s) could not be sent: all {} allowed connections were busy; \
+                 the target cannot sustain this rate",
+                d.unsent,
+                self.plan.max_connections.unwrap_or(self.plan.connections)
+            ));
+        }
+        if d.late_sends > 0 {
+            w.push(format!(
+                "{} request(s) left more than {} ms after their scheduled time; corrected latency \
+                 includes that wait",
+                d.late_sends, d.late_after_ms
+            ));
+        }
+        if self.plan.mode == Mode::Closed && d.peak_connections < self.plan.connections {
+            w.push(format!(
+                "only {} of {} connections could be opened",
+                d.peak_connections, self.plan.connections
+            ));
+        }
+        w
+    }
+
+    /// Joins the results of shards of one run (the same URL, mode, mix and stop condition, each
+    /// driving a share of the load at the same time) into one, exactly: histograms are added, not
+    /// averaged.
+    pub fn merge(shards: &[LoadReport]) -> Result<LoadReport, MergeError> {
+        let first = shards.first().ok_or(MergeError::Empty)?;
+        for (i, s) in shards.iter().enumerate() {
+            if s.schema_version != SCHEMA_VERSION {
+                return Err(MergeError::Version(i, s.schema_version));
+            }
+            let p = &s.plan;
+            let q = &first.plan;
+            let same = p.url == q.url
+                && p.mode == q.mode
+                && p.requests == q.requests
+                && p.duration_s == q.duration_s
+                && p.warmup_s == q.warmup_s;
+            if !same {
+                return Err(MergeError::Mismatch(i));
+            }
+        }
+        let sum_opt = |f: fn(&PlanReport) -> Option<f64>| -> Option<f64> {
+            shards.iter().map(|s| f(&s.plan)).sum()
+        };
+        let mut plan = first.plan.clone();
+        plan.connections = shards.iter().map(|s| s.plan.connections).sum();
+        plan.max_connections = shards.iter().map(|s| s.plan.max_connections).sum();
+        plan.rate = sum_opt(|p| p.rate);
+        plan.count = shards.iter().map(|s| s.plan.count).sum();
+        plan.threads = shards.iter().map(|s| s.plan.threads).sum();
+        plan.cpus = None;
+        let mut tags = Vec::with_capacity(first.tags.len());
+        for t in 0..first.tags.len() {
+            let mut merged = TagRecording::new();
+            for (i, s) in shards.iter().enumerate() {
+                let part = s.tags.get(t).ok_or(MergeError::Mismatch(i))?;
+                merged.merge(&part.to_recording().map_err(|e| MergeError::Hdr(i, e))?);
+            }
+            let histograms = Histograms::of(&merged).map_err(|e| MergeError::Hdr(0, e))?;
+            tags.push((merged, histograms));
+        }
+        let sum = |f: fn(&LoadReport) -> u64| shards.iter().map(f).sum::<u64>();
+        let other_load = shards
+            .iter()
+            .filter_map(|s| s.engine.other_load)
+            .fold(None, |m: Option<f64>, o| Some(m.map_or(o, |m| m.max(o))));
+        let started_at = shards
+            .iter()
+            .map(|s| s.started_at.clone())
+            .min()
+            .unwrap_or_default();
+        let elapsed_s = shards.iter().map(|s| s.elapsed_s).fold(0.0, f64::max);
+        let mut merged = LoadReport::assemble(
+            started_at,
+            plan,
+            elapsed_s,
+            tags,
+            shards.iter().map(|s| s.engine.cpu_seconds).sum(),
+            shards.iter().map(|s| s.engine.cores).sum(),
+            other_load,
+            (
+                sum(|s| s.engine.delivery.sent),
+                sum(|s| s.engine.delivery.late_sends),
+                sum(|s| s.engine.delivery.unsent),
+                sum(|s| s.engine.delivery.connections_opened),
+                sum(|s| s.engine.delivery.peak_connections),
+            ),
+            shards.iter().map(|s| s.shards).sum(),
+        )
+        .map_err(|e| MergeError::Hdr(0, e))?;
+        // A shard whose engine was saturated taints the whole.
+        if shards.iter().any(|s| s.engine.saturated) && !merged.engine.saturated {
+            merged.engine.saturated = true;
+            merged.warnings = merged.compute_warnings();
+        }
+        Ok(merged)
+    }
+
+    /// The latency histograms of every tag added together: (corrected, uncorrected).
+    pub fn total_histograms(&self) -> Result<(Histogram<u64>, Histogram<u64>), HdrError> {
+        let mut corrected = latency_histogram();
+        let mut uncorrected = latency_histogram();
+        for t in &self.tags {
+            let r = t.to_recording()?;
+            corrected
+                .add(&r.corrected)
+                .map_err(|e| HdrError::Decode(format!("{e:?}")))?;
+            uncorrected
+                .add(&r.uncorrected)
+                .map_err(|e| HdrError::Decode(format!("{e:?}")))?;
+        }
+        Ok((corrected, uncorrected))
+    }
+}
+
+impl Histograms {
+    fn of(t: &TagRecording) -> Result<Histograms, HdrError> {
+        Ok(Histograms {
+            corrected: hdr::encode(&t.corrected)?,
+            uncorrected: hdr::encode(&t.uncorrected)?,
+        })
+    }
+}
+
+impl TagReport {
+    /// Back to raw data: the histograms decoded, the counters parsed.
+    pub fn to_recording(&self) -> Result<TagRecording, HdrError> {
+        let mut t = TagRecording::new();
+        t.corrected
+            .add(&hdr::decode(&self.histograms.corrected)?)
+            .map_err(|e| HdrError::Decode(format!("{e:?}")))?;
+        t.uncorrected
+            .add(&hdr::decode(&self.histograms.uncorrected)?)
+            .map_err(|e| HdrError::Decode(format!("{e:?}")))?;
+        for (code, n) in &self.summary.status {
+            let code = code
+                .parse()
+                .map_err(|_| HdrError::Decode(format!("status '{code}' is not a number")))?;
+            t.status.insert(code, *n);
+        }
+        for (kind, n) in &self.summary.error_kinds {
+            let kind = ErrorKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == kind)
+                .ok_or_else(|| HdrError::Decode(format!("unknown error kind '{kind}'")))?;
+            t.errors.insert(kind, *n);
+        }
+        t.bytes = self.summary.bytes_read;
+        Ok(t)
+    }
+}
+
+/// Why shard results cannot be merged.
+#[derive(Debug, Error)]
+pub enum MergeError {
+    #[error("nothing to merge")]
+    Empty,
+    #[error("shard {0} has format version {1}; this stackwise reads version {SCHEMA_VERSION}")]
+    Version(usize, u32),
+    #[error("shard {0} is not a shard of the same run (its URL, mode, mix, duration or warm-up differ from the first)")]
+    Mismatch(usize),
+    #[error("shard {0}: {1}")]
+    Hdr(usize, HdrError),
+}
+
+/// The JSON Schema of [`LoadReport`], as committed in `schema/load-report.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(LoadReport);
+    let mut s = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates_are_rfc3339() {
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        assert_eq!(rfc3339(t), "2026-11-18T11:06:40Z");
+    }
+
+    #[test]
+    fn percentiles_of_a_known_distribution() {
+        // 1..=10_000 µs, once each: every percentile is known exactly (to 3 digits).
+        let mut h = latency_histogram();
+        for v in 1..=10_000 {
+            h.record(v).unwrap();
+        }
+        let p = Percentiles::of(&h);
+        assert_eq!(p.count, 10_000);
+        assert_eq!(p.min_us, 1);
+        assert_eq!(p.p50_us, h.highest_equivalent(5_000));
+        assert_eq!(p.p90_us, h.highest_equivalent(9_000));
+        assert_eq!(p.p99_us, h.highest_equivalent(9_900));
+        assert_eq!(p.p99_9_us, h.highest_equivalent(9_990));
+        assert_eq!(p.max_us, h.highest_equivalent(10_000));
+        assert!((p.mean_us - 5_000.5).abs() < 5.0);
+        assert_eq!(Percentiles::of(&latency_histogram()).count, 0);
+    }
+}

@@ -1,0 +1,598 @@
+//! The load loop: worker threads, their connections, and the one loop every connection runs.
+//!
+//! Each worker thread is pinned to its CPU and runs its own single-threaded tokio runtime, with
+//! its share of the connections and of the rate; nothing crosses threads per request. Every
+//! connection runs [`drive`]: take a ticket from the pacer, send, read until the response ends,
+//! record. The load shape lives in the pacer, so closed and open loops share this one loop. In an
+//! open loop a supervisor opens more connections when every open one is busy and the schedule
+//! is falling behind, up to the cap.
+//!
+//! All connections of a thread read into one scratch buffer, so an idle connection costs a socket
+//! and a small task, not a buffer: that is what keeps 10,000 connections in a few megabytes.
+
+use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, OnceLock};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::task::LocalSet;
+
+use crate::cpu;
+use crate::http::{Progress, ResponseParser};
+use crate::pacer::Pacer;
+use crate::plan::{split, Load, Plan, Stop};
+use crate::record::{ErrorKind, Recording, LATE_AFTER};
+
+const SCRATCH: usize = 64 * 1024;
+/// Longest mix cycle kept; finer weights are rounded to this resolution.
+const MAX_CYCLE: u64 = 100_000;
+
+/// Counters a caller may read while a run goes on, to show progress.
+#[derive(Debug, Default)]
+pub struct Live {
+    workers: OnceLock<Vec<Arc<WorkerLive>>>,
+}
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct WorkerLive {
+    /// Requests answered or failed, warm-up included.
+    done: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Live {
+    pub fn new() -> Live {
+        Live::default()
+    }
+
+    /// Requests finished so far (answered or failed), warm-up included.
+    pub fn done(&self) -> u64 {
+        self.sum(|w| &w.done)
+    }
+
+    /// Requests that failed so far, warm-up included.
+    pub fn errors(&self) -> u64 {
+        self.sum(|w| &w.errors)
+    }
+
+    fn sum(&self, f: impl Fn(&WorkerLive) -> &AtomicU64) -> u64 {
+        self.workers.get().map_or(0, |ws| {
+            ws.iter().map(|w| f(w).load(Ordering::Relaxed)).sum()
+        })
+    }
+}
+
+/// What the workers measured, merged, with the engine's own CPU use.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub recording: Recording,
+    /// Length of the measured window.
+    pub elapsed: Duration,
+    /// CPU time the engine process used in the measured window.
+    pub cpu: Duration,
+    /// Share of the machine's CPU used by other processes during the measured window (0..1).
+    pub other_load: Option<f64>,
+    pub threads: usize,
+    pub started_at: std::time::SystemTime,
+}
+
+/// Drives `plan` to completion. Blocks the calling thread, which only watches; `on_tick` is
+/// called about ten times a second while the run goes on, for progress display.
+pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Result<RunOutput> {
+    let initial = plan.initial_connections();
+    let threads = plan.threads.min(initial).max(1);
+    let requests = plan.encoded_requests();
+    let heads: Arc<[bool]> = plan.requests.iter().map(|r| r.is_head()).collect();
+    let cycle: Arc<[u16]> =
+        mix_cycle(&plan.requests.iter().map(|r| r.weight).collect::<Vec<_>>()).into();
+    let connections = split(initial as u64, threads);
+    let caps = match plan.load {
+        Load::Constant {
+            max_connections, ..
+        } => split(max_connections as u64, threads),
+        Load::Closed { .. } => connections.clone(),
+    };
+    let counts = match plan.stop {
+        Stop::Count(n) => split(n, threads).into_iter().map(Some).collect(),
+        Stop::Duration(_) => vec![None; threads],
+    };
+    let duration = match plan.stop {
+        Stop::Duration(d) => Some(d),
+        Stop::Count(_) => None,
+    };
+    let rate = match plan.load {
+        Load::Constant { rate, .. } => Some(rate / threads as f64),
+        Load::Closed { .. } => None,
+    };
+    let _ = live
+        .workers
+        .set((0..threads).map(|_| Arc::default()).collect());
+    let live_workers = live.workers.get().map(Vec::as_slice).unwrap_or(&[]);
+
+    let ready = Barrier::new(threads + 1);
+    let start_at: OnceLock<Instant> = OnceLock::new();
+    let started_at = std::time::SystemTime::now();
+    std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(threads);
+        for t in 0..threads {
+            let setup = WorkerSetup {
+                cpu: plan.cpus.as_ref().map(|c| c[t % c.len()]),
+                addr: plan.target.addr(),
+                requests: requests.clone(),
+                heads: heads.clone(),
+                cycle: cycle.clone(),
+                cycle_offset: t * cycle.len() / threads,
+                connections: connections[t] as usize,
+                cap: caps[t].max(connections[t]) as usize,
+                rate,
+                count: counts[t],
+                duration,
+                warmup: plan.warmup,
+                connect_timeout: plan.connect_timeout,
+                request_timeout: plan.request_timeout,
+            };
+            let live = live_workers.get(t).cloned().unwrap_or_default();
+            let ready = &ready;
+            let start_at = &start_at;
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("stackwise-load-{t}"))
+                    .spawn_scoped(scope, move || worker(setup, live, ready, start_at))?,
+            );
+        }
+        ready.wait();
+        let start = Instant::now();
+        let _ = start_at.set(start);
+        ready.wait();
+
+        let measure_start = start + plan.warmup;
+        let mut cpu_at_start = None;
+        while handles.iter().any(|h| !h.is_finished()) {
+            std::thread::sleep(
+                Duration::from_millis(100).min(
+                    measure_start
+                        .checked_duration_since(Instant::now())
+                        .filter(|d| !d.is_zero() && cpu_at_start.is_none())
+                        .unwrap_or(Duration::from_millis(100)),
+                ),
+            );
+            if cpu_at_start.is_none() && Instant::now() >= measure_start {
+                cpu_at_start = Some((cpu::process_cpu_time(), cpu::machine_cpu_ticks()));
+            }
+            on_tick();
+        }
+        let cpu_at_start =
+            cpu_at_start.unwrap_or_else(|| (cpu::process_cpu_time(), cpu::machine_cpu_ticks()));
+        let cpu_at_end = (cpu::process_cpu_time(), cpu::machine_cpu_ticks());
+
+        let mut recording = Recording::new(plan.requests.len());
+        let mut last_done = measure_start;
+        for h in handles {
+            let (rec, last) = h
+                .join()
+                .map_err(|_| std::io::Error::other("a load worker panicked"))??;
+            recording.merge(&rec);
+            last_done = last_done.max(last);
+        }
+        let elapsed = match duration {
+            Some(d) => d,
+            None => last_done.saturating_duration_since(measure_start),
+        };
+        let cpu = cpu_at_end.0.saturating_sub(cpu_at_start.0);
+        let other_load = match (cpu_at_start.1, cpu_at_end.1) {
+            (Some((busy0, total0)), Some((busy1, total1))) if total1 > total0 => {
+                let machine = (busy1 - busy0) as f64 / (total1 - total0) as f64;
+                // Machine-wide busy share minus ours, both as shares of all CPUs.
+                let ours = cpu.as_secs_f64()
+                    / (elapsed.as_secs_f64().max(1e-9) * cpu::online_cpus() as f64);
+                Some((machine - ours).clamp(0.0, 1.0))
+            }
+            _ => None,
+        };
+        Ok(RunOutput {
+            recording,
+            elapsed,
+            cpu,
+            other_load,
+            threads,
+            started_at,
+        })
+    })
+}
+
+/// A cycle of request indices in which each appears as often as its weight, spread evenly
+/// (smooth weighted round robin), so a mix is followed exactly rather than by chance.
+fn mix_cycle(weights: &[u32]) -> Vec<u16> {
+    let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+    let g = weights
+        .iter()
+        .fold(0u64, |g, &w| gcd(g, u64::from(w)))
+        .max(1);
+    let scale = |w: u32| -> i64 {
+        let w = u64::from(w) / g;
+        let total = total / g;
+        if total > MAX_CYCLE {
+            ((w * MAX_CYCLE) / total).max(1) as i64
+        } else {
+            w as i64
+        }
+    };
+    let weights: Vec<i64> = weights.iter().map(|&w| scale(w)).collect();
+    let len: i64 = weights.iter().sum();
+    let mut current = vec![0i64; weights.len()];
+    (0..len)
+        .map(|_| {
+            for (c, w) in current.iter_mut().zip(&weights) {
+                *c += w;
+            }
+            let (best, _) = current
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
+                .expect("the mix is not empty");
+            current[best] -= len;
+            best as u16
+        })
+        .collect()
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+struct WorkerSetup {
+    cpu: Option<usize>,
+    addr: std::net::SocketAddr,
+    requests: Arc<[Arc<[u8]>]>,
+    heads: Arc<[bool]>,
+    cycle: Arc<[u16]>,
+    cycle_offset: usize,
+    connections: usize,
+    cap: usize,
+    rate: Option<f64>,
+    count: Option<u64>,
+    duration: Option<Duration>,
+    warmup: Duration,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+}
+
+/// One worker thread: returns its recording and when its last request finished.
+fn worker(
+    setup: WorkerSetup,
+    live: Arc<WorkerLive>,
+    ready: &Barrier,
+    start_at: &OnceLock<Instant>,
+) -> std::io::Result<(Recording, Instant)> {
+    let built = (|| {
+        if let Some(cpu) = setup.cpu {
+            cpu::pin_current_thread(cpu)?;
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    })();
+    // Always meet the others at the barriers, even when set-up failed, so no one waits forever.
+    ready.wait();
+    ready.wait();
+    let runtime = built?;
+    let start = *start_at.get().expect("set before the second barrier");
+    let pacer = Pacer::new(setup.rate, start, setup.warmup, setup.duration, setup.count);
+    let deadline = pacer.deadline();
+    let shared = Rc::new(Shared {
+        pacer,
+        addr: setup.addr,
+        requests: setup.requests,
+        heads: setup.heads,
+        cycle: setup.cycle,
+        next_in_cycle: Cell::new(setup.cycle_offset),
+        connect_timeout: setup.connect_timeout,
+        request_timeout: setup.request_timeout,
+        recording: RefCell::new(Recording::new(0)),
+        scratch: RefCell::new(vec![0u8; SCRATCH].into_boxed_slice()),
+        open: Rc::new(Cell::new(0)),
+        tasks: Cell::new(0),
+        all_done: Notify::new(),
+        last_done: Cell::new(start),
+        live,
+    });
+    shared
+        .recording
+        .replace(Recording::new(shared.requests.len()));
+
+    let local = LocalSet::new();
+    local.block_on(&runtime, async {
+        for _ in 0..setup.connections {
+            spawn_connection(&shared);
+        }
+        if shared.pacer.is_open() {
+            tokio::task::spawn_local(supervise(shared.clone(), setup.cap));
+        }
+        let finished = async {
+            while shared.tasks.get() > 0 {
+                shared.all_done.notified().await;
+            }
+        };
+        match deadline {
+            Some(d) => {
+                tokio::select! {
+                    _ = finished => {}
+                    _ = tokio::time::sleep_until(d.into()) => {}
+                }
+            }
+            None => finished.await,
+        }
+    });
+    // Dropping the set cancels whatever is still in flight and closes every connection.
+    drop(local);
+    let end = deadline.unwrap_or_else(Instant::now);
+    let mut recording = shared.recording.replace(Recording::new(0));
+    recording.unsent = shared.pacer.unclaimed(end);
+    Ok((recording, shared.last_done.get()))
+}
+
+/// What the connections of one worker thread share. Single-threaded: plain cells, no locks.
+struct Shared {
+    pacer: Pacer,
+    addr: std::net::SocketAddr,
+    requests: Arc<[Arc<[u8]>]>,
+    heads: Arc<[bool]>,
+    cycle: Arc<[u16]>,
+    next_in_cycle: Cell<usize>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    recording: RefCell<Recording>,
+    scratch: RefCell<Box<[u8]>>,
+    /// Connections open now.
+    open: Rc<Cell<u64>>,
+    /// Connection tasks alive now.
+    tasks: Cell<usize>,
+    all_done: Notify,
+    last_done: Cell<Instant>,
+    live: Arc<WorkerLive>,
+}
+
+impl Shared {
+    fn next_request(&self) -> usize {
+        let i = self.next_in_cycle.get();
+        self.next_in_cycle
+            .set(if i + 1 == self.cycle.len() { 0 } else { i + 1 });
+        usize::from(self.cycle[i])
+    }
+}
+
+fn spawn_connection(shared: &Rc<Shared>) {
+    shared.tasks.set(shared.tasks.get() + 1);
+    let shared = shared.clone();
+    tokio::task::spawn_local(async move {
+        drive(&shared).await;
+        shared.tasks.set(shared.tasks.get() - 1);
+        if shared.tasks.get() == 0 {
+            shared.all_done.notify_one();
+        }
+    });
+}
+
+/// Open loop: whenever the next slot falls due and no connection has claimed it, every open
+/// connection is busy; open another, up to `cap`.
+async fn supervise(shared: Rc<Shared>, cap: usize) {
+    while let Some((index, due)) = shared.pacer.next_slot() {
+        tokio::time::sleep_until(due.into()).await;
+        if shared.pacer.next_slot().map(|(i, _)| i) != Some(index) {
+            continue;
+        }
+        if shared.tasks.get() < cap {
+            spawn_connection(&shared);
+            // Let the new connection claim the slot before looking again.
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+/// The load loop of one connection.
+async fn drive(shared: &Shared) {
+    let mut conn: Option<Conn> = None;
+    while let Some(ticket) = shared.pacer.claim() {
+        if let Some(at) = ticket.intended {
+            if at > Instant::now() {
+                tokio::time::sleep_until(at.into()).await;
+            }
+        }
+        let tag = shared.next_request();
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match connect(shared).await {
+                Ok(c) => conn.insert(c),
+                Err(kind) => {
+                    shared.finish(ticket.measured, tag, Err(kind));
+                    continue;
+                }
+            },
+        };
+        let sent = Instant::now();
+        if ticket.measured {
+            let mut rec = shared.recording.borrow_mut();
+            rec.sent += 1;
+            if ticket
+                .intended
+                .is_some_and(|at| sent.saturating_duration_since(at) > LATE_AFTER)
+            {
+                rec.late += 1;
+            }
+        }
+        let request = &shared.requests[tag];
+        let outcome = match tokio::time::timeout(
+            shared.request_timeout,
+            c.exchange(request, shared.heads[tag], &shared.scratch),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(ErrorKind::Timeout),
+        };
+        let done = Instant::now();
+        match outcome {
+            Ok(response) => {
+                if ticket.measured {
+                    let mut rec = shared.recording.borrow_mut();
+                    let from_intended = done - ticket.intended.unwrap_or(sent);
+                    rec.response(tag, response.status, from_intended, done - sent);
+                    rec.tags[tag].bytes += response.bytes;
+                    shared.last_done.set(done);
+                }
+                shared.live.done.fetch_add(1, Ordering::Relaxed);
+                if !response.keep_alive {
+                    conn = None;
+                }
+            }
+            Err(kind) => {
+                shared.finish(ticket.measured, tag, Err(kind));
+                if ticket.measured {
+                    shared.last_done.set(done);
+                }
+                conn = None;
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn finish(&self, measured: bool, tag: usize, outcome: Result<(), ErrorKind>) {
+        self.live.done.fetch_add(1, Ordering::Relaxed);
+        if let Err(kind) = outcome {
+            self.live.errors.fetch_add(1, Ordering::Relaxed);
+            if measured {
+                self.recording.borrow_mut().error(tag, kind);
+            }
+        }
+    }
+}
+
+async fn connect(shared: &Shared) -> Result<Conn, ErrorKind> {
+    let stream =
+        match tokio::time::timeout(shared.connect_timeout, TcpStream::connect(shared.addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(ErrorKind::of_connect(&e)),
+            Err(_) => return Err(ErrorKind::ConnectTimeout),
+        };
+    // Requests are written whole; Nagle would only delay them.
+    stream.set_nodelay(true).map_err(|e| ErrorKind::of_io(&e))?;
+    let open = shared.open.get() + 1;
+    shared.open.set(open);
+    let mut rec = shared.recording.borrow_mut();
+    rec.connections_opened += 1;
+    rec.peak_connections = rec.peak_connections.max(open);
+    Ok(Conn {
+        stream,
+        open: shared.open.clone(),
+    })
+}
+
+struct Response {
+    status: u16,
+    keep_alive: bool,
+    bytes: u64,
+}
+
+/// An open connection; counts itself out of the open connections when dropped.
+struct Conn {
+    stream: TcpStream,
+    open: Rc<Cell<u64>>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.open.set(self.open.get() - 1);
+    }
+}
+
+impl Conn {
+    /// Sends one request and reads until its response ends.
+    async fn exchange(
+        &mut self,
+        request: &[u8],
+        head: bool,
+        scratch: &RefCell<Box<[u8]>>,
+    ) -> Result<Response, ErrorKind> {
+        self.stream
+            .write_all(request)
+            .await
+            .map_err(|e| ErrorKind::of_io(&e))?;
+        let mut parser = ResponseParser::new(head);
+        let mut bytes = 0u64;
+        let stream = &mut self.stream;
+        poll_fn(|cx| loop {
+            // The scratch buffer is borrowed only inside this poll, never across a wait, so the
+            // thread's other connections can use it in between.
+            let mut buf = scratch.borrow_mut();
+            let mut read = ReadBuf::new(&mut buf[..]);
+            match Pin::new(&mut *stream).poll_read(cx, &mut read) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(ErrorKind::of_io(&e))),
+                Poll::Ready(Ok(())) => {}
+            }
+            let n = read.filled().len();
+            if n == 0 {
+                return Poll::Ready(match parser.eof() {
+                    Some(status) => Ok(Response {
+                        status,
+                        keep_alive: false,
+                        bytes,
+                    }),
+                    None => Err(ErrorKind::Closed),
+                });
+            }
+            bytes += n as u64;
+            match parser.feed(&buf[..n]) {
+                Err(_) => return Poll::Ready(Err(ErrorKind::Protocol)),
+                Ok(Progress::More) => continue,
+                Ok(Progress::Done {
+                    status,
+                    keep_alive,
+                    used,
+                }) => {
+                    // Bytes past the response's end belong to no request we sent: the stream
+                    // can no longer be trusted, so it is not reused.
+                    return Poll::Ready(Ok(Response {
+                        status,
+                        keep_alive: keep_alive && used == n,
+                        bytes: bytes - (n - used) as u64,
+                    }));
+                }
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_cycle_follows_weights_evenly() {
+        let c = mix_cycle(&[9, 1]);
+        assert_eq!(c.len(), 10);
+        assert_eq!(c.iter().filter(|&&i| i == 1).count(), 1);
+        let c = mix_cycle(&[2, 2, 4]);
+        assert_eq!(c, vec![2, 0, 1, 2]);
+        let c = mix_cycle(&[1]);
+        assert_eq!(c, vec![0]);
+        let c = mix_cycle(&[1_000_000, 1]);
+        assert!(c.len() as u64 <= MAX_CYCLE + 1 && c.contains(&1));
+    }
+}

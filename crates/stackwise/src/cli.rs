@@ -1,0 +1,131 @@
+//! The command line as typed: clap derive types and nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Node.js or Python for your backend? Measured on your machine.
+#[derive(Debug, Parser)]
+#[command(name = "stackwise", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Drive HTTP/1.1 load at a URL and report throughput, latency and errors.
+    ///
+    /// Closed loop by default (-c connections, each sending when its last response arrives).
+    /// With --rate, an open loop: requests leave on a fixed schedule and latency is measured from
+    /// each one's intended send time, so server stalls are not hidden (coordinated omission
+    /// corrected); the uncorrected latency is reported too.
+    Load(Box<LoadArgs>),
+    /// Join the JSON results of shards of one run into one result, exactly.
+    Merge(MergeArgs),
+    /// Print the JSON Schema of load results.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The target, such as http://127.0.0.1:8080/json. With --mix, only its origin is used.
+    pub url: String,
+
+    /// Connections (with --rate: connections opened at the start).
+    #[arg(short = 'c', long, default_value_t = 50)]
+    pub connections: usize,
+
+    /// How long to measure, such as 10s, 1m or 500ms.
+    #[arg(short = 'd', long, conflicts_with = "requests")]
+    pub duration: Option<String>,
+
+    /// Stop after this many measured requests instead of after a duration.
+    #[arg(short = 'n', long)]
+    pub requests: Option<u64>,
+
+    /// Load driven before measuring, not counted, such as 2s.
+    #[arg(short = 'w', long, default_value = "0s")]
+    pub warmup: String,
+
+    /// Requests per second on a fixed schedule (open loop) instead of a closed loop.
+    #[arg(short = 'r', long, allow_negative_numbers = true)]
+    pub rate: Option<f64>,
+
+    /// With --rate: most connections to open when the server falls behind
+    /// [default: the larger of -c and 1024].
+    #[arg(long, requires = "rate")]
+    pub max_connections: Option<usize>,
+
+    /// HTTP method.
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+
+    /// A request header, such as 'Accept: application/json'; repeat for more.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Request body.
+    #[arg(short = 'b', long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+
+    /// Request body, read from a file.
+    #[arg(short = 'B', long, value_name = "PATH")]
+    pub body_file: Option<PathBuf>,
+
+    /// A TOML file describing a weighted mix of requests ([[request]] tables with tag, weight,
+    /// method, path, headers, body or body_file); each is reported apart.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["body", "body_file", "headers"])]
+    pub mix: Option<PathBuf>,
+
+    /// Give up connecting after this long.
+    #[arg(long, default_value = "3s")]
+    pub connect_timeout: String,
+
+    /// Give up on a response after this long.
+    #[arg(long, default_value = "10s")]
+    pub timeout: String,
+
+    /// Worker threads [default: one per CPU in --cpus, or per available CPU].
+    #[arg(short = 't', long)]
+    pub threads: Option<usize>,
+
+    /// Pin the worker threads to these CPUs, such as 0 or 0,2 or 0-3.
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    /// Print the result as JSON (see `stackwise schema`) instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the JSON result to this file.
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Write the raw histograms in HdrHistogram's interval log format to this file.
+    #[arg(long, value_name = "PATH")]
+    pub hdr_log: Option<PathBuf>,
+
+    /// Show no progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON results (from `stackwise load --json` or `-o`) of the shards of one run.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Print the merged result as JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the merged JSON result to this file.
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Write the merged histograms in HdrHistogram's interval log format to this file.
+    #[arg(long, value_name = "PATH")]
+    pub hdr_log: Option<PathBuf>,
+}

@@ -1,0 +1,182 @@
+//! The human summary printed after a run: plain text, aligned, readable without colour.
+
+use std::fmt::Write;
+
+use stackwise_engine::report::{Mode, Percentiles, Summary};
+use stackwise_engine::LoadReport;
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+fn seconds(s: f64) -> String {
+    if s >= 1.0 && s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn latency_row(out: &mut String, label: &str, p: &Percentiles) {
+    let _ = writeln!(
+        out,
+        "  {label:<12}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        ms(p.min_us),
+        ms(p.p50_us),
+        ms(p.p90_us),
+        ms(p.p99_us),
+        ms(p.p99_9_us),
+        ms(p.p99_99_us),
+        ms(p.max_us)
+    );
+}
+
+fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
+    if map.is_empty() {
+        return "none".to_string();
+    }
+    map.iter()
+        .map(|(k, n)| format!("{k} x{}", thousands(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn summary_block(out: &mut String, s: &Summary, elapsed: f64, open: bool) {
+    let _ = writeln!(
+        out,
+        "Requests    {} responses in {}, {:.1} req/s",
+        thousands(s.requests),
+        seconds(elapsed),
+        s.throughput_rps
+    );
+    let _ = writeln!(
+        out,
+        "            2xx {}, non-2xx {}, errors {}",
+        thousands(s.ok),
+        thousands(s.non_2xx),
+        thousands(s.errors)
+    );
+    let _ = writeln!(
+        out,
+        "Latency (ms)    {:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "min", "p50", "p90", "p99", "p99.9", "p99.99", "max"
+    );
+    if open {
+        latency_row(out, "corrected", &s.latency.corrected);
+        latency_row(out, "uncorrected", &s.latency.uncorrected);
+    } else {
+        latency_row(out, "", &s.latency.corrected);
+    }
+    let _ = writeln!(out, "Status      {}", counts(&s.status));
+    let _ = writeln!(out, "Errors      {}", counts(&s.error_kinds));
+}
+
+/// The whole summary.
+pub fn render(r: &LoadReport) -> String {
+    let mut out = String::new();
+    let p = &r.plan;
+    let open = p.mode == Mode::Constant;
+    let shape = match p.mode {
+        Mode::Closed => format!("closed loop, {} connections", thousands(p.connections)),
+        Mode::Constant => format!(
+            "constant rate {:.1} req/s, {} connections (up to {})",
+            p.rate.unwrap_or_default(),
+            thousands(p.connections),
+            thousands(p.max_connections.unwrap_or(p.connections))
+        ),
+    };
+    let stop = match (p.duration_s, p.count) {
+        (Some(d), _) => seconds(d),
+        (None, Some(n)) => format!("{} requests", thousands(n)),
+        (None, None) => String::new(),
+    };
+    let warmup = if p.warmup_s > 0.0 {
+        format!(" (+{} warm-up)", seconds(p.warmup_s))
+    } else {
+        String::new()
+    };
+    let placement = match &p.cpus {
+        Some(c) => format!(
+            "{} thread(s) on CPU {}",
+            p.threads,
+            c.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+        ),
+        None => format!("{} thread(s)", p.threads),
+    };
+    let _ = writeln!(out, "{} {}", r.tool, p.url);
+    let _ = writeln!(out, "  {shape}, {stop}{warmup}, {placement}");
+    if r.shards > 1 {
+        let _ = writeln!(out, "  merged from {} shards", r.shards);
+    }
+    let _ = writeln!(out);
+    summary_block(&mut out, &r.summary, r.elapsed_s, open);
+
+    let d = &r.engine.delivery;
+    if open {
+        let _ = writeln!(
+            out,
+            "Schedule    asked {:.1} req/s, sent {:.1} req/s, late sends {}, unsent {}",
+            p.rate.unwrap_or_default(),
+            d.send_rate,
+            thousands(d.late_sends),
+            thousands(d.unsent)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Connections asked {}, peak open {}, opened {}",
+        thousands(p.connections),
+        thousands(d.peak_connections),
+        thousands(d.connections_opened)
+    );
+    let e = &r.engine;
+    let _ = writeln!(
+        out,
+        "Engine      {:.2} CPU-s on {} core(s): {:.0}% busy{}",
+        e.cpu_seconds,
+        e.cores,
+        e.utilisation * 100.0,
+        if e.saturated { " (SATURATED)" } else { "" }
+    );
+
+    if r.tags.len() > 1 {
+        for t in &r.tags {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "[{}]", t.tag);
+            summary_block(&mut out, &t.summary, r.elapsed_s, open);
+        }
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(out);
+        for w in &r.warnings {
+            let _ = writeln!(out, "WARNING: {w}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

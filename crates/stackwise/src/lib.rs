@@ -1,0 +1,56 @@
+//! The `stackwise` command: argument handling and output around the library crates.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the raw command line (clap derive). Nothing else sees clap types.
+//! - [`settings`]: the command line resolved with files (body, mix) into validated plans.
+//! - [`load`]: `stackwise load` and `stackwise merge`: run or join, then export.
+//! - [`export`]: one module per output format of a load result.
+//!
+//! Errors: anything the user can fix by changing the command line is a [`UsageError`] and exits
+//! with code 2; anything else exits with 1.
+
+pub mod cli;
+pub mod export;
+pub mod load;
+pub mod settings;
+
+use std::process::ExitCode;
+
+/// Bad input: the command is wrong, not the world. Exits with code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Shorthand for returning a [`UsageError`].
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// The exit code for an error: 2 for bad usage, 1 for anything else.
+pub fn exit_code(err: &anyhow::Error) -> ExitCode {
+    if err.chain().any(|e| e.is::<UsageError>()) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs one command.
+pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        cli::Command::Load(args) => load::load(&args),
+        cli::Command::Merge(args) => load::merge(&args),
+        cli::Command::Schema => {
+            print!("{}", stackwise_engine::report::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

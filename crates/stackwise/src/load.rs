@@ -1,0 +1,134 @@
+//! `stackwise load` and `stackwise merge`: run the engine (or join shard results), then write
+//! every requested output. Files are written before anything is printed, so a closed pipe on
+//! stdout cannot lose a result.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use stackwise_engine::{worker, Live, LoadReport, Plan, Stop};
+
+use crate::cli::{LoadArgs, MergeArgs};
+use crate::{export, settings, usage};
+
+pub fn load(args: &LoadArgs) -> anyhow::Result<ExitCode> {
+    let plan = settings::load_plan(args)?;
+    preflight(&plan)?;
+    let live = Live::new();
+    let bar = progress_bar(&plan, args.no_progress);
+    let started = Instant::now();
+    let run = worker::run(&plan, &live, || {
+        let done = live.done();
+        let errors = live.errors();
+        match plan.stop {
+            Stop::Duration(_) => bar.set_position(started.elapsed().as_millis() as u64),
+            Stop::Count(_) => bar.set_position(done),
+        }
+        bar.set_message(format!(
+            "{} requests, {} errors",
+            export::terminal::thousands(done),
+            export::terminal::thousands(errors)
+        ));
+    })
+    .context("the load run failed")?;
+    bar.finish_and_clear();
+    let report = LoadReport::from_run(&plan, &run).context("cannot encode the histograms")?;
+    emit(
+        &report,
+        args.json,
+        args.output.as_deref(),
+        args.hdr_log.as_deref(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let shards = args
+        .files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("cannot read '{}': {e}", path.display())))?;
+            serde_json::from_str::<LoadReport>(&text).map_err(|e| {
+                usage(format!(
+                    "'{}' is not a stackwise load result: {e}",
+                    path.display()
+                ))
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let merged = LoadReport::merge(&shards).map_err(|e| usage(e.to_string()))?;
+    emit(
+        &merged,
+        args.json,
+        args.output.as_deref(),
+        args.hdr_log.as_deref(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fails fast, with a one-line error, when the target does not accept connections at all.
+fn preflight(plan: &Plan) -> anyhow::Result<()> {
+    let addr = plan.target.addr();
+    std::net::TcpStream::connect_timeout(&addr, plan.connect_timeout)
+        .map(drop)
+        .map_err(|e| {
+            usage(format!(
+                "cannot connect to {} ({addr}): {e}",
+                plan.target.url
+            ))
+        })
+}
+
+fn progress_bar(plan: &Plan, hidden: bool) -> ProgressBar {
+    let (len, template) = match plan.stop {
+        Stop::Duration(d) => (
+            (d + plan.warmup).as_millis() as u64,
+            "{spinner} [{elapsed_precise}] {wide_bar} {msg}",
+        ),
+        Stop::Count(n) => (
+            n,
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}",
+        ),
+    };
+    let target = if hidden {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr_with_hz(10)
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), target);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+fn emit(
+    report: &LoadReport,
+    json: bool,
+    output: Option<&Path>,
+    hdr_log: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(path) = output {
+        std::fs::write(path, export::json::render(report)?)
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+    }
+    if let Some(path) = hdr_log {
+        export::hdr_log::write(report, path)?;
+    }
+    let text = if json {
+        export::json::render(report)?
+    } else {
+        export::terminal::render(report)
+    };
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // A reader that went away (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

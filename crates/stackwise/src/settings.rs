@@ -1,0 +1,280 @@
+//! From the command line to a validated [`Plan`]: defaults applied, files read, every value
+//! checked, so that the engine never sees a value it cannot run.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use stackwise_engine::cpu::{allowed_cpus, parse_cpu_list};
+use stackwise_engine::plan::path_and_query;
+use stackwise_engine::{Load, Plan, RequestSpec, Stop, Target};
+
+use crate::cli::LoadArgs;
+use crate::usage;
+
+/// How long a run lasts when neither -d nor -n is given.
+const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+/// Floor of the default connection cap of an open loop.
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Resolves `args` into a plan, or a usage error naming what is wrong.
+pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
+    let target = Target::resolve(&args.url).map_err(|e| usage(e.to_string()))?;
+    let requests = match &args.mix {
+        Some(path) => read_mix(path, &target)?,
+        None => vec![single_request(args, &target)?],
+    };
+    let load = match args.rate {
+        None => Load::Closed {
+            connections: args.connections,
+        },
+        Some(rate) => Load::Constant {
+            rate,
+            connections: args.connections,
+            max_connections: args
+                .max_connections
+                .unwrap_or(args.connections.max(DEFAULT_MAX_CONNECTIONS)),
+        },
+    };
+    let stop = match (args.requests, &args.duration) {
+        (Some(n), _) => Stop::Count(n),
+        (None, Some(d)) => Stop::Duration(duration("--duration", d)?),
+        (None, None) => Stop::Duration(DEFAULT_DURATION),
+    };
+    let cpus = args
+        .cpus
+        .as_deref()
+        .map(|s| parse_cpu_list(s).map_err(|e| usage(format!("invalid --cpus '{s}': {e}"))))
+        .transpose()?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| cpus.as_ref().map_or_else(allowed_cpus, Vec::len));
+    let plan = Plan {
+        target,
+        requests,
+        load,
+        stop,
+        warmup: duration("--warmup", &args.warmup)?,
+        threads,
+        cpus,
+        connect_timeout: duration("--connect-timeout", &args.connect_timeout)?,
+        request_timeout: duration("--timeout", &args.timeout)?,
+    };
+    plan.validate().map_err(|e| usage(e.to_string()))?;
+    Ok(plan)
+}
+
+fn duration(flag: &str, value: &str) -> anyhow::Result<Duration> {
+    humantime::parse_duration(value.trim()).map_err(|e| {
+        usage(format!(
+            "invalid {flag} '{value}': {e} (try 10s, 500ms or 1m)"
+        ))
+    })
+}
+
+fn header(value: &str) -> anyhow::Result<(String, String)> {
+    match value.split_once(':') {
+        Some((name, v)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), v.trim().to_string()))
+        }
+        _ => Err(usage(format!(
+            "invalid header '{value}': expected 'Name: value'"
+        ))),
+    }
+}
+
+fn read_body(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| usage(format!("cannot read body file '{}': {e}", path.display())))
+}
+
+fn single_request(args: &LoadArgs, target: &Target) -> anyhow::Result<RequestSpec> {
+    let mut spec = RequestSpec::get(&target.url);
+    spec.method = args.method.to_ascii_uppercase();
+    spec.headers = args
+        .headers
+        .iter()
+        .map(|h| header(h))
+        .collect::<anyhow::Result<_>>()?;
+    spec.body = match (&args.body, &args.body_file) {
+        (Some(b), _) => b.clone().into_bytes(),
+        (None, Some(path)) => read_body(path)?,
+        (None, None) => Vec::new(),
+    };
+    Ok(spec)
+}
+
+/// A `--mix` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MixFile {
+    request: Vec<MixEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MixEntry {
+    tag: Option<String>,
+    #[serde(default = "one")]
+    weight: u32,
+    #[serde(default = "get")]
+    method: String,
+    path: Option<String>,
+    #[serde(default)]
+    headers: Vec<String>,
+    body: Option<String>,
+    body_file: Option<std::path::PathBuf>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn get() -> String {
+    "GET".to_string()
+}
+
+fn read_mix(path: &Path, target: &Target) -> anyhow::Result<Vec<RequestSpec>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read mix file '{}': {e}", path.display())))?;
+    let mix: MixFile = toml::from_str(&text).map_err(|e| {
+        let msg = e.message().to_string();
+        usage(format!("invalid mix file '{}': {msg}", path.display()))
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::with_capacity(mix.request.len());
+    for (i, entry) in mix.request.into_iter().enumerate() {
+        let path_q = entry.path.unwrap_or_else(|| path_and_query(&target.url));
+        let method = entry.method.to_ascii_uppercase();
+        let tag = entry.tag.unwrap_or_else(|| format!("{method} {path_q}"));
+        if out.iter().any(|r: &RequestSpec| r.tag == tag) {
+            return Err(usage(format!(
+                "invalid mix file '{}': request {} repeats the tag '{tag}'",
+                path.display(),
+                i + 1
+            )));
+        }
+        let body = match (entry.body, entry.body_file) {
+            (Some(_), Some(_)) => {
+                return Err(usage(format!(
+                    "invalid mix file '{}': request '{tag}' has both body and body_file",
+                    path.display()
+                )))
+            }
+            (Some(b), None) => b.into_bytes(),
+            (None, Some(f)) => read_body(&base.join(f))?,
+            (None, None) => Vec::new(),
+        };
+        out.push(RequestSpec {
+            tag,
+            weight: entry.weight,
+            method,
+            path: path_q,
+            headers: entry
+                .headers
+                .iter()
+                .map(|h| header(h))
+                .collect::<anyhow::Result<_>>()?,
+            body,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan(args: &[&str]) -> anyhow::Result<Plan> {
+        let mut argv = vec!["stackwise", "load"];
+        argv.extend_from_slice(args);
+        let cli = crate::cli::Cli::try_parse_from(argv)?;
+        match cli.command {
+            crate::cli::Command::Load(a) => load_plan(&a),
+            _ => unreachable!(),
+        }
+    }
+
+    fn usage_message(args: &[&str]) -> String {
+        let err = plan(args).unwrap_err();
+        assert!(err.is::<crate::UsageError>(), "{err:#}");
+        err.to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let p = plan(&["http://127.0.0.1:1/x"]).unwrap();
+        assert_eq!(p.load, Load::Closed { connections: 50 });
+        assert_eq!(p.stop, Stop::Duration(Duration::from_secs(10)));
+        assert_eq!(p.requests[0].path, "/x");
+        let p = plan(&["http://127.0.0.1:1/", "--rate", "100", "-c", "4"]).unwrap();
+        assert_eq!(
+            p.load,
+            Load::Constant {
+                rate: 100.0,
+                connections: 4,
+                max_connections: 1024
+            }
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error_naming_the_value() {
+        assert!(usage_message(&["not a url"]).contains("invalid URL"));
+        assert!(usage_message(&["http://127.0.0.1:1/", "--rate", "0"]).contains("rate"));
+        assert!(usage_message(&["http://127.0.0.1:1/", "--rate", "-5"]).contains("-5"));
+        assert!(usage_message(&["http://127.0.0.1:1/", "-d", "soon"]).contains("--duration"));
+        assert!(
+            usage_message(&["http://127.0.0.1:1/", "-B", "/no/such/file"])
+                .contains("/no/such/file")
+        );
+        assert!(usage_message(&["http://127.0.0.1:1/", "-H", "nocolon"]).contains("nocolon"));
+        assert!(usage_message(&["http://127.0.0.1:1/", "--cpus", "9999"]).contains("9999"));
+        assert!(usage_message(&["http://127.0.0.1:1/", "-c", "0"]).contains("connections"));
+    }
+
+    #[test]
+    fn mix_files() {
+        let dir = std::env::temp_dir().join(format!("stackwise-mix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("body.csv"), "a,b\n1,2\n").unwrap();
+        let mix = dir.join("mix.toml");
+        std::fs::write(
+            &mix,
+            r#"
+[[request]]
+tag = "json"
+weight = 9
+path = "/json"
+
+[[request]]
+tag = "cpu"
+path = "/cpu?n=10000"
+
+[[request]]
+method = "post"
+path = "/aggregate"
+headers = ["Content-Type: text/csv"]
+body_file = "body.csv"
+"#,
+        )
+        .unwrap();
+        let p = plan(&["http://127.0.0.1:1/", "--mix", mix.to_str().unwrap()]).unwrap();
+        let tags: Vec<_> = p.requests.iter().map(|r| r.tag.as_str()).collect();
+        assert_eq!(tags, ["json", "cpu", "POST /aggregate"]);
+        assert_eq!(p.requests[0].weight, 9);
+        assert_eq!(p.requests[2].body, b"a,b\n1,2\n");
+        std::fs::write(&mix, "[[request]]\nweight = 0\n").unwrap();
+        assert!(
+            usage_message(&["http://127.0.0.1:1/", "--mix", mix.to_str().unwrap()])
+                .contains("weight")
+        );
+        std::fs::write(&mix, "[[request]]\nwieght = 1\n").unwrap();
+        assert!(
+            usage_message(&["http://127.0.0.1:1/", "--mix", mix.to_str().unwrap()])
+                .contains("wieght")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
