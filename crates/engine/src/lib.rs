@@ -6,6 +6,7 @@
 //! - [`pacer`]: the load shape turned into send tickets; the only place closed and open loops
 //!   differ.
 //! - [`worker`]: pinned worker threads, each with its own runtime, running the one load loop.
+//! - [`timer`]: sub-millisecond sleeps for the open loop's schedule.
 //! - [`http`]: where a response ends, without storing it.
 //! - [`record`]: raw measurements: HDR histograms, status counts, errors by kind.
 //! - [`report`]: the serialisable result, computed from recordings; merging shards exactly.
@@ -21,6 +22,7 @@ pub mod pacer;
 pub mod plan;
 pub mod record;
 pub mod report;
+pub mod timer;
 pub mod worker;
 
 pub use plan::{Load, Plan, PlanError, RequestSpec, Stop, Target};

@@ -127,7 +127,11 @@ impl Pacer {
             .saturating_duration_since(self.start)
             .as_nanos()
             .div_ceil(step);
-        let due = past_end.saturating_sub(first) as u64;
+        let mut due = past_end.saturating_sub(first) as u64;
+        if let Some(left) = self.budget.get() {
+            // A run that stops after a count has no slots past its last request.
+            due = due.min(self.claimed.get() + left);
+        }
         due.saturating_sub(self.claimed.get())
     }
 }
@@ -189,5 +193,6 @@ mod tests {
         assert_eq!(tickets.iter().filter(|t| !t.measured).count(), 5);
         assert_eq!(tickets.iter().filter(|t| t.measured).count(), 2);
         assert!(p.next_slot().is_none());
+        assert_eq!(p.unclaimed(Instant::now() + Duration::from_secs(5)), 0);
     }
 }

@@ -174,6 +174,10 @@ pub struct Recording {
     pub connections_opened: u64,
     /// Most connections open at once.
     pub peak_connections: u64,
+    /// Open loop: how late each measured send left after its intended time, µs. This is the
+    /// engine's own timing error (or waiting for a free connection), and the whole difference
+    /// between corrected and uncorrected latency.
+    pub send_lag: Histogram<u64>,
 }
 
 /// How late a send may leave before it counts as late.
@@ -188,6 +192,7 @@ impl Recording {
             unsent: 0,
             connections_opened: 0,
             peak_connections: 0,
+            send_lag: latency_histogram(),
         }
     }
 
@@ -202,6 +207,9 @@ impl Recording {
         self.connections_opened += other.connections_opened;
         // Workers run side by side, so their peaks add up to an upper bound of the joint peak.
         self.peak_connections += other.peak_connections;
+        self.send_lag
+            .add(&other.send_lag)
+            .expect("histograms share bounds");
     }
 
     /// Records a response to request `tag`.
@@ -227,7 +235,7 @@ impl Recording {
 
 /// Latency in whole microseconds, at least 1 so that it fits the histogram's range.
 #[inline]
-fn micros(d: Duration) -> u64 {
+pub fn micros(d: Duration) -> u64 {
     (d.as_micros() as u64).max(1)
 }
 

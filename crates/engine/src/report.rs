@@ -197,6 +197,12 @@ pub struct Delivery {
     pub connections_opened: u64,
     /// Most connections open at once (summed over worker threads).
     pub peak_connections: u64,
+    /// Constant rate: how late sends left after their intended time, in microseconds: the
+    /// engine's own timing error plus any wait for a free connection. It is the whole
+    /// difference between corrected and uncorrected latency.
+    pub send_lag: Percentiles,
+    /// The raw histogram behind `send_lag`, encoded as in `Histograms`.
+    pub send_lag_histogram: String,
 }
 
 /// How hard the load engine itself worked.
@@ -378,6 +384,7 @@ impl LoadReport {
                 rec.connections_opened,
                 rec.peak_connections,
             ),
+            &rec.send_lag,
             1,
         )
     }
@@ -393,6 +400,7 @@ impl LoadReport {
         cores: f64,
         other_load: Option<f64>,
         (sent, late, unsent, opened, peak): (u64, u64, u64, u64, u64),
+        send_lag: &Histogram<u64>,
         shards: u32,
     ) -> Result<LoadReport, HdrError> {
         let mut all = TagRecording::new();
@@ -435,6 +443,8 @@ impl LoadReport {
                 in_flight_at_end: in_flight,
                 connections_opened: opened,
                 peak_connections: peak,
+                send_lag: Percentiles::of(send_lag),
+                send_lag_histogram: hdr::encode(send_lag)?,
             },
         };
         let tags = plan
@@ -552,6 +562,14 @@ impl LoadReport {
             tags.push((merged, histograms));
         }
         let sum = |f: fn(&LoadReport) -> u64| shards.iter().map(f).sum::<u64>();
+        let mut send_lag = latency_histogram();
+        for (i, s) in shards.iter().enumerate() {
+            let h = hdr::decode(&s.engine.delivery.send_lag_histogram)
+                .map_err(|e| MergeError::Hdr(i, e))?;
+            send_lag
+                .add(&h)
+                .map_err(|e| MergeError::Hdr(i, HdrError::Decode(format!("{e:?}"))))?;
+        }
         let other_load = shards
             .iter()
             .filter_map(|s| s.engine.other_load)
@@ -577,6 +595,7 @@ impl LoadReport {
                 sum(|s| s.engine.delivery.connections_opened),
                 sum(|s| s.engine.delivery.peak_connections),
             ),
+            &send_lag,
             shards.iter().map(|s| s.shards).sum(),
         )
         .map_err(|e| MergeError::Hdr(0, e))?;

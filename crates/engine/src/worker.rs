@@ -28,9 +28,13 @@ use crate::cpu;
 use crate::http::{Progress, ResponseParser};
 use crate::pacer::Pacer;
 use crate::plan::{split, Load, Plan, Stop};
-use crate::record::{ErrorKind, Recording, LATE_AFTER};
+use crate::record::{micros, ErrorKind, Recording, LATE_AFTER};
+use crate::timer::PreciseTimer;
 
 const SCRATCH: usize = 64 * 1024;
+/// How long a due slot may stay unclaimed before the supervisor opens another connection; long
+/// enough for a connection that is just finishing to take it.
+const SUPERVISOR_GRACE: Duration = Duration::from_micros(200);
 /// Longest mix cycle kept; finer weights are rounded to this resolution.
 const MAX_CYCLE: u64 = 100_000;
 
@@ -291,8 +295,16 @@ fn worker(
     let start = *start_at.get().expect("set before the second barrier");
     let pacer = Pacer::new(setup.rate, start, setup.warmup, setup.duration, setup.count);
     let deadline = pacer.deadline();
+    let local = LocalSet::new();
+    // The timerfd registers with this runtime's reactor and its driver runs on this set.
+    let timer = {
+        let _runtime = runtime.enter();
+        let _local = local.enter();
+        PreciseTimer::start()
+    };
     let shared = Rc::new(Shared {
         pacer,
+        timer,
         addr: setup.addr,
         requests: setup.requests,
         heads: setup.heads,
@@ -312,7 +324,6 @@ fn worker(
         .recording
         .replace(Recording::new(shared.requests.len()));
 
-    let local = LocalSet::new();
     local.block_on(&runtime, async {
         for _ in 0..setup.connections {
             spawn_connection(&shared);
@@ -346,6 +357,7 @@ fn worker(
 /// What the connections of one worker thread share. Single-threaded: plain cells, no locks.
 struct Shared {
     pacer: Pacer,
+    timer: Rc<PreciseTimer>,
     addr: std::net::SocketAddr,
     requests: Arc<[Arc<[u8]>]>,
     heads: Arc<[bool]>,
@@ -389,7 +401,7 @@ fn spawn_connection(shared: &Rc<Shared>) {
 /// connection is busy; open another, up to `cap`.
 async fn supervise(shared: Rc<Shared>, cap: usize) {
     while let Some((index, due)) = shared.pacer.next_slot() {
-        tokio::time::sleep_until(due.into()).await;
+        shared.timer.sleep_until(due + SUPERVISOR_GRACE).await;
         if shared.pacer.next_slot().map(|(i, _)| i) != Some(index) {
             continue;
         }
@@ -408,9 +420,7 @@ async fn drive(shared: &Shared) {
     let mut conn: Option<Conn> = None;
     while let Some(ticket) = shared.pacer.claim() {
         if let Some(at) = ticket.intended {
-            if at > Instant::now() {
-                tokio::time::sleep_until(at.into()).await;
-            }
+            shared.timer.sleep_until(at).await;
         }
         let tag = shared.next_request();
         let c = match conn.as_mut() {
@@ -427,11 +437,12 @@ async fn drive(shared: &Shared) {
         if ticket.measured {
             let mut rec = shared.recording.borrow_mut();
             rec.sent += 1;
-            if ticket
-                .intended
-                .is_some_and(|at| sent.saturating_duration_since(at) > LATE_AFTER)
-            {
-                rec.late += 1;
+            if let Some(at) = ticket.intended {
+                let lag = sent.saturating_duration_since(at);
+                rec.send_lag.saturating_record(micros(lag));
+                if lag > LATE_AFTER {
+                    rec.late += 1;
+                }
             }
         }
         let request = &shared.requests[tag];
