@@ -4,7 +4,7 @@
 //! Every server records what it really did (requests handled, and how long it held each one) so
 //! tests compare the engine's figures with the truth rather than with expectations.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
