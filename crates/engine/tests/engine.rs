@@ -1,6 +1,8 @@
 //! The engine against in-process servers whose behaviour is known: accuracy, coordinated
 //! omission, errors by kind, mixes and merging. Loopback only, every run bounded in time.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};

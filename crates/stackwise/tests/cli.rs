@@ -1,6 +1,8 @@
 //! The `stackwise` binary as a user runs it: exit codes, one-line errors, the JSON result against
 //! the committed schema, merging and the interval log.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../../engine/tests/support/mod.rs"]
 mod support;
 
