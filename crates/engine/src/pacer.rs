@@ -73,10 +73,11 @@ impl Pacer {
         self.start + Duration::from_nanos((interval.as_nanos() as u64).saturating_mul(index))
     }
 
-    /// Claims the next send, or `None` once the run takes no more requests.
-    pub fn claim(&self) -> Option<Ticket> {
+    /// Claims the next send, or `None` once the run takes no more requests. `now` is the
+    /// current time (a closed loop's send time); the caller usually has it at hand.
+    pub fn claim(&self, now: Instant) -> Option<Ticket> {
         let when = match self.interval {
-            None => Instant::now(),
+            None => now,
             Some(_) => self.slot(self.next.get()),
         };
         if self.deadline.is_some_and(|d| when >= d) {
@@ -152,7 +153,7 @@ mod tests {
         );
         let mut measured = 0;
         let mut last = None;
-        while let Some(t) = p.claim() {
+        while let Some(t) = p.claim(Instant::now()) {
             let at = t.intended.unwrap();
             if let Some(prev) = last {
                 assert_eq!(at - prev, Duration::from_millis(1));
@@ -176,7 +177,7 @@ mod tests {
             None,
         );
         for _ in 0..40 {
-            p.claim().unwrap();
+            p.claim(Instant::now()).unwrap();
         }
         assert_eq!(p.unclaimed(start + Duration::from_secs(2)), 60);
         assert_eq!(p.unclaimed(start + Duration::from_millis(500)), 10);
@@ -186,10 +187,10 @@ mod tests {
     fn count_budget_excludes_warmup() {
         let start = Instant::now() - Duration::from_secs(1);
         let p = Pacer::new(None, start, Duration::ZERO, None, Some(3));
-        assert_eq!((0..10).filter_map(|_| p.claim()).count(), 3);
-        assert!(p.claim().is_none());
+        assert_eq!((0..10).filter_map(|_| p.claim(Instant::now())).count(), 3);
+        assert!(p.claim(Instant::now()).is_none());
         let p = Pacer::new(Some(10.0), start, Duration::from_millis(500), None, Some(2));
-        let tickets: Vec<_> = (0..10).filter_map(|_| p.claim()).collect();
+        let tickets: Vec<_> = (0..10).filter_map(|_| p.claim(Instant::now())).collect();
         assert_eq!(tickets.iter().filter(|t| !t.measured).count(), 5);
         assert_eq!(tickets.iter().filter(|t| t.measured).count(), 2);
         assert!(p.next_slot().is_none());

@@ -712,4 +712,67 @@ mod tests {
         assert!((p.mean_us - 5_000.5).abs() < 5.0);
         assert_eq!(Percentiles::of(&latency_histogram()).count, 0);
     }
+
+    fn plan_report() -> PlanReport {
+        PlanReport {
+            url: "http://127.0.0.1:1/".into(),
+            mode: Mode::Closed,
+            connections: 4,
+            max_connections: None,
+            rate: None,
+            duration_s: Some(1.0),
+            count: None,
+            warmup_s: 0.0,
+            connect_timeout_s: 1.0,
+            request_timeout_s: 1.0,
+            threads: 1,
+            cpus: Some(vec![0]),
+            requests: vec![RequestReport {
+                tag: "/".into(),
+                weight: 1,
+                method: "GET".into(),
+                path: "/".into(),
+            }],
+        }
+    }
+
+    fn report_with_cpu(cpu_seconds: f64) -> LoadReport {
+        let mut t = TagRecording::new();
+        t.corrected.record(100).unwrap();
+        t.uncorrected.record(100).unwrap();
+        t.status.insert(200, 1);
+        let h = Histograms::of(&t).unwrap();
+        LoadReport::assemble(
+            "1970-01-01T00:00:00Z".into(),
+            plan_report(),
+            2.0,
+            vec![(t, h)],
+            cpu_seconds,
+            1.0,
+            None,
+            (1, 0, 0, 4, 4),
+            &latency_histogram(),
+            1,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_engine_busy_on_all_its_cores_is_called_the_bottleneck() {
+        let busy = report_with_cpu(1.9);
+        assert!((busy.engine.utilisation - 0.95).abs() < 1e-9);
+        assert!(busy.engine.saturated);
+        assert!(busy.warnings[0].contains("the load engine was the bottleneck"));
+        let idle = report_with_cpu(0.5);
+        assert!(!idle.engine.saturated);
+        assert!(idle.warnings.is_empty(), "{:?}", idle.warnings);
+    }
+
+    #[test]
+    fn a_saturated_shard_taints_the_merge() {
+        let merged = LoadReport::merge(&[report_with_cpu(1.9), report_with_cpu(0.1)]).unwrap();
+        assert!(merged.engine.saturated);
+        assert_eq!(merged.summary.requests, 2);
+        assert_eq!(merged.engine.cores, 2.0);
+    }
 }

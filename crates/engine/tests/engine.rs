@@ -353,3 +353,18 @@ fn threads_split_the_load_and_pin() {
     // Two threads on one CPU have one core between them.
     assert_eq!(r.engine.cores, 1.0);
 }
+
+#[test]
+fn the_engine_measures_its_own_cpu() {
+    let server = start(Behaviour::Status(200));
+    let mut p = plan(&server.url("/"));
+    p.cpus = Some(vec![0]);
+    let r = run(&p);
+    let e = &r.engine;
+    assert!(r.summary.requests > 100);
+    // It sent requests as fast as it could for a second: it used real CPU, no more than it had.
+    assert!(e.cpu_seconds > 0.05, "{e:?}");
+    assert!(e.utilisation > 0.05 && e.utilisation <= 1.2, "{e:?}");
+    assert_eq!(e.cores, 1.0);
+    assert_eq!(e.saturated, e.utilisation >= e.saturation_threshold);
+}

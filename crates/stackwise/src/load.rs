@@ -120,6 +120,10 @@ fn emit(
         export::hdr_log::write(report, path)?;
     }
     let text = if json {
+        // The summary shows warnings; with JSON on stdout they still reach the person watching.
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
         export::json::render(report)?
     } else {
         export::terminal::render(report)
