@@ -1,7 +1,7 @@
 //! The engine's own CPU: pinning worker threads, and measuring how much CPU the engine used.
 //!
-//! A load generator that runs out of CPU measures itself, not the server. The engine reads its
-//! process's CPU time (getrusage) around the measured window, so every result says how busy the
+//! A load generator that runs out of CPU measures itself, not the server. Each worker thread reads
+//! its own CPU time (getrusage) around the measured window, so every result says how busy the
 //! engine was relative to the cores it had.
 
 use std::time::Duration;
@@ -42,9 +42,11 @@ pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
     sched_setaffinity(Pid::from_raw(0), &set).map_err(std::io::Error::from)
 }
 
-/// User plus system CPU time used so far by the whole process, all threads.
-pub fn process_cpu_time() -> Duration {
-    match getrusage(UsageWho::RUSAGE_SELF) {
+/// User plus system CPU time used so far by the calling thread. The engine sums its worker
+/// threads' own figures, so a server running in the same process (as in tests, or a delay
+/// service) is never counted as load-generator work.
+pub fn thread_cpu_time() -> Duration {
+    match getrusage(UsageWho::RUSAGE_THREAD) {
         Ok(u) => {
             let tv = |t: nix::sys::time::TimeVal| {
                 Duration::from_secs(t.tv_sec().max(0) as u64)
@@ -113,13 +115,13 @@ mod tests {
 
     #[test]
     fn cpu_time_moves_forward() {
-        let before = process_cpu_time();
+        let before = thread_cpu_time();
         let mut x = 0u64;
         for i in 0..5_000_000u64 {
             x = x.wrapping_mul(31).wrapping_add(i);
         }
         std::hint::black_box(x);
-        assert!(process_cpu_time() >= before);
+        assert!(thread_cpu_time() >= before);
         assert!(online_cpus() >= 1);
     }
 }

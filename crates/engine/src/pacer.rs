@@ -24,6 +24,9 @@ pub struct Pacer {
     /// Time between two scheduled sends; `None` for a closed loop.
     interval: Option<Duration>,
     start: Instant,
+    /// Open loop: offset of this pacer's first slot from `start`, so that worker threads sharing
+    /// a rate interleave their sends instead of sending together.
+    phase: Duration,
     measure_start: Instant,
     deadline: Option<Instant>,
     /// Measured tickets still to hand out, when the run stops after a count.
@@ -48,12 +51,19 @@ impl Pacer {
         Pacer {
             interval: rate.map(|r| Duration::from_secs_f64(1.0 / r)),
             start,
+            phase: Duration::ZERO,
             measure_start,
             deadline: duration.map(|d| measure_start + d),
             budget: Cell::new(count),
             next: Cell::new(0),
             claimed: Cell::new(0),
         }
+    }
+
+    /// Shifts every slot of an open loop by `phase`.
+    pub fn with_phase(mut self, phase: Duration) -> Pacer {
+        self.phase = phase;
+        self
     }
 
     pub fn measure_start(&self) -> Instant {
@@ -70,7 +80,9 @@ impl Pacer {
 
     fn slot(&self, index: u64) -> Instant {
         let interval = self.interval.unwrap_or_default();
-        self.start + Duration::from_nanos((interval.as_nanos() as u64).saturating_mul(index))
+        self.start
+            + self.phase
+            + Duration::from_nanos((interval.as_nanos() as u64).saturating_mul(index))
     }
 
     /// Claims the next send, or `None` once the run takes no more requests. `now` is the
@@ -164,6 +176,22 @@ mod tests {
         assert_eq!(measured, 100);
         assert_eq!(last.unwrap() - start, Duration::from_millis(109));
         assert_eq!(p.unclaimed(start + Duration::from_secs(1)), 0);
+    }
+
+    #[test]
+    fn a_phase_shifts_every_slot() {
+        let start = Instant::now();
+        let p = Pacer::new(
+            Some(100.0),
+            start,
+            Duration::ZERO,
+            Some(Duration::from_secs(1)),
+            None,
+        )
+        .with_phase(Duration::from_millis(5));
+        let first = p.claim(start).unwrap().intended.unwrap();
+        assert_eq!(first - start, Duration::from_millis(5));
+        assert_eq!(p.unclaimed(start + Duration::from_secs(2)), 99);
     }
 
     #[test]

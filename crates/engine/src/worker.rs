@@ -15,7 +15,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ use crate::timer::PreciseTimer;
 const SCRATCH: usize = 64 * 1024;
 /// How long a due slot may stay unclaimed before the supervisor opens another connection; long
 /// enough for a connection that is just finishing to take it.
-const SUPERVISOR_GRACE: Duration = Duration::from_micros(200);
+const SUPERVISOR_GRACE: Duration = Duration::from_millis(1);
 /// Longest mix cycle kept; finer weights are rounded to this resolution.
 const MAX_CYCLE: u64 = 100_000;
 
@@ -121,8 +121,10 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
         .set((0..threads).map(|_| Arc::default()).collect());
     let live_workers = live.workers.get().map(Vec::as_slice).unwrap_or(&[]);
 
-    let ready = Barrier::new(threads + 1);
-    let start_at: OnceLock<Instant> = OnceLock::new();
+    // Workers say when they are ready, then wait for the common start time. If anything fails
+    // before the start is sent, dropping the senders releases every worker.
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let mut start_txs = Vec::with_capacity(threads);
     let started_at = std::time::SystemTime::now();
     std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(threads);
@@ -137,6 +139,10 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
                 connections: connections[t] as usize,
                 cap: caps[t].max(connections[t]) as usize,
                 rate,
+                // Thread t's slots fall between those of the others: t / (threads * rate_t).
+                phase: rate.map_or(Duration::ZERO, |r| {
+                    Duration::from_secs_f64(t as f64 / (threads as f64 * r))
+                }),
                 count: counts[t],
                 duration,
                 warmup: plan.warmup,
@@ -144,54 +150,75 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
                 request_timeout: plan.request_timeout,
             };
             let live = live_workers.get(t).cloned().unwrap_or_default();
-            let ready = &ready;
-            let start_at = &start_at;
+            let ready = ready_tx.clone();
+            let (start_tx, start_rx) = mpsc::channel::<Instant>();
+            start_txs.push(start_tx);
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("stackwise-load-{t}"))
-                    .spawn_scoped(scope, move || worker(setup, live, ready, start_at))?,
+                    .spawn_scoped(scope, move || worker(setup, live, ready, start_rx))?,
             );
         }
-        ready.wait();
+        drop(ready_tx);
+        // A worker that failed to set up sends nothing; then no one starts, and its error is
+        // the one reported.
+        let all_ready = ready_rx.iter().take(threads).count() == threads;
         let start = Instant::now();
-        let _ = start_at.set(start);
-        ready.wait();
+        if all_ready {
+            for tx in start_txs {
+                let _ = tx.send(start);
+            }
+        } else {
+            drop(start_txs);
+        }
 
         let measure_start = start + plan.warmup;
-        let mut cpu_at_start = None;
+        let mut ticks_at_start = None;
         while handles.iter().any(|h| !h.is_finished()) {
-            std::thread::sleep(
-                Duration::from_millis(100).min(
-                    measure_start
-                        .checked_duration_since(Instant::now())
-                        .filter(|d| !d.is_zero() && cpu_at_start.is_none())
-                        .unwrap_or(Duration::from_millis(100)),
-                ),
-            );
-            if cpu_at_start.is_none() && Instant::now() >= measure_start {
-                cpu_at_start = Some((cpu::process_cpu_time(), cpu::machine_cpu_ticks()));
+            // Wake at the start of the measured window to read the machine's CPU counters then.
+            let tick = Duration::from_millis(100);
+            let wait = match ticks_at_start {
+                None => tick.min(measure_start.saturating_duration_since(Instant::now())),
+                Some(_) => tick,
+            };
+            std::thread::sleep(wait);
+            if ticks_at_start.is_none() && Instant::now() >= measure_start {
+                ticks_at_start = Some(cpu::machine_cpu_ticks());
             }
             on_tick();
         }
-        let cpu_at_start =
-            cpu_at_start.unwrap_or_else(|| (cpu::process_cpu_time(), cpu::machine_cpu_ticks()));
-        let cpu_at_end = (cpu::process_cpu_time(), cpu::machine_cpu_ticks());
+        let ticks_at_start = ticks_at_start.unwrap_or_else(cpu::machine_cpu_ticks);
+        let ticks_at_end = cpu::machine_cpu_ticks();
 
         let mut recording = Recording::new(plan.requests.len());
         let mut last_done = measure_start;
+        let mut cpu = Duration::ZERO;
+        let mut results = Vec::with_capacity(threads);
         for h in handles {
-            let (rec, last) = h
-                .join()
-                .map_err(|_| std::io::Error::other("a load worker panicked"))??;
-            recording.merge(&rec);
-            last_done = last_done.max(last);
+            results.push(
+                h.join()
+                    .map_err(|_| std::io::Error::other("a load worker panicked"))
+                    .and_then(|r| r),
+            );
+        }
+        // Report the error that stopped the run, not the abandonment it caused in the others.
+        if let Some(pos) = results.iter().position(|r| {
+            r.as_ref()
+                .is_err_and(|e| e.kind() != std::io::ErrorKind::Interrupted)
+        }) {
+            return Err(results.swap_remove(pos).err().expect("an error"));
+        }
+        for r in results {
+            let done = r?;
+            recording.merge(&done.recording);
+            last_done = last_done.max(done.last_done);
+            cpu += done.cpu;
         }
         let elapsed = match duration {
             Some(d) => d,
             None => last_done.saturating_duration_since(measure_start),
         };
-        let cpu = cpu_at_end.0.saturating_sub(cpu_at_start.0);
-        let other_load = match (cpu_at_start.1, cpu_at_end.1) {
+        let other_load = match (ticks_at_start, ticks_at_end) {
             (Some((busy0, total0)), Some((busy1, total1))) if total1 > total0 => {
                 let machine = (busy1 - busy0) as f64 / (total1 - total0) as f64;
                 // Machine-wide busy share minus ours, both as shares of all CPUs.
@@ -266,6 +293,7 @@ struct WorkerSetup {
     connections: usize,
     cap: usize,
     rate: Option<f64>,
+    phase: Duration,
     count: Option<u64>,
     duration: Option<Duration>,
     warmup: Duration,
@@ -273,28 +301,28 @@ struct WorkerSetup {
     request_timeout: Duration,
 }
 
-/// One worker thread: returns its recording and when its last request finished.
+/// What one worker thread did.
+struct WorkerDone {
+    recording: Recording,
+    /// When its last measured request finished.
+    last_done: Instant,
+    /// CPU time it used in the measured window.
+    cpu: Duration,
+}
+
+/// One worker thread.
 fn worker(
     setup: WorkerSetup,
     live: Arc<WorkerLive>,
-    ready: &Barrier,
-    start_at: &OnceLock<Instant>,
-) -> std::io::Result<(Recording, Instant)> {
-    let built = (|| {
-        if let Some(cpu) = setup.cpu {
-            cpu::pin_current_thread(cpu)?;
-        }
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    })();
-    // Always meet the others at the barriers, even when set-up failed, so no one waits forever.
-    ready.wait();
-    ready.wait();
-    let runtime = built?;
-    let start = *start_at.get().expect("set before the second barrier");
-    let pacer = Pacer::new(setup.rate, start, setup.warmup, setup.duration, setup.count);
-    let deadline = pacer.deadline();
+    ready: mpsc::Sender<()>,
+    start: mpsc::Receiver<Instant>,
+) -> std::io::Result<WorkerDone> {
+    if let Some(cpu) = setup.cpu {
+        cpu::pin_current_thread(cpu)?;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let local = LocalSet::new();
     // The timerfd registers with this runtime's reactor and its driver runs on this set.
     let timer = {
@@ -302,17 +330,29 @@ fn worker(
         let _local = local.enter();
         PreciseTimer::start()
     };
+    // A worker that fails before this point drops `ready` unsent, which stops the run.
+    let _ = ready.send(());
+    drop(ready);
+    let start = start.recv().map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::Interrupted,
+            "the run was abandoned before it started",
+        )
+    })?;
+    let pacer = Pacer::new(setup.rate, start, setup.warmup, setup.duration, setup.count)
+        .with_phase(setup.phase);
+    let deadline = pacer.deadline();
     let shared = Rc::new(Shared {
         pacer,
         timer,
         addr: setup.addr,
+        recording: RefCell::new(Recording::new(setup.requests.len())),
         requests: setup.requests,
         heads: setup.heads,
         cycle: setup.cycle,
         next_in_cycle: Cell::new(setup.cycle_offset),
         connect_timeout: setup.connect_timeout,
         request_timeout: setup.request_timeout,
-        recording: RefCell::new(Recording::new(0)),
         scratch: RefCell::new(vec![0u8; SCRATCH].into_boxed_slice()),
         open: Rc::new(Cell::new(0)),
         tasks: Cell::new(0),
@@ -320,11 +360,15 @@ fn worker(
         last_done: Cell::new(start),
         live,
     });
-    shared
-        .recording
-        .replace(Recording::new(shared.requests.len()));
 
+    let cpu_at_start = Rc::new(Cell::new(None));
     local.block_on(&runtime, async {
+        let measure_start = shared.pacer.measure_start();
+        let cpu_mark = cpu_at_start.clone();
+        tokio::task::spawn_local(async move {
+            tokio::time::sleep_until(measure_start.into()).await;
+            cpu_mark.set(Some(cpu::thread_cpu_time()));
+        });
         for _ in 0..setup.connections {
             spawn_connection(&shared);
         }
@@ -346,12 +390,17 @@ fn worker(
             None => finished.await,
         }
     });
+    let cpu_at_end = cpu::thread_cpu_time();
     // Dropping the set cancels whatever is still in flight and closes every connection.
     drop(local);
     let end = deadline.unwrap_or_else(Instant::now);
     let mut recording = shared.recording.replace(Recording::new(0));
     recording.unsent = shared.pacer.unclaimed(end);
-    Ok((recording, shared.last_done.get()))
+    Ok(WorkerDone {
+        recording,
+        last_done: shared.last_done.get(),
+        cpu: cpu_at_end.saturating_sub(cpu_at_start.get().unwrap_or(cpu_at_end)),
+    })
 }
 
 /// What the connections of one worker thread share. Single-threaded: plain cells, no locks.

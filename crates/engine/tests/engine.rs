@@ -368,3 +368,39 @@ fn the_engine_measures_its_own_cpu() {
     assert_eq!(e.cores, 1.0);
     assert_eq!(e.saturated, e.utilisation >= e.saturation_threshold);
 }
+
+#[test]
+fn connects_that_hang_time_out() {
+    // A listener with a backlog of one that never accepts: once its queue is full, the kernel
+    // drops further SYNs, so connecting hangs until the engine gives up.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket.listen(1).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let _fill: Vec<_> = (0..4)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).ok()
+        })
+        .collect();
+    let mut p = plan(&format!("http://{addr}/"));
+    p.load = Load::Closed { connections: 2 };
+    p.connect_timeout = Duration::from_millis(200);
+    let began = Instant::now();
+    let r = run(&p);
+    let timeouts = r
+        .summary
+        .error_kinds
+        .get("connect_timeout")
+        .copied()
+        .unwrap_or(0);
+    // Two connections, each giving up every 200 ms for 1 s.
+    assert!((6..=12).contains(&timeouts), "{:?}", r.summary.error_kinds);
+    assert!(began.elapsed() < Duration::from_millis(1_500));
+}
