@@ -37,8 +37,15 @@ pub fn allowed_cpus() -> usize {
 
 /// Pins the calling thread to `cpu`.
 pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
+    pin_current_thread_to(&[cpu])
+}
+
+/// Pins the calling thread to the set `cpus`. Processes it starts afterwards inherit the set.
+pub fn pin_current_thread_to(cpus: &[usize]) -> std::io::Result<()> {
     let mut set = CpuSet::new();
-    set.set(cpu).map_err(std::io::Error::from)?;
+    for &cpu in cpus {
+        set.set(cpu).map_err(std::io::Error::from)?;
+    }
     sched_setaffinity(Pid::from_raw(0), &set).map_err(std::io::Error::from)
 }
 

@@ -23,6 +23,12 @@ pub enum Command {
     Load(Box<LoadArgs>),
     /// Join the JSON results of shards of one run into one result, exactly.
     Merge(MergeArgs),
+    /// Install, start and check each contestant against the contract (docs/spec.md).
+    ///
+    /// Prints a table of stacks by scenario with the reason for every failure, and exits with 1
+    /// if any check fails. A stack that fails to install or start is reported and the others
+    /// still run.
+    Verify(VerifyArgs),
     /// Print the JSON Schema of load results.
     Schema,
 }
@@ -128,4 +134,36 @@ pub struct MergeArgs {
     /// Write the merged histograms in HdrHistogram's interval log format to this file.
     #[arg(long, value_name = "PATH")]
     pub hdr_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Check only these stacks (repeat, or separate with commas) [default: all].
+    #[arg(long = "stack", value_name = "ID", value_delimiter = ',')]
+    pub stacks: Vec<String>,
+
+    /// The folder holding one folder per stack.
+    #[arg(long, value_name = "DIR", default_value = "stacks")]
+    pub stacks_dir: PathBuf,
+
+    /// Use this PostgreSQL server (holding the TFB schema) instead of a throwaway cluster.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Where installs are cached and logs kept [default: $XDG_CACHE_HOME/stackwise or
+    /// ~/.cache/stackwise].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// CPUs the contestants run on [default: the upper half of the machine's CPUs].
+    #[arg(long, value_name = "LIST")]
+    pub server_cpus: Option<String>,
+
+    /// CPUs for PostgreSQL, the delay service and the load engine [default: the lower half].
+    #[arg(long, value_name = "LIST")]
+    pub load_cpus: Option<String>,
+
+    /// How long a contestant may take to answer its health check.
+    #[arg(long, default_value = "120s")]
+    pub start_timeout: String,
 }

@@ -5,6 +5,7 @@
 //! - [`cli`]: the raw command line (clap derive). Nothing else sees clap types.
 //! - [`settings`]: the command line resolved with files (body, mix) into validated plans.
 //! - [`load`]: `stackwise load` and `stackwise merge`: run or join, then export.
+//! - [`verify`]: `stackwise verify`: the contestants checked against the contract.
 //! - [`export`]: one module per output format of a load result.
 //!
 //! Errors: anything the user can fix by changing the command line is a [`UsageError`] and exits
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod export;
 pub mod load;
 pub mod settings;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -48,6 +50,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         cli::Command::Load(args) => load::load(&args),
         cli::Command::Merge(args) => load::merge(&args),
+        cli::Command::Verify(args) => verify::verify(&args),
         cli::Command::Schema => {
             print!("{}", stackwise_engine::report::json_schema());
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,21 @@
+//! The lab: everything `stackwise verify` and `stackwise run` need around the load engine.
+//!
+//! # Layout
+//!
+//! - [`manifest`]: a contestant's `stack.toml`, read and checked.
+//! - [`process`]: process groups pinned to CPUs, ended with all descendants on every exit path.
+//! - [`provision`]: installing a contestant in a private copy, cached by its inputs' hash.
+//! - [`postgres`]: a throwaway PostgreSQL cluster with the TFB schema, or an existing server.
+//! - [`delay`]: the delay service the `upstream` scenario calls.
+//! - [`server`]: starting a provisioned contestant and waiting until it answers.
+//! - [`verify`]: checking every scenario of docs/spec.md against a running contestant.
+//!
+//! The lab drives load through `stackwise-engine` and knows nothing of reports or advice.
+
+pub mod delay;
+pub mod manifest;
+pub mod postgres;
+pub mod process;
+pub mod provision;
+pub mod server;
+pub mod verify;

@@ -1,0 +1,273 @@
+//! Installing a contestant: its folder is copied to a private place in the cache and its
+//! `install` commands run there, once per content of its `inputs` (lockfiles), so a second run
+//! reuses the install. Install time, installed size and transitive dependencies are recorded.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::manifest::Stack;
+use crate::process::Group;
+
+/// Folders never copied from a stack's source: installs and caches made in place.
+const SKIP: &[&str] = &["node_modules", ".venv", "__pycache__", "dist", ".git"];
+const MARKER: &str = ".stackwise-installed.json";
+
+#[derive(Debug, Error)]
+pub enum ProvisionError {
+    #[error("cannot prepare '{0}': {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("install step `{command}` failed ({status}); last output:\n{tail}")]
+    Step {
+        command: String,
+        status: String,
+        tail: String,
+    },
+}
+
+/// What installing a stack cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstallFacts {
+    /// The inputs' hash the install was made for.
+    pub key: String,
+    /// Wall time of the install that made this copy, in seconds.
+    pub seconds: f64,
+    /// Whether this run reused an earlier install.
+    #[serde(skip)]
+    pub cached: bool,
+    /// Size of the installed copy, in bytes.
+    pub size_bytes: u64,
+    /// Packages installed, transitive ones included.
+    pub dependencies: u64,
+}
+
+/// A stack ready to start.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    pub stack: Stack,
+    /// The private copy the server runs in.
+    pub dir: PathBuf,
+    pub install: InstallFacts,
+}
+
+/// The hash of everything that decides an install: the inputs' names and contents and the
+/// install commands.
+fn key(stack: &Stack) -> Result<String, ProvisionError> {
+    let mut h = Sha256::new();
+    for input in &stack.manifest.inputs {
+        let path = stack.dir.join(input);
+        let bytes = std::fs::read(&path).map_err(|e| ProvisionError::Io(path.clone(), e))?;
+        h.update(input.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    for cmd in &stack.manifest.install {
+        h.update(cmd.join("\u{1f}").as_bytes());
+        h.update([0]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if SKIP.iter().any(|s| name == *s) {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        let target = to.join(&name);
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn tree_size(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if meta.is_dir() {
+        std::fs::read_dir(path)
+            .map(|entries| entries.flatten().map(|e| tree_size(&e.path())).sum())
+            .unwrap_or(0)
+    } else {
+        meta.len()
+    }
+}
+
+/// Packages an install brought in: npm's lockfile entries, or a virtual environment's
+/// distributions other than pip and setuptools.
+fn dependency_count(dir: &Path) -> u64 {
+    if let Ok(text) = std::fs::read_to_string(dir.join("package-lock.json")) {
+        if let Ok(lock) = serde_json::from_str::<serde_json::Value>(&text) {
+            if let Some(packages) = lock.get("packages").and_then(|p| p.as_object()) {
+                return packages.keys().filter(|k| !k.is_empty()).count() as u64;
+            }
+        }
+    }
+    let Ok(libs) = std::fs::read_dir(dir.join(".venv/lib")) else {
+        return 0;
+    };
+    libs.flatten()
+        .filter_map(|py| std::fs::read_dir(py.path().join("site-packages")).ok())
+        .flat_map(|entries| entries.flatten())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().to_lowercase();
+            name.ends_with(".dist-info")
+                && !name.starts_with("pip-")
+                && !name.starts_with("setuptools-")
+        })
+        .count() as u64
+}
+
+/// Makes `stack` ready to start under `cache`, installing only when its inputs changed. Install
+/// output goes to `log`.
+pub fn provision(stack: &Stack, cache: &Path, log: &Path) -> Result<Provisioned, ProvisionError> {
+    let key = key(stack)?;
+    let dir = cache.join("stacks").join(stack.id());
+    let marker = dir.join(MARKER);
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| ProvisionError::Io(p, e)
+    };
+    let previous: Option<InstallFacts> = std::fs::read_to_string(&marker)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .filter(|f: &InstallFacts| f.key == key);
+    let install = match previous {
+        Some(mut facts) => {
+            // The same dependencies: refresh the sources only.
+            copy_tree(&stack.dir, &dir).map_err(io(&dir))?;
+            facts.cached = true;
+            facts
+        }
+        None => {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+            }
+            copy_tree(&stack.dir, &dir).map_err(io(&dir))?;
+            let began = Instant::now();
+            for step in &stack.manifest.install {
+                run_step(step, &dir, log)?;
+            }
+            let facts = InstallFacts {
+                key,
+                seconds: began.elapsed().as_secs_f64(),
+                cached: false,
+                size_bytes: tree_size(&dir),
+                dependencies: dependency_count(&dir),
+            };
+            let text = serde_json::to_string_pretty(&facts).unwrap_or_default();
+            std::fs::write(&marker, text).map_err(io(&marker))?;
+            facts
+        }
+    };
+    Ok(Provisioned {
+        stack: stack.clone(),
+        dir,
+        install,
+    })
+}
+
+fn run_step(step: &[String], dir: &Path, log: &Path) -> Result<(), ProvisionError> {
+    let command = step.join(" ");
+    let program = resolve_program(&step[0], dir);
+    let mut cmd = Command::new(&program);
+    cmd.args(&step[1..]).current_dir(dir);
+    let mut group = Group::spawn(&command, cmd, None, Some(log))
+        .map_err(|e| ProvisionError::Io(PathBuf::from(&program), e))?;
+    let status = group.wait();
+    let tail = group.log_tail(30);
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(ProvisionError::Step {
+            command,
+            status: s.to_string(),
+            tail,
+        }),
+        Err(e) => Err(ProvisionError::Step {
+            command,
+            status: e.to_string(),
+            tail,
+        }),
+    }
+}
+
+/// A program named with a relative path (`.venv/bin/pip`) is found in the stack's copy; a bare
+/// name (`npm`) on the PATH.
+pub fn resolve_program(program: &str, dir: &Path) -> PathBuf {
+    if program.contains('/') && !program.starts_with('/') {
+        dir.join(program)
+    } else {
+        PathBuf::from(program)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Stack;
+
+    #[test]
+    fn installs_once_per_input_content() {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("src").join("demo");
+        std::fs::create_dir_all(src.join("node_modules")).unwrap();
+        std::fs::write(src.join("node_modules/junk"), "not copied").unwrap();
+        std::fs::write(src.join("deps.lock"), "a==1\n").unwrap();
+        std::fs::write(src.join("server.sh"), "echo hi\n").unwrap();
+        std::fs::write(
+            src.join("stack.toml"),
+            r#"id = "demo"
+name = "Demo"
+language = "sh"
+runtime = "sh"
+framework = "none"
+framework_version = "0"
+database = "none"
+templates = "none"
+http_client = "none"
+workers = "1"
+workers_rule = "one"
+health = "/"
+inputs = ["deps.lock"]
+install = [["sh", "-c", "echo installed >> count.txt"]]
+start = ["sh", "server.sh"]
+"#,
+        )
+        .unwrap();
+        let stack = Stack::load(&src).unwrap();
+        let cache = root.path().join("cache");
+        let log = root.path().join("install.log");
+        let first = provision(&stack, &cache, &log).unwrap();
+        assert!(!first.install.cached);
+        assert!(!first.dir.join("node_modules").exists());
+        assert!(first.install.size_bytes > 0);
+        let second = provision(&stack, &cache, &log).unwrap();
+        assert!(second.install.cached);
+        let count = std::fs::read_to_string(first.dir.join("count.txt")).unwrap();
+        assert_eq!(count.lines().count(), 1, "installed twice");
+
+        std::fs::write(src.join("deps.lock"), "a==2\n").unwrap();
+        let third = provision(&stack, &cache, &log).unwrap();
+        assert!(!third.install.cached);
+
+        // A failing step names itself and shows its output.
+        let mut broken = stack.clone();
+        broken.manifest.install = vec![vec!["sh".into(), "-c".into(), "echo boom; exit 3".into()]];
+        let err = provision(&broken, &cache, &log).unwrap_err().to_string();
+        assert!(
+            err.contains("exit status: 3") && err.contains("boom"),
+            "{err}"
+        );
+    }
+}

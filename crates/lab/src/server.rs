@@ -1,0 +1,142 @@
+//! Starting a provisioned contestant: a free loopback port, the workers its rule gives for its
+//! CPUs, the contract's environment, a process group pinned to the server CPUs, and a health
+//! check with a deadline. Stopping it ends the whole group.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::manifest::expand;
+use crate::postgres::DbInfo;
+use crate::process::Group;
+use crate::provision::{resolve_program, Provisioned};
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("cannot start `{0}`: {1}")]
+    Spawn(String, std::io::Error),
+    #[error("the server exited before answering {health}; last output:\n{tail}")]
+    Exited { health: String, tail: String },
+    #[error("no 200 from {health} within {secs} s; last output:\n{tail}")]
+    Timeout {
+        health: String,
+        secs: u64,
+        tail: String,
+    },
+}
+
+/// Everything a contestant is started with besides its manifest.
+#[derive(Debug, Clone)]
+pub struct ServerEnv {
+    pub db: DbInfo,
+    pub upstream_url: String,
+    /// CPUs the server is pinned to; its worker count follows from how many.
+    pub cpus: Vec<usize>,
+}
+
+/// A running contestant.
+#[derive(Debug)]
+pub struct Running {
+    group: Group,
+    pub port: u16,
+    pub workers: usize,
+    /// From spawning to the first 200 on the health path.
+    pub startup: Duration,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn pgid(&self) -> i32 {
+        self.group.pgid()
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.group.log_tail(lines)
+    }
+
+    pub fn stop(mut self) {
+        self.group.stop(Duration::from_secs(5));
+    }
+}
+
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Starts `stack` and waits until its health path answers 200, for at most `timeout`.
+pub fn start(
+    stack: &Provisioned,
+    env: &ServerEnv,
+    log: &Path,
+    timeout: Duration,
+) -> Result<Running, StartError> {
+    let m = &stack.stack.manifest;
+    let port = free_port().map_err(|e| StartError::Spawn("a free port".into(), e))?;
+    let workers = m.workers.workers(env.cpus.len());
+    let values: BTreeMap<&str, String> = BTreeMap::from([
+        ("port", port.to_string()),
+        ("workers", workers.to_string()),
+        ("database_url", env.db.url()),
+        ("upstream_url", env.upstream_url.clone()),
+        ("db_host", env.db.host.clone()),
+        ("db_port", env.db.port.to_string()),
+        ("db_user", env.db.user.clone()),
+        ("db_password", env.db.password.clone()),
+        ("db_name", env.db.name.clone()),
+    ]);
+    let args: Vec<String> = m.start.iter().map(|a| expand(a, &values)).collect();
+    let program = resolve_program(&args[0], &stack.dir);
+    let mut cmd = Command::new(&program);
+    cmd.args(&args[1..]).current_dir(&stack.dir);
+    for (k, v) in &m.env {
+        cmd.env(k, expand(v, &values));
+    }
+    for (k, v) in &values {
+        cmd.env(k.to_ascii_uppercase(), v);
+    }
+    let began = Instant::now();
+    let mut group = Group::spawn(m.id.as_str(), cmd, Some(&env.cpus), Some(log))
+        .map_err(|e| StartError::Spawn(args.join(" "), e))?;
+    let health = format!("http://127.0.0.1:{port}{}", m.health);
+    let agent = crate::verify::agent(Duration::from_secs(2));
+    loop {
+        if let Ok(resp) = agent.get(&health).call() {
+            if resp.status() == 200 {
+                return Ok(Running {
+                    group,
+                    port,
+                    workers,
+                    startup: began.elapsed(),
+                });
+            }
+        }
+        if !group.is_running() {
+            // The leader may exit on purpose after forking (a daemonising launcher), but then
+            // nothing answers either.
+            std::thread::sleep(Duration::from_millis(200));
+            if agent.get(&health).call().is_err() {
+                return Err(StartError::Exited {
+                    health: m.health.clone(),
+                    tail: group.log_tail(20),
+                });
+            }
+        }
+        if began.elapsed() > timeout {
+            return Err(StartError::Timeout {
+                health: m.health.clone(),
+                secs: timeout.as_secs(),
+                tail: group.log_tail(20),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,144 @@
+//! `stackwise verify`: every contestant installed, started and checked against docs/spec.md,
+//! shown as a table of stacks by scenario with the reason for each failure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use stackwise_engine::cpu::{online_cpus, parse_cpu_list};
+use stackwise_lab::verify::{verify_stacks, StackVerdict, VerifyOptions, SCENARIOS};
+
+use crate::cli::VerifyArgs;
+use crate::usage;
+
+/// Where installs are cached unless told otherwise.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STACKWISE_CACHE") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("stackwise");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache").join("stackwise"),
+        None => std::env::temp_dir().join("stackwise-cache"),
+    }
+}
+
+/// The default split of the machine: the load side (engine, PostgreSQL, delay service) on the
+/// lower half of the CPUs, the server on the upper half; on one CPU, both share it.
+pub fn default_cpus() -> (Vec<usize>, Vec<usize>) {
+    let n = online_cpus();
+    if n < 2 {
+        return (vec![0], vec![0]);
+    }
+    ((0..n / 2).collect(), (n / 2..n).collect())
+}
+
+pub fn cpus_arg(
+    flag: &str,
+    value: Option<&str>,
+    default: Vec<usize>,
+) -> anyhow::Result<Vec<usize>> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let cpus =
+        parse_cpu_list(value).map_err(|e| usage(format!("invalid {flag} '{value}': {e}")))?;
+    let available = online_cpus();
+    if let Some(cpu) = cpus.iter().find(|&&c| c >= available) {
+        return Err(usage(format!(
+            "invalid {flag} '{value}': CPU {cpu} does not exist ({available} CPUs)"
+        )));
+    }
+    Ok(cpus)
+}
+
+pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let (load_default, server_default) = default_cpus();
+    let options = VerifyOptions {
+        stacks_dir: args.stacks_dir.clone(),
+        stacks: args.stacks.clone(),
+        cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),
+        database_url: args.database_url.clone(),
+        server_cpus: cpus_arg("--server-cpus", args.server_cpus.as_deref(), server_default)?,
+        infra_cpus: cpus_arg("--load-cpus", args.load_cpus.as_deref(), load_default)?,
+        start_timeout: humantime::parse_duration(&args.start_timeout).map_err(|e| {
+            usage(format!(
+                "invalid --start-timeout '{}': {e}",
+                args.start_timeout
+            ))
+        })?,
+    };
+    if !options.stacks_dir.is_dir() {
+        return Err(usage(format!(
+            "no stacks folder at '{}' (run from the repository, or pass --stacks-dir)",
+            options.stacks_dir.display()
+        )));
+    }
+    let verdicts =
+        verify_stacks(&options, &mut |msg| eprintln!("verify: {msg}")).map_err(|e| match e {
+            stackwise_lab::verify::VerifyError::Manifest(_) => usage(e.to_string()),
+            other => anyhow::Error::new(other),
+        })?;
+    print!("{}", render(&verdicts));
+    let failed = verdicts.iter().filter(|v| !v.passed()).count();
+    if failed > 0 {
+        eprintln!(
+            "verify: {failed} of {} stacks failed; logs in '{}'",
+            verdicts.len(),
+            options.cache_dir.join("logs").display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The verdict table, then one line per failure with its reason.
+pub fn render(verdicts: &[StackVerdict]) -> String {
+    use std::fmt::Write;
+    let width = verdicts
+        .iter()
+        .map(|v| v.id.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = String::new();
+    let _ = write!(out, "{:<width$}", "stack");
+    for s in SCENARIOS {
+        let _ = write!(out, "  {s}");
+    }
+    out.push('\n');
+    for v in verdicts {
+        let _ = write!(out, "{:<width$}", v.id);
+        for s in SCENARIOS {
+            let cell = match (&v.failure, v.outcomes.iter().find(|o| o.scenario == s)) {
+                (Some(_), _) => "-",
+                (None, Some(o)) if o.result.is_ok() => "ok",
+                (None, Some(_)) => "FAIL",
+                (None, None) => "-",
+            };
+            let _ = write!(out, "  {cell:<w$}", w = s.len());
+        }
+        out.push('\n');
+    }
+    let mut reasons = String::new();
+    for v in verdicts {
+        if let Some(f) = &v.failure {
+            let first = f.lines().next().unwrap_or_default();
+            let _ = writeln!(reasons, "{}: {first}", v.id);
+            for line in f.lines().skip(1) {
+                let _ = writeln!(reasons, "    {line}");
+            }
+        }
+        for o in &v.outcomes {
+            if let Err(reason) = &o.result {
+                let _ = writeln!(reasons, "{} {}: {reason}", v.id, o.scenario);
+            }
+        }
+    }
+    if !reasons.is_empty() {
+        out.push('\n');
+        out.push_str(&reasons);
+    }
+    out
+}

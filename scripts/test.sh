@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs what the tests need that Rust, Node.js and
+# Python do not bring (PostgreSQL's server binaries, from Debian's packages), then the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  echo "test.sh: installing PostgreSQL (apt-get install postgresql)" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+fi
+
+cargo nextest run --workspace --locked
