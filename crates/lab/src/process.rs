@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,20 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     dirs: Vec::new(),
 });
 static HANDLER: Once = Once::new();
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether an interruption is being handled; the process will exit with 128 + the signal.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Blocks for good if an interruption is being handled, so that work failing because its
+/// processes were just ended cannot finish the process first with a misleading result.
+pub fn wait_if_interrupted() {
+    while interrupted() {
+        std::thread::park_timeout(Duration::from_secs(1));
+    }
+}
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
@@ -45,6 +60,7 @@ pub fn install_interrupt_handler() {
             .name("stackwise-signals".into())
             .spawn(move || {
                 if let Some(signal) = signals.forever().next() {
+                    INTERRUPTED.store(true, Ordering::SeqCst);
                     eprintln!("\nstackwise: interrupted, stopping everything it started");
                     cleanup_all();
                     std::process::exit(128 + signal);

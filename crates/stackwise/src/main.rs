@@ -4,7 +4,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = stackwise::cli::Cli::parse();
-    match stackwise::run(cli) {
+    let result = stackwise::run(cli);
+    // An interrupted run exits from its signal handler once everything it started is ended.
+    stackwise_lab::process::wait_if_interrupted();
+    match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -80,6 +80,7 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             stackwise_lab::verify::VerifyError::Manifest(_) => usage(e.to_string()),
             other => anyhow::Error::new(other),
         })?;
+    stackwise_lab::process::wait_if_interrupted();
     print!("{}", render(&verdicts));
     let failed = verdicts.iter().filter(|v| !v.passed()).count();
     if failed > 0 {
