@@ -110,7 +110,8 @@ pub fn start(
     let agent = crate::verify::agent(Duration::from_secs(2));
     loop {
         if let Ok(resp) = agent.get(&health).call() {
-            if resp.status() == 200 {
+            // A 200 from a port another process grabbed in the meantime is not ours.
+            if resp.status() == 200 && crate::process::group_alive(group.pgid()) {
                 return Ok(Running {
                     group,
                     port,
