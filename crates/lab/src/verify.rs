@@ -604,6 +604,8 @@ pub struct StackVerdict {
     pub outcomes: Vec<Outcome>,
     pub install: Option<crate::provision::InstallFacts>,
     pub startup: Option<Duration>,
+    /// Worker processes it was started with.
+    pub workers: Option<usize>,
 }
 
 impl StackVerdict {
@@ -662,6 +664,7 @@ pub fn verify_stacks(
             outcomes: Vec::new(),
             install: None,
             startup: None,
+            workers: None,
         };
         progress(&format!("{id}: installing"));
         let log = logs.join(format!("{id}.log"));
@@ -685,6 +688,7 @@ pub fn verify_stacks(
             }
         };
         verdict.startup = Some(running.startup);
+        verdict.workers = Some(running.workers);
         progress(&format!("{id}: checking"));
         match Checker::new(&running.base_url(), &db, &delay) {
             Ok(mut checker) => verdict.outcomes = checker.all(),

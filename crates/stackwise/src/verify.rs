@@ -122,6 +122,30 @@ pub fn render(verdicts: &[StackVerdict]) -> String {
         }
         out.push('\n');
     }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>9}  {:>9}  {:>5}  {:>7}  {:>8}",
+        "stack", "install", "size", "deps", "workers", "start-up"
+    );
+    for v in verdicts {
+        let Some(i) = &v.install else { continue };
+        let install = if i.cached {
+            "cached".to_string()
+        } else {
+            format!("{:.1} s", i.seconds)
+        };
+        let _ = writeln!(
+            out,
+            "{:<width$}  {install:>9}  {:>5.1} MiB  {:>5}  {:>7}  {:>8}",
+            v.id,
+            i.size_bytes as f64 / (1024.0 * 1024.0),
+            i.dependencies,
+            v.workers.map_or("-".to_string(), |w| w.to_string()),
+            v.startup
+                .map_or("-".to_string(), |d| format!("{:.2} s", d.as_secs_f64())),
+        );
+    }
     let mut reasons = String::new();
     for v in verdicts {
         if let Some(f) = &v.failure {
