@@ -61,7 +61,8 @@ pub struct Manifest {
     pub workers: WorkersRule,
     pub workers_rule: String,
     pub health: String,
-    /// Files whose content decides whether the installed copy is still good.
+    /// Files (or folders, meaning every file below them) whose content decides whether the
+    /// installed copy is still good.
     pub inputs: Vec<String>,
     /// Commands run in order, in the stack's private copy, to install it.
     pub install: Vec<Vec<String>>,
@@ -110,7 +111,7 @@ impl Stack {
             )));
         }
         for input in &manifest.inputs {
-            if !dir.join(input).is_file() {
+            if !dir.join(input).exists() {
                 return Err(invalid(format!("input '{input}' does not exist")));
             }
         }

@@ -1,6 +1,6 @@
 //! Installing a contestant: its folder is copied to a private place in the cache and its
-//! `install` commands run there, once per content of its `inputs` (lockfiles), so a second run
-//! reuses the install. Install time, installed size and transitive dependencies are recorded.
+//! `install` commands run there, once per content of its `inputs` (lockfiles, or whole folders
+//! when the install compiles sources), so a second run reuses the install. Install time, installed size and transitive dependencies are recorded.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,10 +58,16 @@ pub struct Provisioned {
 /// install commands.
 fn key(stack: &Stack) -> Result<String, ProvisionError> {
     let mut h = Sha256::new();
+    let mut files = Vec::new();
     for input in &stack.manifest.inputs {
         let path = stack.dir.join(input);
+        files_under(&path, &mut files).map_err(|e| ProvisionError::Io(path.clone(), e))?;
+    }
+    files.sort();
+    for path in files {
         let bytes = std::fs::read(&path).map_err(|e| ProvisionError::Io(path.clone(), e))?;
-        h.update(input.as_bytes());
+        let name = path.strip_prefix(&stack.dir).unwrap_or(&path);
+        h.update(name.to_string_lossy().as_bytes());
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(&bytes);
     }
@@ -70,6 +76,22 @@ fn key(stack: &Stack) -> Result<String, ProvisionError> {
         h.update([0]);
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `path` itself if it is a file, else every file below it (skipping installs).
+fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        if SKIP.iter().any(|s| entry.file_name() == *s) {
+            continue;
+        }
+        files_under(&entry.path(), out)?;
+    }
+    Ok(())
 }
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {

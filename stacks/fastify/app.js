@@ -1,0 +1,109 @@
+'use strict';
+
+const path = require('node:path');
+const Fastify = require('fastify');
+const db = require('./db');
+
+const UPSTREAM_URL = (process.env.UPSTREAM_URL ?? 'http://127.0.0.1:9000').replace(/\/+$/, '');
+
+/** A query parameter as an integer clamped to [min, max]; `fallback` if missing or not an integer. */
+function intParam(raw, fallback, min, max) {
+  if (typeof raw !== 'string' || !/^[+-]?\d+$/.test(raw)) return fallback;
+  const value = Number(raw);
+  return value < min ? min : value > max ? max : value;
+}
+
+/** Primes below n, by trial division exactly as docs/spec.md gives it. */
+function countPrimes(n) {
+  let primes = n > 2 ? 1 : 0;
+  for (let k = 3; k < n; k += 2) {
+    let prime = true;
+    for (let d = 3; d * d <= k; d += 2) {
+      if (k % d === 0) {
+        prime = false;
+        break;
+      }
+    }
+    if (prime) primes++;
+  }
+  return primes;
+}
+
+// Response schemas: Fastify compiles them into fast-json-stringify serialisers.
+const world = {
+  type: 'object',
+  properties: { id: { type: 'integer' }, randomNumber: { type: 'integer' } },
+  required: ['id', 'randomNumber'],
+};
+const worlds = { type: 'array', items: world };
+const schemas = {
+  json: {
+    response: {
+      200: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] },
+    },
+  },
+  db: { response: { 200: world } },
+  worlds: { response: { 200: worlds } },
+  cpu: {
+    response: {
+      200: {
+        type: 'object',
+        properties: { n: { type: 'integer' }, primes: { type: 'integer' } },
+        required: ['n', 'primes'],
+      },
+    },
+  },
+};
+
+function buildApp() {
+  const app = Fastify({ logger: false });
+
+  app.register(require('@fastify/view'), {
+    engine: { ejs: require('ejs') },
+    root: path.join(__dirname, 'views'),
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('Server', 'Fastify');
+    done();
+  });
+
+  app.get('/json', { schema: schemas.json }, async () => ({ message: 'Hello, World!' }));
+
+  app.get('/plaintext', async (request, reply) => {
+    reply.type('text/plain');
+    return 'Hello, World!';
+  });
+
+  app.get('/db', { schema: schemas.db }, async () => db.randomWorld());
+
+  app.get('/queries', { schema: schemas.worlds }, async (request) =>
+    db.randomWorlds(intParam(request.query.n, 1, 1, 500)),
+  );
+
+  app.get('/updates', { schema: schemas.worlds }, async (request) =>
+    db.updateRandomWorlds(intParam(request.query.n, 1, 1, 500)),
+  );
+
+  app.get('/fortunes', async (request, reply) =>
+    reply.view('fortunes.ejs', { fortunes: await db.fortunes() }),
+  );
+
+  app.get('/upstream', async (request, reply) => {
+    const ms = intParam(request.query.ms, 0, 0, 10_000);
+    const upstream = await fetch(`${UPSTREAM_URL}/delay?ms=${ms}`);
+    const body = await upstream.text();
+    if (!upstream.ok) throw new Error(`upstream answered ${upstream.status}`);
+    reply.type('application/json');
+    return body;
+  });
+
+  app.get('/cpu', { schema: schemas.cpu }, async (request) => {
+    const n = intParam(request.query.n, 10_000, 0, 10_000_000);
+    return { n, primes: countPrimes(n) };
+  });
+
+  return app;
+}
+
+module.exports = buildApp;

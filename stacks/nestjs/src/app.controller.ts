@@ -1,0 +1,56 @@
+import { Controller, Get, Header, Query, Render } from '@nestjs/common';
+import { countPrimes, intParam } from './params.js';
+import { UpstreamService } from './upstream.service.js';
+import { type Fortune, type World, WorldService } from './world.service.js';
+
+@Controller()
+export class AppController {
+  constructor(
+    private readonly worlds: WorldService,
+    private readonly upstreamService: UpstreamService,
+  ) {}
+
+  @Get('json')
+  json(): { message: string } {
+    return { message: 'Hello, World!' };
+  }
+
+  @Get('plaintext')
+  @Header('Content-Type', 'text/plain')
+  plaintext(): string {
+    return 'Hello, World!';
+  }
+
+  @Get('db')
+  db(): Promise<World> {
+    return this.worlds.randomWorld();
+  }
+
+  @Get('queries')
+  queries(@Query('n') n?: string): Promise<World[]> {
+    return this.worlds.randomWorlds(intParam(n, 1, 1, 500));
+  }
+
+  @Get('updates')
+  updates(@Query('n') n?: string): Promise<World[]> {
+    return this.worlds.updateRandomWorlds(intParam(n, 1, 1, 500));
+  }
+
+  @Get('fortunes')
+  @Render('fortunes')
+  async fortunes(): Promise<{ fortunes: Fortune[] }> {
+    return { fortunes: await this.worlds.fortunes() };
+  }
+
+  @Get('upstream')
+  @Header('Content-Type', 'application/json')
+  upstream(@Query('ms') ms?: string): Promise<string> {
+    return this.upstreamService.delay(intParam(ms, 0, 0, 10_000));
+  }
+
+  @Get('cpu')
+  cpu(@Query('n') n?: string): { n: number; primes: number } {
+    const limit = intParam(n, 10_000, 0, 10_000_000);
+    return { n: limit, primes: countPrimes(limit) };
+  }
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { AppController } from './app.controller.js';
+import { databaseProvider } from './database.js';
+import { UpstreamService } from './upstream.service.js';
+import { WorldService } from './world.service.js';
+
+@Module({
+  controllers: [AppController],
+  providers: [databaseProvider, WorldService, UpstreamService],
+})
+export class AppModule {}
