@@ -258,7 +258,8 @@ impl Percentiles {
     }
 }
 
-fn rfc3339(t: SystemTime) -> String {
+/// `t` as RFC 3339 in UTC, to the second.
+pub fn rfc3339(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()

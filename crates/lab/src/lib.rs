@@ -6,6 +6,7 @@
 //! - [`process`]: process groups pinned to CPUs, ended with all descendants on every exit path.
 //! - [`provision`]: installing a contestant in a private copy, cached by its inputs' hash.
 //! - [`postgres`]: a throwaway PostgreSQL cluster with the TFB schema, or an existing server.
+//! - [`postgres_npm`]: PostgreSQL binaries from an npm package, where none is installed.
 //! - [`delay`]: the delay service the `upstream` scenario calls.
 //! - [`server`]: starting a provisioned contestant and waiting until it answers.
 //! - [`verify`]: checking every scenario of docs/spec.md against a running contestant.
@@ -15,7 +16,10 @@
 pub mod delay;
 pub mod manifest;
 pub mod postgres;
+pub mod postgres_npm;
 pub mod process;
 pub mod provision;
+pub mod run;
+pub mod sample;
 pub mod server;
 pub mod verify;

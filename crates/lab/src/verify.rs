@@ -647,7 +647,11 @@ pub fn verify_stacks(
         }
         None => {
             progress("starting a throwaway PostgreSQL cluster");
-            Database::throwaway(Some(&options.infra_cpus), &logs.join("postgres.log"))?
+            Database::throwaway(
+                Some(&options.infra_cpus),
+                &logs.join("postgres.log"),
+                &options.cache_dir,
+            )?
         }
     };
     let env = crate::server::ServerEnv {

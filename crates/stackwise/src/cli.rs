@@ -29,8 +29,18 @@ pub enum Command {
     /// if any check fails. A stack that fails to install or start is reported and the others
     /// still run.
     Verify(VerifyArgs),
-    /// Print the JSON Schema of load results.
-    Schema,
+    /// Run the comparison: every stack, every scenario, measured as the protocol says.
+    ///
+    /// Provisions the contestants, starts PostgreSQL and the delay service, and for each stack
+    /// and scenario starts a fresh server pinned to the server CPUs, verifies the scenario,
+    /// warms up, and measures trials with the load engine on its own CPUs. results.json is
+    /// written after every scenario.
+    Run(RunArgs),
+    /// Print the JSON Schema of load results (`load`, the default) or of run results (`run`).
+    Schema {
+        #[arg(value_parser = ["load", "run"], default_value = "load")]
+        kind: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -166,4 +176,60 @@ pub struct VerifyArgs {
     /// How long a contestant may take to answer its health check.
     #[arg(long, default_value = "120s")]
     pub start_timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Stacks to run (repeat, or separate with commas) [default: all under --stacks-dir].
+    #[arg(long = "stacks", value_name = "IDS", value_delimiter = ',')]
+    pub stacks: Vec<String>,
+
+    /// Scenarios to run [default: json, plaintext, db, queries, fortunes, updates, upstream,
+    /// cpu, mixed].
+    #[arg(long = "scenarios", value_name = "IDS", value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+
+    /// Measured time per trial [default: 2s; 1s with --quick].
+    #[arg(short = 'd', long)]
+    pub duration: Option<String>,
+
+    /// Warm-up before the trials, discarded [default: 1s; 500ms with --quick].
+    #[arg(long)]
+    pub warmup: Option<String>,
+
+    /// Trials per scenario [default: 3; 1 with --quick].
+    #[arg(long)]
+    pub trials: Option<usize>,
+
+    /// A short run (one short trial per scenario), labelled as such in every output.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// The folder holding one folder per stack.
+    #[arg(long, value_name = "DIR", default_value = "stacks")]
+    pub stacks_dir: PathBuf,
+
+    /// Where run folders (results.json, logs) are written.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+
+    /// Where installs are cached [default: $XDG_CACHE_HOME/stackwise or ~/.cache/stackwise].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Use this PostgreSQL server (holding the TFB schema) instead of a throwaway cluster.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// CPUs the servers run on [default: the upper half of the machine's CPUs].
+    #[arg(long, value_name = "LIST")]
+    pub server_cpus: Option<String>,
+
+    /// CPUs for the load engine, PostgreSQL and the delay service [default: the lower half].
+    #[arg(long, value_name = "LIST")]
+    pub load_cpus: Option<String>,
+
+    /// Show no progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
 }

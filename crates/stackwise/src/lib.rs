@@ -5,6 +5,7 @@
 //! - [`cli`]: the raw command line (clap derive). Nothing else sees clap types.
 //! - [`settings`]: the command line resolved with files (body, mix) into validated plans.
 //! - [`load`]: `stackwise load` and `stackwise merge`: run or join, then export.
+//! - [`run`]: `stackwise run`: the measured comparison, saved as it goes.
 //! - [`verify`]: `stackwise verify`: the contestants checked against the contract.
 //! - [`export`]: one module per output format of a load result.
 //!
@@ -14,6 +15,7 @@
 pub mod cli;
 pub mod export;
 pub mod load;
+pub mod run;
 pub mod settings;
 pub mod verify;
 
@@ -51,8 +53,12 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Load(args) => load::load(&args),
         cli::Command::Merge(args) => load::merge(&args),
         cli::Command::Verify(args) => verify::verify(&args),
-        cli::Command::Schema => {
-            print!("{}", stackwise_engine::report::json_schema());
+        cli::Command::Run(args) => run::run(&args),
+        cli::Command::Schema { kind } => {
+            match kind.as_str() {
+                "run" => print!("{}", stackwise_results::json_schema()),
+                _ => print!("{}", stackwise_engine::report::json_schema()),
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

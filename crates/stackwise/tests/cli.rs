@@ -93,6 +93,17 @@ fn the_committed_schema_is_the_one_the_code_produces() {
     );
 }
 
+#[test]
+fn the_committed_run_schema_is_the_one_the_code_produces() {
+    let committed = std::fs::read_to_string(repo_file("schema/run-result.schema.json")).unwrap();
+    let out = stackwise(&["schema", "run"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8(out.stdout).unwrap() == committed,
+        "schema/run-result.schema.json is stale: run `stackwise schema run > schema/run-result.schema.json`"
+    );
+}
+
 fn validator() -> jsonschema::Validator {
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_file("schema/load-report.schema.json")).unwrap(),

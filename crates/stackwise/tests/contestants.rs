@@ -1,6 +1,8 @@
 //! Every contestant under stacks/ installed, started and verified for real: Node.js and Python
 //! packages from their registries, a throwaway PostgreSQL cluster, the delay service.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -36,4 +38,100 @@ fn every_contestant_passes_verify() {
         let cells: Vec<&str> = row.split_whitespace().skip(1).collect();
         assert_eq!(cells, ["ok"; 8], "{id}: {row}");
     }
+}
+
+/// Processes whose command line contains `needle`, other than zombies.
+fn processes_with(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            !zombie && String::from_utf8_lossy(&cmdline).contains(needle)
+        })
+        .count()
+}
+
+#[test]
+fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stackwise-cache");
+    let results = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stackwise"))
+        .args([
+            "run",
+            "--quick",
+            "--no-progress",
+            "--stacks",
+            "node-http,flask",
+        ])
+        .args(["--scenarios", "json,db,mixed"])
+        .arg("--stacks-dir")
+        .arg(repo.join("stacks"))
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg("--results-dir")
+        .arg(results.path())
+        .output()
+        .expect("stackwise runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("QUICK RUN"), "{stdout}");
+    let run_dir = std::fs::read_dir(results.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(run_dir.join("results.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("schema/run-result.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(json["quick"], true);
+    assert!(json["finished_at"].is_string());
+    let stacks = json["stacks"].as_array().unwrap();
+    assert_eq!(stacks.len(), 2);
+    for stack in stacks {
+        for scenario in stack["scenarios"].as_array().unwrap() {
+            assert!(scenario["error"].is_null(), "{scenario}");
+            let trial = &scenario["trials"][0];
+            assert!(trial["load"]["summary"]["requests"].as_u64().unwrap() > 0);
+            assert!(trial["server"]["pss_peak_bytes"].as_u64().unwrap() > 0);
+        }
+        // The mixed scenario reports /json apart from /cpu.
+        let mixed = stack["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["scenario"] == "mixed")
+            .unwrap();
+        let tags: Vec<&str> = mixed["trials"][0]["load"]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["tag"].as_str().unwrap())
+            .collect();
+        assert_eq!(tags, ["json", "cpu"]);
+    }
+    let logs = run_dir.join("logs");
+    assert!(logs.join("node-http.log").exists());
+    // Nothing the run started is still running: servers run from the cache's copies.
+    let copies = cache.join("stacks").to_string_lossy().into_owned();
+    assert_eq!(processes_with(&copies), 0, "a contestant was left running");
 }

@@ -58,7 +58,17 @@ MODE = "slow"
     )
     .unwrap();
     let cache = root.path().join("cache");
+    // A private TMPDIR marks this run's PostgreSQL cluster apart from other tests' clusters; the
+    // cluster's unprivileged user must be able to reach into it.
+    let tmp = root.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    for dir in [root.path(), tmp.as_path()] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let cluster_marker = tmp.join("stackwise-pg-").to_string_lossy().into_owned();
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackwise"))
+        .env("TMPDIR", &tmp)
         .args(["verify", "--stacks-dir"])
         .arg(root.path().join("stacks"))
         .arg("--cache-dir")
@@ -88,7 +98,7 @@ MODE = "slow"
         !processes_with("sleep 300").is_empty(),
         "the server's forked child should run"
     );
-    let postgres_dirs: Vec<String> = processes_with("stackwise-pg-");
+    let postgres_dirs: Vec<String> = processes_with(&cluster_marker);
     assert!(
         !postgres_dirs.is_empty(),
         "the throwaway cluster should be running"
@@ -105,10 +115,8 @@ MODE = "slow"
     assert!(rest.iter().any(|l| l.contains("interrupted")), "{rest:?}");
 
     assert!(processes_with("server.py --marker=").is_empty());
-    assert!(
-        processes_with("stackwise-pg-").is_empty(),
-        "PostgreSQL left running"
-    );
+    let left = processes_with(&cluster_marker);
+    assert!(left.is_empty(), "PostgreSQL left running: {left:?}");
     // The child the server forked was in its process group, so it went too.
     assert!(
         processes_with("sleep 300").is_empty(),

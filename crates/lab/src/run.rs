@@ -1,0 +1,444 @@
+//! `stackwise run`: the measurement protocol of DESIGN.md, stack by stack, scenario by scenario.
+//!
+//! For each stack × scenario: a fresh server pinned to the server CPUs, the scenario verified (a
+//! wrong answer is never timed), a discarded warm-up, then trials with the load engine pinned to
+//! its own CPUs while the server's process tree is sampled. The result is handed to `save`
+//! after every scenario, so an interruption loses nothing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use stackwise_engine::{worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, Target};
+use stackwise_results::{
+    Host, RunResult, ScenarioResult, ServerUsage, Settings, StackResult, Trial, SCHEMA_VERSION,
+};
+
+use crate::delay::DelayService;
+use crate::manifest::Stack;
+use crate::postgres::Database;
+use crate::sample::{read_group, wait_idle, Sampler};
+use crate::server::{start, ServerEnv};
+use crate::verify::Checker;
+
+/// Longest wait for a server to finish requests abandoned at the end of a load run.
+const DRAIN: Duration = Duration::from_secs(15);
+
+/// Every scenario `run` knows, in its default order.
+pub const RUN_SCENARIOS: [&str; 9] = [
+    "json",
+    "plaintext",
+    "db",
+    "queries",
+    "fortunes",
+    "updates",
+    "upstream",
+    "cpu",
+    "mixed",
+];
+
+/// One request of a scenario's mix: its tag, its weight, its path.
+pub type Request = (&'static str, u32, &'static str);
+
+/// What a scenario drives: its requests and the connections.
+pub fn workload(scenario: &str) -> Option<(Vec<Request>, usize)> {
+    Some(match scenario {
+        "json" => (vec![("json", 1, "/json")], 64),
+        "plaintext" => (vec![("plaintext", 1, "/plaintext")], 64),
+        "db" => (vec![("db", 1, "/db")], 64),
+        "queries" => (vec![("queries", 1, "/queries?n=20")], 64),
+        "fortunes" => (vec![("fortunes", 1, "/fortunes")], 64),
+        "updates" => (vec![("updates", 1, "/updates?n=20")], 64),
+        // Many connections waiting on a slow dependency: the non-blocking I/O claim.
+        "upstream" => (vec![("upstream", 1, "/upstream?ms=20")], 256),
+        "cpu" => (vec![("cpu", 1, "/cpu?n=10000")], 64),
+        // Head-of-line blocking: /json's latency is reported apart.
+        "mixed" => (vec![("json", 9, "/json"), ("cpu", 1, "/cpu?n=100000")], 64),
+        _ => return None,
+    })
+}
+
+/// The checks that must pass before a scenario is timed.
+fn checks(scenario: &str) -> &'static [&'static str] {
+    match scenario {
+        "json" => &["json"],
+        "plaintext" => &["plaintext"],
+        "db" => &["db"],
+        "queries" => &["queries"],
+        "fortunes" => &["fortunes"],
+        "updates" => &["updates"],
+        "upstream" => &["upstream"],
+        "cpu" => &["cpu"],
+        "mixed" => &["json", "cpu"],
+        _ => &[],
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub stacks: Vec<Stack>,
+    pub scenarios: Vec<String>,
+    pub cache_dir: PathBuf,
+    pub logs_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub server_cpus: Vec<usize>,
+    pub load_cpus: Vec<usize>,
+    pub infra_cpus: Vec<usize>,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub trials: usize,
+    pub quick: bool,
+    pub start_timeout: Duration,
+}
+
+/// Where the run is, for progress display.
+#[derive(Debug, Clone)]
+pub struct Step<'a> {
+    pub stack: &'a str,
+    pub scenario: &'a str,
+    /// What is happening: installing, starting, verifying, warming up, trial N.
+    pub doing: String,
+    /// Scenarios finished so far, of `total`.
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Runs the comparison; `save` gets the result after every scenario; `progress` hears each
+/// step. A stack or scenario that fails is recorded with its error and the run goes on.
+pub fn run(
+    options: &RunOptions,
+    id: &str,
+    progress: &mut dyn FnMut(Step<'_>),
+    save: &mut dyn FnMut(&RunResult),
+) -> Result<RunResult, crate::verify::VerifyError> {
+    use crate::verify::VerifyError;
+    std::fs::create_dir_all(&options.logs_dir)
+        .map_err(|e| VerifyError::Io(options.logs_dir.clone(), e))?;
+    let delay =
+        DelayService::start(Some(options.infra_cpus.clone())).map_err(VerifyError::Delay)?;
+    let db = match &options.database_url {
+        Some(url) => Database::existing(url)?,
+        None => Database::throwaway(
+            Some(&options.infra_cpus),
+            &options.logs_dir.join("postgres.log"),
+            &options.cache_dir,
+        )?,
+    };
+    let env = ServerEnv {
+        db: db.info.clone(),
+        upstream_url: delay.url(),
+        cpus: options.server_cpus.clone(),
+    };
+    let mut versions = runtime_versions();
+    versions.insert("postgres".into(), db.version.clone());
+    let to_u64 = |v: &[usize]| v.iter().map(|&c| c as u64).collect::<Vec<_>>();
+    let mut result = RunResult {
+        schema_version: SCHEMA_VERSION,
+        tool: format!("stackwise {}", env!("CARGO_PKG_VERSION")),
+        id: id.to_string(),
+        started_at: stackwise_engine::report::rfc3339(SystemTime::now()),
+        finished_at: None,
+        quick: options.quick,
+        host: host(),
+        versions,
+        settings: Settings {
+            server_cpus: to_u64(&options.server_cpus),
+            load_cpus: to_u64(&options.load_cpus),
+            infra_cpus: to_u64(&options.infra_cpus),
+            duration_s: options.duration.as_secs_f64(),
+            warmup_s: options.warmup.as_secs_f64(),
+            trials: options.trials as u64,
+            scenarios: options.scenarios.clone(),
+        },
+        stacks: Vec::new(),
+    };
+    let total = options.stacks.len() * options.scenarios.len();
+    let mut done = 0;
+    for stack in &options.stacks {
+        let m = &stack.manifest;
+        let mut sr = StackResult {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            language: m.language.clone(),
+            framework: m.framework.clone(),
+            framework_version: m.framework_version.clone(),
+            database: m.database.clone(),
+            workers: m.workers.workers(options.server_cpus.len()) as u64,
+            workers_rule: m.workers_rule.clone(),
+            install_seconds: 0.0,
+            installed_bytes: 0,
+            dependencies: 0,
+            lines_of_code: lines_of_code(&stack.dir),
+            startup_s: Vec::new(),
+            idle_pss_bytes: None,
+            error: None,
+            scenarios: Vec::new(),
+        };
+        let log = options.logs_dir.join(format!("{}.log", m.id));
+        let mut step = |scenario: &str, doing: &str, done: usize| {
+            progress(Step {
+                stack: &m.id,
+                scenario,
+                doing: doing.to_string(),
+                done,
+                total,
+            })
+        };
+        step("", "installing", done);
+        let provisioned = match crate::provision::provision(stack, &options.cache_dir, &log) {
+            Ok(p) => p,
+            Err(e) => {
+                sr.error = Some(format!("install failed: {e}"));
+                done += options.scenarios.len();
+                result.stacks.push(sr);
+                save(&result);
+                continue;
+            }
+        };
+        sr.install_seconds = provisioned.install.seconds;
+        sr.installed_bytes = provisioned.install.size_bytes;
+        sr.dependencies = provisioned.install.dependencies;
+        result.stacks.push(sr);
+        for scenario in &options.scenarios {
+            let Some((requests, connections)) = workload(scenario) else {
+                continue;
+            };
+            let target = requests
+                .iter()
+                .map(|(_, w, p)| {
+                    if requests.len() > 1 {
+                        format!("{w}× GET {p}")
+                    } else {
+                        format!("GET {p}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" + ");
+            let mut scen = ScenarioResult {
+                scenario: scenario.clone(),
+                target,
+                error: None,
+                trials: Vec::new(),
+            };
+            step(scenario, "starting", done);
+            match start(&provisioned, &env, &log, options.start_timeout) {
+                Err(e) => scen.error = Some(format!("start failed: {e}")),
+                Ok(running) => {
+                    let sr = result.stacks.last_mut().expect("pushed above");
+                    sr.startup_s.push(running.startup.as_secs_f64());
+                    if sr.idle_pss_bytes.is_none() {
+                        sr.idle_pss_bytes = Some(read_group(running.pgid()).pss_bytes);
+                    }
+                    step(scenario, "verifying", done);
+                    let verified =
+                        Checker::new(&running.base_url(), &db, &delay).and_then(|mut c| {
+                            checks(scenario).iter().try_for_each(|check| {
+                                c.scenario(check).map_err(|e| format!("{check}: {e}"))
+                            })
+                        });
+                    match verified {
+                        Err(e) => scen.error = Some(format!("verify failed: {e}")),
+                        Ok(()) => {
+                            let base = running.base_url();
+                            step(scenario, "warming up", done);
+                            let _ = drive(&base, &requests, connections, options.warmup, options);
+                            wait_idle(running.pgid(), DRAIN);
+                            for t in 0..options.trials {
+                                step(
+                                    scenario,
+                                    &format!("trial {}/{}", t + 1, options.trials),
+                                    done,
+                                );
+                                let sampler = Sampler::start(
+                                    running.pgid(),
+                                    Duration::from_millis(250),
+                                    Some(options.infra_cpus.clone()),
+                                );
+                                let load =
+                                    drive(&base, &requests, connections, options.duration, options);
+                                let usage = sampler.finish();
+                                wait_idle(running.pgid(), DRAIN);
+                                match load {
+                                    Ok(load) => scen.trials.push(trial(connections, load, usage)),
+                                    Err(e) => {
+                                        scen.error = Some(format!("load failed: {e}"));
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    running.stop();
+                }
+            }
+            done += 1;
+            result
+                .stacks
+                .last_mut()
+                .expect("pushed above")
+                .scenarios
+                .push(scen);
+            save(&result);
+        }
+    }
+    result.finished_at = Some(stackwise_engine::report::rfc3339(SystemTime::now()));
+    save(&result);
+    Ok(result)
+}
+
+/// One closed-loop run of the engine against `base`.
+fn drive(
+    base: &str,
+    requests: &[Request],
+    connections: usize,
+    duration: Duration,
+    options: &RunOptions,
+) -> Result<LoadReport, String> {
+    let target = Target::resolve(&format!("{base}/")).map_err(|e| e.to_string())?;
+    let plan = Plan {
+        requests: requests
+            .iter()
+            .map(|(tag, weight, path)| RequestSpec {
+                tag: (*tag).to_string(),
+                weight: *weight,
+                method: "GET".into(),
+                path: (*path).to_string(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            })
+            .collect(),
+        target,
+        load: Load::Closed { connections },
+        stop: Stop::Duration(duration),
+        warmup: Duration::ZERO,
+        threads: options.load_cpus.len(),
+        cpus: Some(options.load_cpus.clone()),
+        connect_timeout: Duration::from_secs(3),
+        request_timeout: Duration::from_secs(30),
+    };
+    plan.validate().map_err(|e| e.to_string())?;
+    let out = worker::run(&plan, &Live::new(), || {}).map_err(|e| e.to_string())?;
+    LoadReport::from_run(&plan, &out).map_err(|e| e.to_string())
+}
+
+fn trial(connections: usize, load: LoadReport, usage: crate::sample::Usage) -> Trial {
+    let mut reasons = Vec::new();
+    if load.engine.saturated {
+        reasons.push(format!(
+            "the load engine was saturated ({:.0}% of its cores)",
+            load.engine.utilisation * 100.0
+        ));
+    }
+    if load.summary.errors > 0 || load.summary.non_2xx > 0 {
+        reasons.push(format!(
+            "{} errors and {} non-2xx responses",
+            load.summary.errors, load.summary.non_2xx
+        ));
+    }
+    Trial {
+        connections: connections as u64,
+        valid: reasons.is_empty(),
+        invalid_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+        server: ServerUsage {
+            cpu_seconds: usage.cpu_seconds,
+            rss_peak_bytes: usage.rss_peak_bytes,
+            rss_mean_bytes: usage.rss_mean_bytes,
+            pss_peak_bytes: usage.pss_peak_bytes,
+            pss_mean_bytes: usage.pss_mean_bytes,
+        },
+        load,
+    }
+}
+
+fn first_line(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new(cmd).args(args).output().ok()?;
+    let text = if out.stdout.is_empty() {
+        out.stderr
+    } else {
+        out.stdout
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_string())
+}
+
+fn runtime_versions() -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    if let Some(node) = first_line("node", &["--version"]) {
+        v.insert("node".into(), node.trim_start_matches('v').to_string());
+    }
+    if let Some(py) = first_line("python3", &["--version"]) {
+        v.insert(
+            "python".into(),
+            py.trim_start_matches("Python ").to_string(),
+        );
+    }
+    v
+}
+
+fn host() -> Host {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let memory_bytes = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|r| r.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024;
+    Host {
+        cpu_model,
+        cores: stackwise_engine::cpu::online_cpus() as u64,
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        memory_bytes,
+    }
+}
+
+/// Non-blank lines that are not only a comment, in the stack's own source files.
+pub fn lines_of_code(dir: &std::path::Path) -> u64 {
+    const SOURCE: &[&str] = &["js", "mjs", "ts", "py", "ejs", "html", "hbs"];
+    const SKIP: &[&str] = &["node_modules", ".venv", "dist", "__pycache__"];
+    let mut total = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name();
+        if SKIP.iter().any(|s| name == *s) {
+            continue;
+        }
+        if path.is_dir() {
+            total += lines_of_code(&path);
+        } else if path
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| SOURCE.contains(&x))
+        {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            total += text
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("//")
+                        && !l.starts_with('#')
+                        && !l.starts_with("/*")
+                        && !l.starts_with('*')
+                })
+                .count() as u64;
+        }
+    }
+    total
+}

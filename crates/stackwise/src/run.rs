@@ -1,0 +1,229 @@
+//! `stackwise run`: options resolved, the lab's protocol driven with a progress bar, results.json
+//! saved after every scenario, and a summary table at the end.
+
+use std::fmt::Write;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use stackwise_lab::manifest::{discover, select};
+use stackwise_lab::run::{run as run_lab, RunOptions, RUN_SCENARIOS};
+use stackwise_results::{throughput_spread, RunResult};
+
+use crate::cli::RunArgs;
+use crate::usage;
+use crate::verify::{cpus_arg, default_cache_dir, default_cpus};
+
+fn duration(flag: &str, value: Option<&str>, default: Duration) -> anyhow::Result<Duration> {
+    match value {
+        None => Ok(default),
+        Some(v) => humantime::parse_duration(v)
+            .map_err(|e| usage(format!("invalid {flag} '{v}': {e} (try 3s or 500ms)"))),
+    }
+}
+
+/// A run id from the clock: sortable, readable, unique per second.
+fn run_id() -> String {
+    let stamp = stackwise_engine::report::rfc3339(SystemTime::now());
+    stamp
+        .replace(['-', ':'], "")
+        .replace('T', "-")
+        .trim_end_matches('Z')
+        .to_string()
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if !args.stacks_dir.is_dir() {
+        return Err(usage(format!(
+            "no stacks folder at '{}' (run from the repository, or pass --stacks-dir)",
+            args.stacks_dir.display()
+        )));
+    }
+    let all = discover(&args.stacks_dir).map_err(|e| usage(e.to_string()))?;
+    let stacks = select(&all, &args.stacks).map_err(|e| usage(e.to_string()))?;
+    let scenarios: Vec<String> = if args.scenarios.is_empty() {
+        RUN_SCENARIOS.iter().map(|s| (*s).to_string()).collect()
+    } else {
+        for s in &args.scenarios {
+            if !RUN_SCENARIOS.contains(&s.as_str()) {
+                return Err(usage(format!(
+                    "unknown scenario '{s}'; known scenarios: {}",
+                    RUN_SCENARIOS.join(", ")
+                )));
+            }
+        }
+        args.scenarios.clone()
+    };
+    let (quick_d, quick_w, quick_t) = (Duration::from_secs(1), Duration::from_millis(500), 1);
+    let (full_d, full_w, full_t) = (Duration::from_secs(2), Duration::from_secs(1), 3);
+    let (d, w, t) = if args.quick {
+        (quick_d, quick_w, quick_t)
+    } else {
+        (full_d, full_w, full_t)
+    };
+    let trials = args.trials.unwrap_or(t);
+    if trials == 0 {
+        return Err(usage("--trials must be at least 1"));
+    }
+    let (load_default, server_default) = default_cpus();
+    let load_cpus = cpus_arg("--load-cpus", args.load_cpus.as_deref(), load_default)?;
+    let id = run_id();
+    let dir = args.results_dir.join(&id);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
+    let options = RunOptions {
+        stacks,
+        scenarios,
+        cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),
+        logs_dir: dir.join("logs"),
+        database_url: args.database_url.clone(),
+        server_cpus: cpus_arg("--server-cpus", args.server_cpus.as_deref(), server_default)?,
+        infra_cpus: load_cpus.clone(),
+        load_cpus,
+        duration: duration("--duration", args.duration.as_deref(), d)?,
+        warmup: duration("--warmup", args.warmup.as_deref(), w)?,
+        trials,
+        quick: args.quick,
+        start_timeout: Duration::from_secs(120),
+    };
+    let path = dir.join("results.json");
+    let total = (options.stacks.len() * options.scenarios.len()) as u64;
+    let target = if args.no_progress {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr_with_hz(5)
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ETA {eta} {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut save_error = None;
+    let result = run_lab(
+        &options,
+        &id,
+        &mut |step| {
+            bar.set_position(step.done as u64);
+            bar.set_message(format!("{} {} {}", step.stack, step.scenario, step.doing));
+        },
+        &mut |r| {
+            if let Err(e) = r.save(&path) {
+                save_error.get_or_insert(e);
+            }
+        },
+    )
+    .map_err(anyhow::Error::new)?;
+    bar.finish_and_clear();
+    stackwise_lab::process::wait_if_interrupted();
+    if let Some(e) = save_error {
+        return Err(e).with_context(|| format!("cannot write '{}'", path.display()));
+    }
+    print!("{}", summary(&result));
+    println!("\nresults: {}", path.display());
+    let failed = result
+        .stacks
+        .iter()
+        .any(|s| s.error.is_some() || s.scenarios.iter().any(|c| c.error.is_some()));
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Throughput per server core (median of valid trials) and p99, stack by scenario, then errors.
+pub fn summary(r: &RunResult) -> String {
+    let mut out = String::new();
+    let cores = r.settings.server_cpus.len().max(1) as f64;
+    if r.quick {
+        let _ = writeln!(
+            out,
+            "QUICK RUN: one short trial per scenario; not for decisions.\n"
+        );
+    }
+    let width = r
+        .stacks
+        .iter()
+        .map(|s| s.id.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "Requests/s per server core (median of valid trials), p99 in ms below"
+    );
+    let _ = write!(out, "{:<width$}", "stack");
+    for s in &r.settings.scenarios {
+        let _ = write!(out, " {s:>10}");
+    }
+    out.push('\n');
+    for stack in &r.stacks {
+        let _ = write!(out, "{:<width$}", stack.id);
+        for s in &r.settings.scenarios {
+            let cell = stack
+                .scenarios
+                .iter()
+                .find(|c| &c.scenario == s)
+                .map(|c| match (&c.error, throughput_spread(&c.trials)) {
+                    (Some(_), _) => "error".to_string(),
+                    (None, Some((median, _, _))) => format!("{:.0}", median / cores),
+                    (None, None) => "invalid".to_string(),
+                })
+                .unwrap_or_else(|| "-".into());
+            let _ = write!(out, " {cell:>10}");
+        }
+        out.push('\n');
+        let _ = write!(out, "{:<width$}", "");
+        for s in &r.settings.scenarios {
+            let cell = stack
+                .scenarios
+                .iter()
+                .find(|c| &c.scenario == s)
+                .and_then(|c| c.trials.iter().find(|t| t.valid))
+                .map(|t| {
+                    format!(
+                        "{:.1}",
+                        t.load.summary.latency.corrected.p99_us as f64 / 1000.0
+                    )
+                })
+                .unwrap_or_default();
+            let _ = write!(out, " {cell:>10}");
+        }
+        out.push('\n');
+    }
+    let mut problems = String::new();
+    for stack in &r.stacks {
+        if let Some(e) = &stack.error {
+            let _ = writeln!(problems, "{}: {}", stack.id, e.lines().next().unwrap_or(""));
+        }
+        for c in &stack.scenarios {
+            if let Some(e) = &c.error {
+                let _ = writeln!(
+                    problems,
+                    "{} {}: {}",
+                    stack.id,
+                    c.scenario,
+                    e.lines().next().unwrap_or("")
+                );
+            }
+            for (i, t) in c.trials.iter().enumerate() {
+                if let Some(reason) = &t.invalid_reason {
+                    let _ = writeln!(
+                        problems,
+                        "{} {} trial {}: invalid: {reason}",
+                        stack.id,
+                        c.scenario,
+                        i + 1
+                    );
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        out.push('\n');
+        out.push_str(&problems);
+    }
+    out
+}
