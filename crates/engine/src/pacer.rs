@@ -78,6 +78,24 @@ impl Pacer {
         self.interval.is_some()
     }
 
+    /// Whether a request counts by when its outcome arrives rather than by its ticket. A closed
+    /// loop stopped by time measures what completed in the window, as wrk does: a server slower
+    /// than the warm-up is long still answers warm-up requests in the window, and counting those
+    /// answers is what its throughput is. An open loop counts by schedule, and a run stopped by
+    /// count counts the requests it sent.
+    pub fn measures_completions(&self) -> bool {
+        self.interval.is_none() && self.budget.get().is_none()
+    }
+
+    /// Whether a request whose ticket was `ticket` and whose outcome arrived at `done` counts.
+    pub fn counts(&self, ticket: &Ticket, done: Instant) -> bool {
+        if self.measures_completions() {
+            done >= self.measure_start
+        } else {
+            ticket.measured
+        }
+    }
+
     fn slot(&self, index: u64) -> Instant {
         let interval = self.interval.unwrap_or_default();
         self.start
@@ -176,6 +194,20 @@ mod tests {
         assert_eq!(measured, 100);
         assert_eq!(last.unwrap() - start, Duration::from_millis(109));
         assert_eq!(p.unclaimed(start + Duration::from_secs(1)), 0);
+    }
+
+    #[test]
+    fn a_timed_closed_loop_counts_by_completion() {
+        let start = Instant::now();
+        let warm = Duration::from_millis(100);
+        let closed = Pacer::new(None, start, warm, Some(Duration::from_secs(1)), None);
+        let t = closed.claim(start).unwrap();
+        assert!(!t.measured);
+        assert!(closed.counts(&t, start + Duration::from_millis(150)));
+        assert!(!closed.counts(&t, start + Duration::from_millis(50)));
+        let counted = Pacer::new(None, start, warm, None, Some(5));
+        let t = counted.claim(start).unwrap();
+        assert!(!counted.counts(&t, start + Duration::from_millis(150)));
     }
 
     #[test]

@@ -164,7 +164,8 @@ pub struct Plan {
     pub requests: Vec<RequestSpec>,
     pub load: Load,
     pub stop: Stop,
-    /// Driven before the measurement starts; nothing in it is counted.
+    /// Driven before the measurement starts. Nothing sent in it is counted, except that a
+    /// closed loop stopped by time counts every answer that arrives in the measured window.
     pub warmup: Duration,
     /// Worker threads, each with its own single-threaded runtime and its share of the load.
     pub threads: usize,

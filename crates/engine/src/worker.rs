@@ -485,8 +485,8 @@ async fn drive(shared: &Shared) {
                     conn.insert(c)
                 }
                 Err(kind) => {
-                    shared.finish(ticket.measured, tag, Err(kind));
                     now = Instant::now();
+                    shared.finish(shared.pacer.counts(&ticket, now), tag, Err(kind));
                     continue;
                 }
             },
@@ -515,9 +515,10 @@ async fn drive(shared: &Shared) {
         };
         let done = Instant::now();
         now = done;
+        let measured = shared.pacer.counts(&ticket, done);
         match outcome {
             Ok(response) => {
-                if ticket.measured {
+                if measured {
                     let mut rec = shared.recording.borrow_mut();
                     let from_intended = done - ticket.intended.unwrap_or(sent);
                     rec.response(tag, response.status, from_intended, done - sent);
@@ -530,8 +531,8 @@ async fn drive(shared: &Shared) {
                 }
             }
             Err(kind) => {
-                shared.finish(ticket.measured, tag, Err(kind));
-                if ticket.measured {
+                shared.finish(measured, tag, Err(kind));
+                if measured {
                     shared.last_done.set(done);
                 }
                 conn = None;
