@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use stackwise_results::ServerUsage as Usage;
 
 /// One reading of a process group.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -81,21 +81,6 @@ pub fn wait_idle(pgid: i32, timeout: Duration) {
         }
         before = now;
     }
-}
-
-/// A server's use over a trial.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Usage {
-    /// CPU time the server's processes used during the trial, in seconds.
-    pub cpu_seconds: f64,
-    /// Summed RSS of the server's processes: peak and mean over the samples, in bytes.
-    pub rss_peak_bytes: u64,
-    pub rss_mean_bytes: u64,
-    /// Summed PSS (shared pages divided among sharers): peak and mean, in bytes.
-    pub pss_peak_bytes: u64,
-    pub pss_mean_bytes: u64,
-    /// Samples taken.
-    pub samples: u64,
 }
 
 /// Samples a group every `every` on a thread of its own until stopped.

@@ -9,36 +9,13 @@ use std::time::Duration;
 use stackwise_lab::verify::{verify_stacks, VerifyOptions};
 
 const SERVER: &str = include_str!("fixtures/broken_server.py");
+const MANIFEST: &str = include_str!("fixtures/broken_stack.toml");
 
 fn write_stack(root: &Path, mode: &str) {
     let dir = root.join(mode);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("server.py"), SERVER).unwrap();
-    std::fs::write(
-        dir.join("stack.toml"),
-        format!(
-            r#"id = "{mode}"
-name = "Broken ({mode})"
-language = "Python"
-runtime = "python"
-framework = "http.server"
-framework_version = "stdlib"
-database = "psql"
-templates = "none"
-http_client = "none"
-workers = "1"
-workers_rule = "one process"
-health = "/json"
-inputs = ["server.py"]
-install = []
-start = ["python3", "server.py"]
-
-[env]
-MODE = "{mode}"
-"#
-        ),
-    )
-    .unwrap();
+    std::fs::write(dir.join("stack.toml"), MANIFEST.replace("@MODE@", mode)).unwrap();
 }
 
 #[test]
@@ -57,11 +34,7 @@ fn broken_contestants_fail_with_the_right_reasons() {
     write_stack(&stacks, "no-start");
     let manifest = stacks.join("no-start/stack.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(
-        &manifest,
-        text.replace("server.py\"]\n\n", "missing.py\"]\n\n"),
-    )
-    .unwrap();
+    std::fs::write(&manifest, text.replace("\"server.py\",", "\"missing.py\",")).unwrap();
 
     let options = VerifyOptions {
         stacks_dir: stacks,

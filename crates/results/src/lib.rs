@@ -120,14 +120,21 @@ pub struct Trial {
     pub invalid_reason: Option<String>,
 }
 
-/// What a server's whole process tree used during a trial.
+/// What a server's whole process tree used during a trial. Forked workers share pages with
+/// their parent, so summed RSS counts shared pages once per process; summed PSS divides each
+/// shared page among its sharers and is the memory the tree really holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ServerUsage {
+    /// CPU time the server's processes used during the trial, in seconds.
     pub cpu_seconds: f64,
+    /// Summed RSS of the server's processes: peak and mean over the samples, in bytes.
     pub rss_peak_bytes: u64,
     pub rss_mean_bytes: u64,
+    /// Summed PSS: peak and mean over the samples, in bytes.
     pub pss_peak_bytes: u64,
     pub pss_mean_bytes: u64,
+    /// Samples taken.
+    pub samples: u64,
 }
 
 impl RunResult {

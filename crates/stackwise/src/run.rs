@@ -12,8 +12,8 @@ use stackwise_lab::run::{run as run_lab, RunOptions, RUN_SCENARIOS};
 use stackwise_results::{throughput_spread, RunResult};
 
 use crate::cli::RunArgs;
+use crate::settings::{cpus_arg, default_cache_dir, default_cpus};
 use crate::usage;
-use crate::verify::{cpus_arg, default_cache_dir, default_cpus};
 
 fn duration(flag: &str, value: Option<&str>, default: Duration) -> anyhow::Result<Duration> {
     match value {

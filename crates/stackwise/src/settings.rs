@@ -1,11 +1,12 @@
-//! From the command line to a validated [`Plan`]: defaults applied, files read, every value
-//! checked, so that the engine never sees a value it cannot run.
+//! From the command line to validated settings: a load [`Plan`] with defaults applied, files
+//! read and every value checked, so the engine never sees a value it cannot run; and the
+//! machine-wide defaults (CPU split, cache folder) that `verify` and `run` share.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use stackwise_engine::cpu::{allowed_cpus, parse_cpu_list};
+use stackwise_engine::cpu::{allowed_cpus, online_cpus, parse_cpu_list};
 use stackwise_engine::plan::path_and_query;
 use stackwise_engine::{Load, Plan, RequestSpec, Stop, Target};
 
@@ -123,7 +124,7 @@ struct MixEntry {
     #[serde(default)]
     headers: Vec<String>,
     body: Option<String>,
-    body_file: Option<std::path::PathBuf>,
+    body_file: Option<PathBuf>,
 }
 
 fn one() -> u32 {
@@ -179,6 +180,49 @@ fn read_mix(path: &Path, target: &Target) -> anyhow::Result<Vec<RequestSpec>> {
         });
     }
     Ok(out)
+}
+
+/// Where installs are cached unless told otherwise.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STACKWISE_CACHE") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("stackwise");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache").join("stackwise"),
+        None => std::env::temp_dir().join("stackwise-cache"),
+    }
+}
+
+/// The default split of the machine: the load side (engine, PostgreSQL, delay service) on the
+/// lower half of the CPUs, the server on the upper half; on one CPU, both share it.
+pub fn default_cpus() -> (Vec<usize>, Vec<usize>) {
+    let n = online_cpus();
+    if n < 2 {
+        return (vec![0], vec![0]);
+    }
+    ((0..n / 2).collect(), (n / 2..n).collect())
+}
+
+pub fn cpus_arg(
+    flag: &str,
+    value: Option<&str>,
+    default: Vec<usize>,
+) -> anyhow::Result<Vec<usize>> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let cpus =
+        parse_cpu_list(value).map_err(|e| usage(format!("invalid {flag} '{value}': {e}")))?;
+    let available = online_cpus();
+    if let Some(cpu) = cpus.iter().find(|&&c| c >= available) {
+        return Err(usage(format!(
+            "invalid {flag} '{value}': CPU {cpu} does not exist ({available} CPUs)"
+        )));
+    }
+    Ok(cpus)
 }
 
 #[cfg(test)]

@@ -1,57 +1,13 @@
 //! `stackwise verify`: every contestant installed, started and checked against docs/spec.md,
 //! shown as a table of stacks by scenario with the reason for each failure.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use stackwise_engine::cpu::{online_cpus, parse_cpu_list};
 use stackwise_lab::verify::{verify_stacks, StackVerdict, VerifyOptions, SCENARIOS};
 
 use crate::cli::VerifyArgs;
+use crate::settings::{cpus_arg, default_cache_dir, default_cpus};
 use crate::usage;
-
-/// Where installs are cached unless told otherwise.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("STACKWISE_CACHE") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("stackwise");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache").join("stackwise"),
-        None => std::env::temp_dir().join("stackwise-cache"),
-    }
-}
-
-/// The default split of the machine: the load side (engine, PostgreSQL, delay service) on the
-/// lower half of the CPUs, the server on the upper half; on one CPU, both share it.
-pub fn default_cpus() -> (Vec<usize>, Vec<usize>) {
-    let n = online_cpus();
-    if n < 2 {
-        return (vec![0], vec![0]);
-    }
-    ((0..n / 2).collect(), (n / 2..n).collect())
-}
-
-pub fn cpus_arg(
-    flag: &str,
-    value: Option<&str>,
-    default: Vec<usize>,
-) -> anyhow::Result<Vec<usize>> {
-    let Some(value) = value else {
-        return Ok(default);
-    };
-    let cpus =
-        parse_cpu_list(value).map_err(|e| usage(format!("invalid {flag} '{value}': {e}")))?;
-    let available = online_cpus();
-    if let Some(cpu) = cpus.iter().find(|&&c| c >= available) {
-        return Err(usage(format!(
-            "invalid {flag} '{value}': CPU {cpu} does not exist ({available} CPUs)"
-        )));
-    }
-    Ok(cpus)
-}
 
 pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let (load_default, server_default) = default_cpus();

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SERVER: &str = include_str!("../../lab/tests/fixtures/broken_server.py");
+const MANIFEST: &str = include_str!("../../lab/tests/fixtures/broken_stack.toml");
 
 /// Processes whose command line contains `needle`, other than zombies.
 fn processes_with(needle: &str) -> Vec<String> {
@@ -34,29 +35,11 @@ fn interrupting_verify_leaves_nothing_behind() {
     let stack = root.path().join("stacks").join("slow");
     std::fs::create_dir_all(&stack).unwrap();
     std::fs::write(stack.join("server.py"), SERVER).unwrap();
-    std::fs::write(
-        stack.join("stack.toml"),
-        r#"id = "slow"
-name = "Slow"
-language = "Python"
-runtime = "python"
-framework = "http.server"
-framework_version = "stdlib"
-database = "psql"
-templates = "none"
-http_client = "none"
-workers = "1"
-workers_rule = "one process"
-health = "/json"
-inputs = ["server.py"]
-install = []
-start = ["python3", "server.py", "--marker={port}"]
-
-[env]
-MODE = "slow"
-"#,
-    )
-    .unwrap();
+    // A marker of this test's own, so the lab's tests running beside it are not counted.
+    let manifest = MANIFEST
+        .replace("@MODE@", "slow")
+        .replace("--marker=", "--marker=interrupt-");
+    std::fs::write(stack.join("stack.toml"), manifest).unwrap();
     let cache = root.path().join("cache");
     // A private TMPDIR marks this run's PostgreSQL cluster apart from other tests' clusters; the
     // cluster's unprivileged user must be able to reach into it.
@@ -92,7 +75,7 @@ MODE = "slow"
     }
     // Let the checks reach the slow endpoint, with the server and its forked child running.
     std::thread::sleep(Duration::from_secs(3));
-    let server = processes_with("server.py --marker=");
+    let server = processes_with("--marker=interrupt-");
     assert_eq!(server.len(), 1, "{server:?}");
     assert!(
         !processes_with("sleep 300").is_empty(),
@@ -114,7 +97,7 @@ MODE = "slow"
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("interrupted")), "{rest:?}");
 
-    assert!(processes_with("server.py --marker=").is_empty());
+    assert!(processes_with("--marker=interrupt-").is_empty());
     let left = processes_with(&cluster_marker);
     assert!(left.is_empty(), "PostgreSQL left running: {left:?}");
     // The child the server forked was in its process group, so it went too.
