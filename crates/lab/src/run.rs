@@ -146,7 +146,12 @@ pub fn run(
             duration_s: options.duration.as_secs_f64(),
             warmup_s: options.warmup.as_secs_f64(),
             trials: options.trials as u64,
+            probe_s: options.duration.as_secs_f64(),
+            p99_target_ms: 100.0,
+            capacity_probes: 0,
+            stacks: options.stacks.iter().map(|s| s.manifest.id.clone()).collect(),
             scenarios: options.scenarios.clone(),
+            database: if options.database_url.is_some() { "external" } else { "throwaway" }.into(),
         },
         stacks: Vec::new(),
     };
@@ -216,7 +221,10 @@ pub fn run(
                 scenario: scenario.clone(),
                 target,
                 error: None,
+                connections: connections as u64,
                 trials: Vec::new(),
+                sweep: Vec::new(),
+                capacity: None,
             };
             step(scenario, "starting", done);
             match start(&provisioned, &env, &log, options.start_timeout) {
@@ -353,6 +361,7 @@ fn trial(connections: usize, load: LoadReport, server: ServerUsage) -> Trial {
         invalid_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
         server,
         load,
+        other_load: None,
     }
 }
 

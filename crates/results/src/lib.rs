@@ -11,8 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use stackwise_engine::LoadReport;
 
+pub mod summary;
+
 /// Version of this format; raised when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One run of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -63,8 +65,20 @@ pub struct Settings {
     pub warmup_s: f64,
     /// Trials per scenario.
     pub trials: u64,
+    /// Measured seconds of each probe: a connection level of the sweep, a rate of the capacity
+    /// search.
+    pub probe_s: f64,
+    /// The latency target of the capacity search: p99 in milliseconds.
+    pub p99_target_ms: f64,
+    /// Most open-loop rates tried per capacity search.
+    pub capacity_probes: u64,
+    /// Stacks planned, in order.
+    pub stacks: Vec<String>,
     /// Scenarios planned, in order.
     pub scenarios: Vec<String>,
+    /// Where PostgreSQL came from: `throwaway` (started for the run on `infra_cpus`) or
+    /// `external` (`--database-url`).
+    pub database: String,
 }
 
 /// What one stack did.
@@ -102,7 +116,40 @@ pub struct ScenarioResult {
     pub target: String,
     /// Why the scenario was not measured (failed to start or to verify), if it was not.
     pub error: Option<String>,
+    /// Connections of the trials (closed loop).
+    pub connections: u64,
+    /// Repeated measurements at `connections`, one after another on the same connections.
     pub trials: Vec<Trial>,
+    /// The closed-loop sweep's other connection levels, one probe each, in the order run.
+    pub sweep: Vec<Trial>,
+    /// The open-loop search for the highest rate that meets the latency target.
+    pub capacity: Option<Capacity>,
+}
+
+/// The capacity at the latency target: the highest rate, found by bisection between 0 and the
+/// closed-loop maximum, whose p99 stayed under the target with no errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Capacity {
+    /// The target: p99 in milliseconds.
+    pub target_p99_ms: f64,
+    /// The highest rate that met the target, in requests per second; 0 when none did.
+    pub rps: f64,
+    /// The lowest rate that missed it, when one did: the true capacity lies in between.
+    pub missed_rps: Option<f64>,
+    /// Every rate tried, in the order tried.
+    pub probes: Vec<Probe>,
+}
+
+/// One open-loop run of the capacity search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Probe {
+    /// Requests per second asked for.
+    pub rate: f64,
+    /// It met the target: p99 under it, no errors, no non-2xx, the schedule kept.
+    pub met: bool,
+    /// Why it did not.
+    pub reason: Option<String>,
+    pub trial: Trial,
 }
 
 /// One measured trial.
@@ -118,7 +165,14 @@ pub struct Trial {
     pub valid: bool,
     /// Why the trial is not valid.
     pub invalid_reason: Option<String>,
+    /// Share of the machine's CPU (0 to 1, all cores) used during the trial by processes that
+    /// are not part of the measurement: not the server, the engine, PostgreSQL or the delay
+    /// service. Above [`OTHER_LOAD_WARNING`], reports warn.
+    pub other_load: Option<f64>,
 }
+
+/// Other processes' share of the machine above which a trial's figures are flagged.
+pub const OTHER_LOAD_WARNING: f64 = 0.05;
 
 /// What a server's whole process tree used during a trial. Forked workers share pages with
 /// their parent, so summed RSS counts shared pages once per process; summed PSS divides each
@@ -153,26 +207,6 @@ impl RunResult {
         serde_json::from_str(&text)
             .map_err(|e| format!("'{}' is not a stackwise run result: {e}", path.display()))
     }
-}
-
-/// Median of the trials' throughput (valid trials only), with min and max.
-pub fn throughput_spread(trials: &[Trial]) -> Option<(f64, f64, f64)> {
-    let mut v: Vec<f64> = trials
-        .iter()
-        .filter(|t| t.valid)
-        .map(|t| t.load.summary.throughput_rps)
-        .collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    let median = if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    };
-    Some((median, v[0], v[v.len() - 1]))
 }
 
 /// The JSON Schema of [`RunResult`], as committed in `schema/run-result.schema.json`.

@@ -9,7 +9,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stackwise_lab::manifest::{discover, select};
 use stackwise_lab::run::{run as run_lab, RunOptions, RUN_SCENARIOS};
-use stackwise_results::{throughput_spread, RunResult};
+use stackwise_results::{summary, RunResult};
 
 use crate::cli::RunArgs;
 use crate::settings::{cpus_arg, default_cache_dir, default_cpus};
@@ -166,9 +166,9 @@ pub fn summary(r: &RunResult) -> String {
                 .scenarios
                 .iter()
                 .find(|c| &c.scenario == s)
-                .map(|c| match (&c.error, throughput_spread(&c.trials)) {
+                .map(|c| match (&c.error, summary::cell(stack, c, cores).per_core) {
                     (Some(_), _) => "error".to_string(),
-                    (None, Some((median, _, _))) => format!("{:.0}", median / cores),
+                    (None, Some(s)) => format!("{:.0}", s.median),
                     (None, None) => "invalid".to_string(),
                 })
                 .unwrap_or_else(|| "-".into());

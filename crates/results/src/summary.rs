@@ -1,0 +1,244 @@
+//! The figures every output shows, computed once from a [`RunResult`]: per stack × scenario the
+//! median and range of the valid trials, the sweep's maximum, the capacity at the target and
+//! memory; and when two stacks' difference is within noise.
+//!
+//! Exporters, history comparisons and the advisor read these rather than the raw trials, so
+//! they all say the same thing.
+
+use crate::{RunResult, ScenarioResult, StackResult, Trial, OTHER_LOAD_WARNING};
+
+/// Median and range of a set of repeated measurements.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Measurements behind it.
+    pub n: usize,
+    /// Coefficient of variation: sample standard deviation over mean; 0 for one measurement.
+    pub cv: f64,
+}
+
+impl Spread {
+    /// The spread of `values`; `None` when there are none.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let cv = if n > 1 && mean != 0.0 {
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            var.sqrt() / mean.abs()
+        } else {
+            0.0
+        };
+        Some(Spread {
+            median,
+            min: v[0],
+            max: v[n - 1],
+            n,
+            cv,
+        })
+    }
+
+    /// Every value divided by `by`.
+    pub fn scaled(self, by: f64) -> Spread {
+        Spread {
+            median: self.median / by,
+            min: self.min / by,
+            max: self.max / by,
+            ..self
+        }
+    }
+
+    /// Whether the two ranges overlap: then which is higher is not established by the run, and
+    /// reports say "within noise" rather than rank them. A single measurement on either side
+    /// has no range and never overlaps unless equal.
+    pub fn overlaps(&self, other: &Spread) -> bool {
+        self.min <= other.max && other.min <= self.max
+    }
+}
+
+/// What one stack did in one scenario, summarised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub stack: String,
+    pub scenario: String,
+    /// Why it was not measured.
+    pub error: Option<String>,
+    /// Requests per second of the valid trials.
+    pub throughput: Option<Spread>,
+    /// The same per server core.
+    pub per_core: Option<Spread>,
+    /// p99 latency of the valid trials, in milliseconds (for `mixed`, of /json alone).
+    pub p99_ms: Option<Spread>,
+    /// p50 latency of the valid trials, in milliseconds (for `mixed`, of /json alone).
+    pub p50_ms: Option<Spread>,
+    /// Connections of the trials.
+    pub connections: u64,
+    /// The closed-loop maximum over the trials' median and the sweep: requests per second and
+    /// the connections that gave it.
+    pub max_rps: Option<(f64, u64)>,
+    /// Capacity at the latency target, requests per second, and per server core.
+    pub capacity_rps: Option<f64>,
+    pub capacity_per_core: Option<f64>,
+    /// The rate that missed the target, when one did.
+    pub capacity_missed_rps: Option<f64>,
+    /// Peak summed PSS of the server's processes over the trials, in bytes.
+    pub pss_peak_bytes: Option<u64>,
+    /// Server CPU seconds per 1,000 requests (median of valid trials).
+    pub cpu_ms_per_request: Option<f64>,
+    /// Trials not ranked, with why.
+    pub invalid: Vec<String>,
+    /// Highest share of the machine other processes used during any trial.
+    pub other_load: Option<f64>,
+}
+
+impl Cell {
+    /// A warning when other processes disturbed the measurement.
+    pub fn other_load_warning(&self) -> Option<String> {
+        self.other_load
+            .filter(|&l| l > OTHER_LOAD_WARNING)
+            .map(|l| {
+                format!(
+                    "other processes used {:.0}% of the machine during a trial",
+                    l * 100.0
+                )
+            })
+    }
+}
+
+/// The tag whose latency a scenario reports: `mixed` reports /json's, apart from /cpu's.
+pub fn latency_tag(scenario: &str) -> Option<&'static str> {
+    (scenario == "mixed").then_some("json")
+}
+
+fn p_ms(t: &Trial, scenario: &str, p: impl Fn(&stackwise_engine::report::Percentiles) -> u64) -> f64 {
+    let us = match latency_tag(scenario).and_then(|tag| t.load.tags.iter().find(|x| x.tag == tag))
+    {
+        Some(tag) => p(&tag.summary.latency.corrected),
+        None => p(&t.load.summary.latency.corrected),
+    };
+    us as f64 / 1000.0
+}
+
+/// Summarises one scenario of one stack; `cores` is the server's CPU count.
+pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
+    let valid: Vec<&Trial> = sc.trials.iter().filter(|t| t.valid).collect();
+    let rps: Vec<f64> = valid.iter().map(|t| t.load.summary.throughput_rps).collect();
+    let throughput = Spread::of(&rps);
+    let mut max_rps = throughput.map(|s| (s.median, sc.connections));
+    for t in sc.sweep.iter().filter(|t| t.valid) {
+        let r = t.load.summary.throughput_rps;
+        if max_rps.is_none_or(|(m, _)| r > m) {
+            max_rps = Some((r, t.connections));
+        }
+    }
+    let cpu_ms: Vec<f64> = valid
+        .iter()
+        .filter(|t| t.load.summary.requests > 0)
+        .map(|t| t.server.cpu_seconds * 1000.0 / t.load.summary.requests as f64)
+        .collect();
+    let all = sc
+        .trials
+        .iter()
+        .chain(&sc.sweep)
+        .chain(sc.capacity.iter().flat_map(|c| c.probes.iter().map(|p| &p.trial)));
+    let invalid = sc
+        .trials
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            t.invalid_reason
+                .as_ref()
+                .map(|r| format!("trial {}: {r}", i + 1))
+        })
+        .chain(sc.sweep.iter().filter_map(|t| {
+            t.invalid_reason
+                .as_ref()
+                .map(|r| format!("{} connections: {r}", t.connections))
+        }))
+        .collect();
+    Cell {
+        stack: stack.id.clone(),
+        scenario: sc.scenario.clone(),
+        error: sc.error.clone(),
+        per_core: throughput.map(|s| s.scaled(cores)),
+        throughput,
+        p99_ms: Spread::of(
+            &valid
+                .iter()
+                .map(|t| p_ms(t, &sc.scenario, |p| p.p99_us))
+                .collect::<Vec<_>>(),
+        ),
+        p50_ms: Spread::of(
+            &valid
+                .iter()
+                .map(|t| p_ms(t, &sc.scenario, |p| p.p50_us))
+                .collect::<Vec<_>>(),
+        ),
+        connections: sc.connections,
+        max_rps,
+        capacity_rps: sc.capacity.as_ref().map(|c| c.rps),
+        capacity_per_core: sc.capacity.as_ref().map(|c| c.rps / cores),
+        capacity_missed_rps: sc.capacity.as_ref().and_then(|c| c.missed_rps),
+        pss_peak_bytes: valid.iter().map(|t| t.server.pss_peak_bytes).max(),
+        cpu_ms_per_request: Spread::of(&cpu_ms).map(|s| s.median),
+        invalid,
+        other_load: all.filter_map(|t| t.other_load).reduce(f64::max),
+    }
+}
+
+/// Every cell of a run, stack by stack in run order, scenarios in planned order.
+pub fn cells(r: &RunResult) -> Vec<Cell> {
+    let cores = r.settings.server_cpus.len().max(1) as f64;
+    let mut out = Vec::new();
+    for stack in &r.stacks {
+        for name in &r.settings.scenarios {
+            if let Some(sc) = stack.scenarios.iter().find(|s| &s.scenario == name) {
+                out.push(cell(stack, sc, cores));
+            }
+        }
+    }
+    out
+}
+
+/// The cell of `stack` in `scenario`, if measured.
+pub fn find<'a>(cells: &'a [Cell], stack: &str, scenario: &str) -> Option<&'a Cell> {
+    cells
+        .iter()
+        .find(|c| c.stack == stack && c.scenario == scenario)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_gives_median_range_and_cv() {
+        let s = Spread::of(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max, s.n), (2.0, 1.0, 3.0, 3));
+        assert!((s.cv - 0.5).abs() < 1e-9, "cv {}", s.cv);
+        let s = Spread::of(&[4.0, 1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(s.median, 2.5);
+        assert_eq!(Spread::of(&[]), None);
+        assert_eq!(Spread::of(&[5.0]).unwrap().cv, 0.0);
+    }
+
+    #[test]
+    fn overlapping_ranges_are_within_noise() {
+        let a = Spread::of(&[10.0, 12.0]).unwrap();
+        let b = Spread::of(&[11.5, 13.0]).unwrap();
+        let c = Spread::of(&[12.5, 13.0]).unwrap();
+        assert!(a.overlaps(&b) && b.overlaps(&a));
+        assert!(!a.overlaps(&c) && !c.overlaps(&a));
+    }
+}
