@@ -189,7 +189,7 @@ pub struct RunArgs {
     #[arg(long = "scenarios", value_name = "IDS", value_delimiter = ',')]
     pub scenarios: Vec<String>,
 
-    /// Measured time per trial [default: 2s; 1s with --quick].
+    /// Measured time per trial [default: 1s; 500ms with --quick].
     #[arg(short = 'd', long)]
     pub duration: Option<String>,
 
@@ -201,9 +201,28 @@ pub struct RunArgs {
     #[arg(long)]
     pub trials: Option<usize>,
 
-    /// A short run (one short trial per scenario), labelled as such in every output.
+    /// Measured time of each sweep level and capacity probe [default: 750ms; 500ms with
+    /// --quick].
+    #[arg(long)]
+    pub probe: Option<String>,
+
+    /// The latency target of the capacity search, p99 in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 100.0)]
+    pub p99: f64,
+
+    /// Most open-loop rates tried per capacity search; 0 skips the search
+    /// [default: 3; 2 with --quick].
+    #[arg(long, value_name = "N")]
+    pub capacity_probes: Option<usize>,
+
+    /// A short run (one short trial, fewer scenarios), labelled as such in every output.
     #[arg(long)]
     pub quick: bool,
+
+    /// Finish an interrupted run: RUN is its id (a folder under --results-dir); what it
+    /// measured is kept and the rest is run with its settings.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["stacks", "scenarios", "duration", "warmup", "trials", "probe", "capacity_probes", "quick"])]
+    pub resume: Option<String>,
 
     /// The folder holding one folder per stack.
     #[arg(long, value_name = "DIR", default_value = "stacks")]
