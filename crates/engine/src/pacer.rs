@@ -17,6 +17,9 @@ pub struct Ticket {
     pub intended: Option<Instant>,
     /// Whether the request falls in the measured window rather than the warm-up.
     pub measured: bool,
+    /// The part of the measured window it belongs to, when the window is split (see
+    /// [`Pacer::with_windows`]); 0 otherwise.
+    pub window: usize,
 }
 
 #[derive(Debug)]
@@ -35,6 +38,9 @@ pub struct Pacer {
     next: Cell<u64>,
     /// Measured tickets handed out.
     claimed: Cell<u64>,
+    /// Equal parts the measured window is split into, and the length of one.
+    windows: usize,
+    window_len: Option<Duration>,
 }
 
 impl Pacer {
@@ -57,6 +63,41 @@ impl Pacer {
             budget: Cell::new(count),
             next: Cell::new(0),
             claimed: Cell::new(0),
+            windows: 1,
+            window_len: duration,
+        }
+    }
+
+    /// Splits a timed measured window into `n` equal parts, each recorded apart: repeated
+    /// measurements one after another on the same connections. A run stopped by count has one.
+    pub fn with_windows(mut self, n: usize) -> Pacer {
+        if let Some(d) = self.deadline.map(|d| d - self.measure_start) {
+            self.windows = n.max(1);
+            self.window_len = Some(d / self.windows as u32);
+        }
+        self
+    }
+
+    pub fn windows(&self) -> usize {
+        self.windows
+    }
+
+    /// When each part of the measured window starts.
+    pub fn window_starts(&self) -> Vec<Instant> {
+        let len = self.window_len.unwrap_or_default();
+        (0..self.windows)
+            .map(|i| self.measure_start + len * i as u32)
+            .collect()
+    }
+
+    /// The part of the measured window `t` falls in: 0 before it, the last after it.
+    pub fn window_at(&self, t: Instant) -> usize {
+        match self.window_len {
+            Some(len) if self.windows > 1 && !len.is_zero() => {
+                let since = t.saturating_duration_since(self.measure_start);
+                ((since.as_nanos() / len.as_nanos()) as usize).min(self.windows - 1)
+            }
+            _ => 0,
         }
     }
 
@@ -89,10 +130,17 @@ impl Pacer {
 
     /// Whether a request whose ticket was `ticket` and whose outcome arrived at `done` counts.
     pub fn counts(&self, ticket: &Ticket, done: Instant) -> bool {
+        self.window(ticket, done).is_some()
+    }
+
+    /// The part of the measured window a request whose ticket was `ticket` and whose outcome
+    /// arrived at `done` counts in, if it counts: by completion time or by ticket, as
+    /// [`Pacer::measures_completions`] says.
+    pub fn window(&self, ticket: &Ticket, done: Instant) -> Option<usize> {
         if self.measures_completions() {
-            done >= self.measure_start
+            (done >= self.measure_start).then(|| self.window_at(done))
         } else {
-            ticket.measured
+            ticket.measured.then_some(ticket.window)
         }
     }
 
@@ -127,6 +175,7 @@ impl Pacer {
         Some(Ticket {
             intended: self.interval.map(|_| when),
             measured,
+            window: if measured { self.window_at(when) } else { 0 },
         })
     }
 
@@ -208,6 +257,38 @@ mod tests {
         let counted = Pacer::new(None, start, warm, None, Some(5));
         let t = counted.claim(start).unwrap();
         assert!(!counted.counts(&t, start + Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn windows_split_the_measured_time() {
+        let start = Instant::now();
+        let warm = Duration::from_millis(100);
+        let ms = Duration::from_millis;
+        let closed =
+            Pacer::new(None, start, warm, Some(Duration::from_secs(3)), None).with_windows(3);
+        assert_eq!(closed.windows(), 3);
+        assert_eq!(
+            closed.window_starts(),
+            vec![start + ms(100), start + ms(1100), start + ms(2100)]
+        );
+        let t = closed.claim(start).unwrap();
+        assert_eq!(closed.window(&t, start + ms(50)), None);
+        assert_eq!(closed.window(&t, start + ms(150)), Some(0));
+        assert_eq!(closed.window(&t, start + ms(1150)), Some(1));
+        assert_eq!(closed.window(&t, start + ms(9000)), Some(2));
+        let open = Pacer::new(
+            Some(10.0),
+            start,
+            Duration::ZERO,
+            Some(Duration::from_secs(2)),
+            None,
+        )
+        .with_windows(2);
+        let tickets: Vec<_> = std::iter::from_fn(|| open.claim(start)).collect();
+        assert_eq!(tickets.len(), 20);
+        assert_eq!(tickets.iter().filter(|t| t.window == 1).count(), 10);
+        // Counted by ticket, whenever the answer comes.
+        assert_eq!(open.window(&tickets[0], start + ms(1500)), Some(0));
     }
 
     #[test]

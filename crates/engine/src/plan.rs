@@ -173,6 +173,9 @@ pub struct Plan {
     pub cpus: Option<Vec<usize>>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// Equal parts the measured time is split into, each reported apart (see
+    /// [`crate::LoadReport::windows`]); 1 for one measurement. Needs a duration.
+    pub windows: usize,
 }
 
 /// Everything that can be wrong with a plan, found before any load is sent.
@@ -208,6 +211,8 @@ pub enum PlanError {
     Cpu { cpu: usize, available: usize },
     #[error("{what} must be longer than zero")]
     Timeout { what: &'static str },
+    #[error("the measured time can only be split into windows when it is a duration, and into at least one")]
+    Windows,
 }
 
 impl Plan {
@@ -242,6 +247,9 @@ impl Plan {
         }
         if self.threads == 0 {
             return Err(PlanError::Threads);
+        }
+        if self.windows == 0 || (self.windows > 1 && !matches!(self.stop, Stop::Duration(_))) {
+            return Err(PlanError::Windows);
         }
         if self.connect_timeout.is_zero() {
             return Err(PlanError::Timeout {

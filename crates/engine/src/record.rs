@@ -212,6 +212,14 @@ impl Recording {
             .expect("histograms share bounds");
     }
 
+    /// Adds a recording of a later stretch of the same workers: everything adds up, except the
+    /// peak of open connections, which is the higher of the two.
+    pub fn merge_in_time(&mut self, later: &Recording) {
+        let peak = self.peak_connections.max(later.peak_connections);
+        self.merge(later);
+        self.peak_connections = peak;
+    }
+
     /// Records a response to request `tag`.
     #[inline]
     pub fn response(

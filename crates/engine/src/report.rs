@@ -320,8 +320,27 @@ fn rate(n: u64, seconds: f64) -> f64 {
 }
 
 impl LoadReport {
-    /// The report of a finished run of `plan`.
+    /// The report of a finished run of `plan`: its whole measured window.
     pub fn from_run(plan: &Plan, run: &RunOutput) -> Result<LoadReport, HdrError> {
+        LoadReport::of_window(plan, run, &run.whole, plan.stop)
+    }
+
+    /// One report per part of the measured window, in order, when the plan splits it (see
+    /// [`Plan::windows`]): each is a measurement of its own, with its own histograms, counts and
+    /// engine CPU, as if it were a run of that length whose warm-up was everything before it.
+    pub fn windows(plan: &Plan, run: &RunOutput) -> Result<Vec<LoadReport>, HdrError> {
+        run.windows
+            .iter()
+            .map(|w| LoadReport::of_window(plan, run, w, Stop::Duration(w.elapsed)))
+            .collect()
+    }
+
+    fn of_window(
+        plan: &Plan,
+        run: &RunOutput,
+        window: &crate::worker::WindowOutput,
+        stop: Stop,
+    ) -> Result<LoadReport, HdrError> {
         let cores = match &plan.cpus {
             Some(cpus) => run.threads.min(cpus.len()),
             None => run.threads.min(cpu::allowed_cpus()),
@@ -334,7 +353,7 @@ impl LoadReport {
                 ..
             } => (Mode::Constant, Some(rate), Some(max_connections as u64)),
         };
-        let (duration_s, count) = match plan.stop {
+        let (duration_s, count) = match stop {
             Stop::Duration(d) => (Some(d.as_secs_f64()), None),
             Stop::Count(n) => (None, Some(n)),
         };
@@ -365,19 +384,19 @@ impl LoadReport {
                 })
                 .collect(),
         };
-        let rec = &run.recording;
-        let cpu_seconds = run.cpu.as_secs_f64();
+        let rec = &window.recording;
+        let cpu_seconds = window.cpu.as_secs_f64();
         LoadReport::assemble(
             rfc3339(run.started_at),
             plan_report,
-            run.elapsed.as_secs_f64(),
+            window.elapsed.as_secs_f64(),
             rec.tags
                 .iter()
                 .map(|t| Ok((t.clone(), Histograms::of(t)?)))
                 .collect::<Result<_, HdrError>>()?,
             cpu_seconds,
             cores,
-            run.other_load,
+            window.other_load,
             (
                 rec.sent,
                 rec.late,

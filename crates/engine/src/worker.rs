@@ -10,7 +10,7 @@
 //! All connections of a thread read into one scratch buffer, so an idle connection costs a socket
 //! and a small task, not a buffer: that is what keeps 10,000 connections in a few megabytes.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -77,15 +77,24 @@ impl Live {
 /// What the workers measured, merged, with the engine's own CPU use.
 #[derive(Debug)]
 pub struct RunOutput {
-    pub recording: Recording,
-    /// Length of the measured window.
-    pub elapsed: Duration,
-    /// CPU time the engine process used in the measured window.
-    pub cpu: Duration,
-    /// Share of the machine's CPU used by other processes during the measured window (0..1).
-    pub other_load: Option<f64>,
+    /// The whole measured window.
+    pub whole: WindowOutput,
+    /// Its parts when the plan splits it (see [`Plan::windows`]), in order; one part otherwise.
+    pub windows: Vec<WindowOutput>,
     pub threads: usize,
     pub started_at: std::time::SystemTime,
+}
+
+/// What was measured in a stretch of time.
+#[derive(Debug)]
+pub struct WindowOutput {
+    pub recording: Recording,
+    /// Its length.
+    pub elapsed: Duration,
+    /// CPU time the engine's worker threads used in it.
+    pub cpu: Duration,
+    /// Share of the machine's CPU used by other processes in it (0..1).
+    pub other_load: Option<f64>,
 }
 
 /// Drives `plan` to completion. Blocks the calling thread, which only watches; `on_tick` is
@@ -104,6 +113,7 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
         } => split(max_connections as u64, threads),
         Load::Closed { .. } => connections.clone(),
     };
+    let windows = plan.windows.max(1);
     let counts = match plan.stop {
         Stop::Count(n) => split(n, threads).into_iter().map(Some).collect(),
         Stop::Duration(_) => vec![None; threads],
@@ -145,6 +155,7 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
                 }),
                 count: counts[t],
                 duration,
+                windows,
                 warmup: plan.warmup,
                 connect_timeout: plan.connect_timeout,
                 request_timeout: plan.request_timeout,
@@ -173,26 +184,40 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
         }
 
         let measure_start = start + plan.warmup;
-        let mut ticks_at_start = None;
+        // The machine's CPU counters are read as each window starts, to tell other load apart.
+        let window_len = duration.map(|d| d / windows as u32);
+        let boundaries: Vec<Instant> = (0..windows)
+            .map(|i| measure_start + window_len.unwrap_or_default() * i as u32)
+            .collect();
+        let mut ticks = Vec::with_capacity(windows + 1);
         while handles.iter().any(|h| !h.is_finished()) {
-            // Wake at the start of the measured window to read the machine's CPU counters then.
             let tick = Duration::from_millis(100);
-            let wait = match ticks_at_start {
-                None => tick.min(measure_start.saturating_duration_since(Instant::now())),
-                Some(_) => tick,
+            let wait = match boundaries.get(ticks.len()) {
+                Some(b) => tick.min(b.saturating_duration_since(Instant::now())),
+                None => tick,
             };
             std::thread::sleep(wait);
-            if ticks_at_start.is_none() && Instant::now() >= measure_start {
-                ticks_at_start = Some(cpu::machine_cpu_ticks());
+            while boundaries
+                .get(ticks.len())
+                .is_some_and(|b| Instant::now() >= *b)
+            {
+                ticks.push(cpu::machine_cpu_ticks());
             }
             on_tick();
         }
-        let ticks_at_start = ticks_at_start.unwrap_or_else(cpu::machine_cpu_ticks);
-        let ticks_at_end = cpu::machine_cpu_ticks();
+        while ticks.len() <= windows {
+            ticks.push(cpu::machine_cpu_ticks());
+        }
 
-        let mut recording = Recording::new(plan.requests.len());
+        let mut parts: Vec<WindowOutput> = (0..windows)
+            .map(|_| WindowOutput {
+                recording: Recording::new(plan.requests.len()),
+                elapsed: window_len.unwrap_or_default(),
+                cpu: Duration::ZERO,
+                other_load: None,
+            })
+            .collect();
         let mut last_done = measure_start;
-        let mut cpu = Duration::ZERO;
         let mut results = Vec::with_capacity(threads);
         for h in handles {
             results.push(
@@ -210,33 +235,54 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
         }
         for r in results {
             let done = r?;
-            recording.merge(&done.recording);
-            last_done = last_done.max(done.last_done);
-            cpu += done.cpu;
-        }
-        let elapsed = match duration {
-            Some(d) => d,
-            None => last_done.saturating_duration_since(measure_start),
-        };
-        let other_load = match (ticks_at_start, ticks_at_end) {
-            (Some((busy0, total0)), Some((busy1, total1))) if total1 > total0 => {
-                let machine = (busy1 - busy0) as f64 / (total1 - total0) as f64;
-                // Machine-wide busy share minus ours, both as shares of all CPUs.
-                let ours = cpu.as_secs_f64()
-                    / (elapsed.as_secs_f64().max(1e-9) * cpu::online_cpus() as f64);
-                Some((machine - ours).clamp(0.0, 1.0))
+            for (part, (rec, cpu)) in parts.iter_mut().zip(done.windows.iter().zip(&done.cpu)) {
+                part.recording.merge(rec);
+                part.cpu += *cpu;
             }
-            _ => None,
+            last_done = last_done.max(done.last_done);
+        }
+        if duration.is_none() {
+            parts[0].elapsed = last_done.saturating_duration_since(measure_start);
+        }
+        for (i, part) in parts.iter_mut().enumerate() {
+            part.other_load = other_load(ticks[i], ticks[i + 1], part.cpu, part.elapsed);
+        }
+        let mut whole = WindowOutput {
+            recording: Recording::new(plan.requests.len()),
+            elapsed: parts.iter().map(|p| p.elapsed).sum(),
+            cpu: parts.iter().map(|p| p.cpu).sum(),
+            other_load: None,
         };
+        for part in &parts {
+            whole.recording.merge_in_time(&part.recording);
+        }
+        whole.other_load = other_load(ticks[0], ticks[windows], whole.cpu, whole.elapsed);
         Ok(RunOutput {
-            recording,
-            elapsed,
-            cpu,
-            other_load,
+            whole,
+            windows: parts,
             threads,
             started_at,
         })
     })
+}
+
+/// Other processes' share of the machine between two readings of its counters: the machine's
+/// busy share minus the engine's own, both as shares of all CPUs.
+fn other_load(
+    from: Option<(u64, u64)>,
+    to: Option<(u64, u64)>,
+    ours: Duration,
+    elapsed: Duration,
+) -> Option<f64> {
+    match (from, to) {
+        (Some((busy0, total0)), Some((busy1, total1))) if total1 > total0 => {
+            let machine = busy1.saturating_sub(busy0) as f64 / (total1 - total0) as f64;
+            let ours =
+                ours.as_secs_f64() / (elapsed.as_secs_f64().max(1e-9) * cpu::online_cpus() as f64);
+            Some((machine - ours).clamp(0.0, 1.0))
+        }
+        _ => None,
+    }
 }
 
 /// A cycle of request indices in which each appears as often as its weight, spread evenly
@@ -296,6 +342,7 @@ struct WorkerSetup {
     phase: Duration,
     count: Option<u64>,
     duration: Option<Duration>,
+    windows: usize,
     warmup: Duration,
     connect_timeout: Duration,
     request_timeout: Duration,
@@ -303,11 +350,12 @@ struct WorkerSetup {
 
 /// What one worker thread did.
 struct WorkerDone {
-    recording: Recording,
+    /// Per part of the measured window.
+    windows: Vec<Recording>,
     /// When its last measured request finished.
     last_done: Instant,
-    /// CPU time it used in the measured window.
-    cpu: Duration,
+    /// CPU time it used in each part of the measured window.
+    cpu: Vec<Duration>,
 }
 
 /// One worker thread.
@@ -340,13 +388,18 @@ fn worker(
         )
     })?;
     let pacer = Pacer::new(setup.rate, start, setup.warmup, setup.duration, setup.count)
-        .with_phase(setup.phase);
+        .with_phase(setup.phase)
+        .with_windows(setup.windows);
     let deadline = pacer.deadline();
     let shared = Rc::new(Shared {
         pacer,
         timer,
         addr: setup.addr,
-        recording: RefCell::new(Recording::new(setup.requests.len())),
+        recordings: RefCell::new(
+            (0..setup.windows)
+                .map(|_| Recording::new(setup.requests.len()))
+                .collect(),
+        ),
         requests: setup.requests,
         heads: setup.heads,
         cycle: setup.cycle,
@@ -361,13 +414,21 @@ fn worker(
         live,
     });
 
-    let cpu_at_start = Rc::new(Cell::new(None));
+    // The thread's CPU time as each part of the measured window starts.
+    let cpu_marks = Rc::new(RefCell::new(Vec::with_capacity(setup.windows + 1)));
     local.block_on(&runtime, async {
-        let measure_start = shared.pacer.measure_start();
-        let cpu_mark = cpu_at_start.clone();
+        let marks = cpu_marks.clone();
+        let at = shared.pacer.window_starts();
+        let mark_shared = shared.clone();
         tokio::task::spawn_local(async move {
-            tokio::time::sleep_until(measure_start.into()).await;
-            cpu_mark.set(Some(cpu::thread_cpu_time()));
+            for (i, start) in at.into_iter().enumerate() {
+                tokio::time::sleep_until(start.into()).await;
+                marks.borrow_mut().push(cpu::thread_cpu_time());
+                // A window's peak starts from what is open when it begins.
+                let open = mark_shared.open.get();
+                let mut rec = mark_shared.rec(i);
+                rec.peak_connections = rec.peak_connections.max(open);
+            }
         });
         for _ in 0..setup.connections {
             spawn_connection(&shared);
@@ -394,12 +455,21 @@ fn worker(
     // Dropping the set cancels whatever is still in flight and closes every connection.
     drop(local);
     let end = deadline.unwrap_or_else(Instant::now);
-    let mut recording = shared.recording.replace(Recording::new(0));
-    recording.unsent = shared.pacer.unclaimed(end);
+    let mut windows = shared.recordings.replace(Vec::new());
+    if let Some(last) = windows.last_mut() {
+        last.unsent = shared.pacer.unclaimed(end);
+    }
+    let mut marks = cpu_marks.borrow().clone();
+    // A run that ended early (a count, or every connection gone) never reached some marks.
+    marks.resize(windows.len(), cpu_at_end);
+    marks.push(cpu_at_end);
     Ok(WorkerDone {
-        recording,
+        windows,
         last_done: shared.last_done.get(),
-        cpu: cpu_at_end.saturating_sub(cpu_at_start.get().unwrap_or(cpu_at_end)),
+        cpu: marks
+            .windows(2)
+            .map(|m| m[1].saturating_sub(m[0]))
+            .collect(),
     })
 }
 
@@ -414,7 +484,8 @@ struct Shared {
     next_in_cycle: Cell<usize>,
     connect_timeout: Duration,
     request_timeout: Duration,
-    recording: RefCell<Recording>,
+    /// One per part of the measured window.
+    recordings: RefCell<Vec<Recording>>,
     scratch: RefCell<Box<[u8]>>,
     /// Connections open now.
     open: Rc<Cell<u64>>,
@@ -426,6 +497,11 @@ struct Shared {
 }
 
 impl Shared {
+    /// The recording of part `window` of the measured window.
+    fn rec(&self, window: usize) -> RefMut<'_, Recording> {
+        RefMut::map(self.recordings.borrow_mut(), |r| &mut r[window])
+    }
+
     fn next_request(&self) -> usize {
         let i = self.next_in_cycle.get();
         self.next_in_cycle
@@ -486,14 +562,14 @@ async fn drive(shared: &Shared) {
                 }
                 Err(kind) => {
                     now = Instant::now();
-                    shared.finish(shared.pacer.counts(&ticket, now), tag, Err(kind));
+                    shared.finish(shared.pacer.window(&ticket, now), tag, Err(kind));
                     continue;
                 }
             },
         };
         let sent = now;
         if ticket.measured {
-            let mut rec = shared.recording.borrow_mut();
+            let mut rec = shared.rec(ticket.window);
             rec.sent += 1;
             if let Some(at) = ticket.intended {
                 let lag = sent.saturating_duration_since(at);
@@ -515,11 +591,11 @@ async fn drive(shared: &Shared) {
         };
         let done = Instant::now();
         now = done;
-        let measured = shared.pacer.counts(&ticket, done);
+        let measured = shared.pacer.window(&ticket, done);
         match outcome {
             Ok(response) => {
-                if measured {
-                    let mut rec = shared.recording.borrow_mut();
+                if let Some(window) = measured {
+                    let mut rec = shared.rec(window);
                     let from_intended = done - ticket.intended.unwrap_or(sent);
                     rec.response(tag, response.status, from_intended, done - sent);
                     rec.tags[tag].bytes += response.bytes;
@@ -532,7 +608,7 @@ async fn drive(shared: &Shared) {
             }
             Err(kind) => {
                 shared.finish(measured, tag, Err(kind));
-                if measured {
+                if measured.is_some() {
                     shared.last_done.set(done);
                 }
                 conn = None;
@@ -542,12 +618,13 @@ async fn drive(shared: &Shared) {
 }
 
 impl Shared {
-    fn finish(&self, measured: bool, tag: usize, outcome: Result<(), ErrorKind>) {
+    /// Counts a request that ended; `window` is the part of the measured window it counts in.
+    fn finish(&self, window: Option<usize>, tag: usize, outcome: Result<(), ErrorKind>) {
         self.live.done.fetch_add(1, Ordering::Relaxed);
         if let Err(kind) = outcome {
             self.live.errors.fetch_add(1, Ordering::Relaxed);
-            if measured {
-                self.recording.borrow_mut().error(tag, kind);
+            if let Some(w) = window {
+                self.rec(w).error(tag, kind);
             }
         }
     }
@@ -564,7 +641,7 @@ async fn connect(shared: &Shared) -> Result<Conn, ErrorKind> {
     stream.set_nodelay(true).map_err(|e| ErrorKind::of_io(&e))?;
     let open = shared.open.get() + 1;
     shared.open.set(open);
-    let mut rec = shared.recording.borrow_mut();
+    let mut rec = shared.rec(shared.pacer.window_at(Instant::now()));
     rec.connections_opened += 1;
     rec.peak_connections = rec.peak_connections.max(open);
     Ok(Conn {

@@ -24,6 +24,7 @@ fn plan(url: &str) -> Plan {
         cpus: None,
         connect_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(5),
+        windows: 1,
     }
 }
 
@@ -403,4 +404,74 @@ fn connects_that_hang_time_out() {
     // Two connections, each giving up every 200 ms for 1 s.
     assert!((6..=12).contains(&timeouts), "{:?}", r.summary.error_kinds);
     assert!(began.elapsed() < Duration::from_millis(1_500));
+}
+
+#[test]
+fn windows_are_repeated_measurements_on_the_same_connections() {
+    let server = start(Behaviour::Delay(Box::new(|_| Duration::from_millis(2))));
+    for (load, rate) in [
+        (Load::Closed { connections: 4 }, None),
+        (
+            Load::Constant {
+                rate: 200.0,
+                connections: 4,
+                max_connections: 16,
+            },
+            Some(200.0),
+        ),
+    ] {
+        let mut p = plan(&server.url("/"));
+        p.load = load;
+        p.warmup = Duration::from_millis(100);
+        p.stop = Stop::Duration(Duration::from_millis(900));
+        p.windows = 3;
+        let out = worker::run(&p, &Live::new(), || {}).unwrap();
+        let whole = LoadReport::from_run(&p, &out).unwrap();
+        let parts = LoadReport::windows(&p, &out).unwrap();
+        assert_eq!(parts.len(), 3);
+        let sum: u64 = parts.iter().map(|w| w.summary.requests).sum();
+        assert_eq!(sum, whole.summary.requests);
+        for (i, w) in parts.iter().enumerate() {
+            assert!(
+                (w.elapsed_s - 0.3).abs() < 1e-9,
+                "window {i} lasts {}",
+                w.elapsed_s
+            );
+            assert_eq!(w.plan.duration_s, Some(w.elapsed_s));
+            assert!(w.summary.requests > 0, "window {i} measured nothing");
+            assert_eq!(w.summary.errors, 0);
+            if let Some(rate) = rate {
+                let asked = rate * 0.3;
+                assert!(
+                    (w.summary.requests as f64 - asked).abs() <= 2.0,
+                    "window {i}: {} of {asked}",
+                    w.summary.requests
+                );
+            }
+            // Connections are opened before the first window and kept.
+            if i > 0 && rate.is_none() {
+                assert_eq!(
+                    w.engine.delivery.connections_opened, 0,
+                    "window {i} reconnected"
+                );
+                assert_eq!(w.engine.delivery.peak_connections, 4);
+            }
+        }
+        let cpu: f64 = parts.iter().map(|w| w.engine.cpu_seconds).sum();
+        assert!((cpu - whole.engine.cpu_seconds).abs() < 1e-6);
+        // The whole is the sum of its parts, histograms included.
+        let (corrected, _) = whole.total_histograms().unwrap();
+        assert_eq!(corrected.len(), sum);
+    }
+}
+
+#[test]
+fn windows_need_a_duration() {
+    let mut p = plan("http://127.0.0.1:9/");
+    p.windows = 2;
+    p.stop = Stop::Count(10);
+    assert!(p.validate().is_err());
+    p.windows = 0;
+    p.stop = Stop::Duration(Duration::from_secs(1));
+    assert!(p.validate().is_err());
 }

@@ -335,6 +335,7 @@ fn drive(
         cpus: Some(options.load_cpus.clone()),
         connect_timeout: Duration::from_secs(3),
         request_timeout: Duration::from_secs(30),
+        windows: 1,
     };
     plan.validate().map_err(|e| e.to_string())?;
     let out = worker::run(&plan, &Live::new(), || {}).map_err(|e| e.to_string())?;

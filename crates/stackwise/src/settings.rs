@@ -60,6 +60,7 @@ pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
         cpus,
         connect_timeout: duration("--connect-timeout", &args.connect_timeout)?,
         request_timeout: duration("--timeout", &args.timeout)?,
+        windows: 1,
     };
     plan.validate().map_err(|e| usage(e.to_string()))?;
     Ok(plan)
