@@ -81,6 +81,8 @@ pub struct RunOutput {
     pub whole: WindowOutput,
     /// Its parts when the plan splits it (see [`Plan::windows`]), in order; one part otherwise.
     pub windows: Vec<WindowOutput>,
+    /// When the measured window began (the warm-up ended).
+    pub measure_start: Instant,
     pub threads: usize,
     pub started_at: std::time::SystemTime,
 }
@@ -260,6 +262,7 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
         Ok(RunOutput {
             whole,
             windows: parts,
+            measure_start,
             threads,
             started_at,
         })

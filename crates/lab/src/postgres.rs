@@ -110,6 +110,11 @@ pub struct Database {
 }
 
 impl Database {
+    /// The throwaway cluster's process group, when the run started one.
+    pub fn pgid(&self) -> Option<i32> {
+        self.cluster.as_ref().map(|(g, _)| g.pgid())
+    }
+
     /// Uses the server at `url`, which must already hold the schema.
     pub fn existing(url: &str) -> Result<Database, PgError> {
         let info = DbInfo::parse(url).ok_or_else(|| PgError::Step {

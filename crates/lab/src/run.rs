@@ -1,9 +1,17 @@
 //! `stackwise run`: the measurement protocol of DESIGN.md, stack by stack, scenario by scenario.
 //!
 //! For each stack × scenario: a fresh server pinned to the server CPUs, the scenario verified (a
-//! wrong answer is never timed), a discarded warm-up, then trials with the load engine pinned to
-//! its own CPUs while the server's process tree is sampled. The result is handed to `save`
-//! after every scenario, so an interruption loses nothing.
+//! wrong answer is never timed), then three measurements with the load engine pinned to its own
+//! CPUs while the server's process tree is sampled:
+//!
+//! 1. trials: a discarded warm-up, then the trials one after another on the same connections
+//!    (one engine run split into windows), at the scenario's connections;
+//! 2. the closed-loop sweep: the other connection levels, one probe each, for the maximum;
+//! 3. the capacity search: open-loop probes at fixed rates, bisecting between 0 and that
+//!    maximum, for the highest rate whose p99 meets the target with no errors.
+//!
+//! The result is handed to `save` after every scenario, so an interruption loses nothing, and
+//! a run can be resumed from what was saved.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,7 +19,8 @@ use std::time::{Duration, SystemTime};
 
 use stackwise_engine::{worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, Target};
 use stackwise_results::{
-    Host, RunResult, ScenarioResult, ServerUsage, Settings, StackResult, Trial, SCHEMA_VERSION,
+    Capacity, Host, Probe, RunResult, ScenarioResult, ServerUsage, Settings, StackResult, Trial,
+    SCHEMA_VERSION,
 };
 
 use crate::delay::DelayService;
@@ -21,10 +30,19 @@ use crate::sample::{read_group, wait_idle, Sampler};
 use crate::server::{start, ServerEnv};
 use crate::verify::Checker;
 
-/// Driven but not counted at the start of every trial: each trial opens its connections anew,
-/// and a burst of hundreds of connects waiting in a server's accept queue is a start-up
-/// transient, not the steady state the trial measures.
-const TRIAL_SETTLE: Duration = Duration::from_millis(300);
+/// Driven but not counted at the start of every probe: a probe opens its connections anew, and
+/// a burst of hundreds of connects waiting in a server's accept queue is a start-up transient,
+/// not the steady state it measures.
+const PROBE_SETTLE: Duration = Duration::from_millis(150);
+
+/// Connection levels of the closed-loop sweep.
+pub const SWEEP: [usize; 3] = [16, 64, 256];
+
+/// Most connections an open-loop probe may open when the server falls behind.
+const PROBE_MAX_CONNECTIONS: usize = 1024;
+
+/// How often the server's processes are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 
 /// Longest wait for a server to finish requests abandoned at the end of a load run.
 const DRAIN: Duration = Duration::from_secs(15);
@@ -82,11 +100,22 @@ pub struct RunOptions {
     pub server_cpus: Vec<usize>,
     pub load_cpus: Vec<usize>,
     pub infra_cpus: Vec<usize>,
+    /// Measured time of each trial.
     pub duration: Duration,
     pub warmup: Duration,
     pub trials: usize,
+    /// Measured time of each sweep level and capacity probe.
+    pub probe: Duration,
+    /// Run the sweep's other connection levels.
+    pub sweep: bool,
+    /// The capacity search's latency target (p99) and most probes; 0 probes skips it.
+    pub p99_target: Duration,
+    pub capacity_probes: usize,
     pub quick: bool,
     pub start_timeout: Duration,
+    /// A saved, unfinished run to finish: its id, settings and measurements are kept, and only
+    /// what it lacks is run.
+    pub resume: Option<RunResult>,
 }
 
 /// Where the run is, for progress display.
@@ -130,7 +159,7 @@ pub fn run(
     let mut versions = runtime_versions();
     versions.insert("postgres".into(), db.version.clone());
     let to_u64 = |v: &[usize]| v.iter().map(|&c| c as u64).collect::<Vec<_>>();
-    let mut result = RunResult {
+    let fresh = RunResult {
         schema_version: SCHEMA_VERSION,
         tool: format!("stackwise {}", env!("CARGO_PKG_VERSION")),
         id: id.to_string(),
@@ -146,19 +175,55 @@ pub fn run(
             duration_s: options.duration.as_secs_f64(),
             warmup_s: options.warmup.as_secs_f64(),
             trials: options.trials as u64,
-            probe_s: options.duration.as_secs_f64(),
-            p99_target_ms: 100.0,
-            capacity_probes: 0,
-            stacks: options.stacks.iter().map(|s| s.manifest.id.clone()).collect(),
+            probe_s: options.probe.as_secs_f64(),
+            p99_target_ms: options.p99_target.as_secs_f64() * 1000.0,
+            capacity_probes: options.capacity_probes as u64,
+            stacks: options
+                .stacks
+                .iter()
+                .map(|s| s.manifest.id.clone())
+                .collect(),
             scenarios: options.scenarios.clone(),
-            database: if options.database_url.is_some() { "external" } else { "throwaway" }.into(),
+            database: if options.database_url.is_some() {
+                "external"
+            } else {
+                "throwaway"
+            }
+            .into(),
         },
         stacks: Vec::new(),
     };
-    let total = options.stacks.len() * options.scenarios.len();
+    let mut result = match &options.resume {
+        Some(saved) => RunResult {
+            finished_at: None,
+            ..saved.clone()
+        },
+        None => fresh,
+    };
+    // Resuming: a stack that failed as a whole is tried again; measured scenarios are kept.
+    result.stacks.retain(|s| s.error.is_none());
+    let measured = |result: &RunResult, stack: &str, scenario: &str| {
+        result
+            .stacks
+            .iter()
+            .any(|s| s.id == stack && s.scenarios.iter().any(|c| c.scenario == scenario))
+    };
+    let total = options
+        .stacks
+        .iter()
+        .flat_map(|st| options.scenarios.iter().map(move |sc| (st, sc)))
+        .filter(|(st, sc)| !measured(&result, &st.manifest.id, sc))
+        .count();
     let mut done = 0;
     for stack in &options.stacks {
         let m = &stack.manifest;
+        if options
+            .scenarios
+            .iter()
+            .all(|sc| measured(&result, &m.id, sc))
+        {
+            continue;
+        }
         let mut sr = StackResult {
             id: m.id.clone(),
             name: m.name.clone(),
@@ -201,11 +266,21 @@ pub fn run(
         sr.install_seconds = provisioned.install.seconds;
         sr.installed_bytes = provisioned.install.size_bytes;
         sr.dependencies = provisioned.install.dependencies;
-        result.stacks.push(sr);
+        // A resumed stack keeps what it measured, and stays where it was in the run order.
+        let index = match result.stacks.iter().position(|s| s.id == m.id) {
+            Some(i) => i,
+            None => {
+                result.stacks.push(sr);
+                result.stacks.len() - 1
+            }
+        };
         for scenario in &options.scenarios {
             let Some((requests, connections)) = workload(scenario) else {
                 continue;
             };
+            if measured(&result, &m.id, scenario) {
+                continue;
+            }
             let target = requests
                 .iter()
                 .map(|(_, w, p)| {
@@ -226,11 +301,12 @@ pub fn run(
                 sweep: Vec::new(),
                 capacity: None,
             };
+            let also_ours: Vec<i32> = db.pgid().into_iter().collect();
             step(scenario, "starting", done);
             match start(&provisioned, &env, &log, options.start_timeout) {
                 Err(e) => scen.error = Some(format!("start failed: {e}")),
                 Ok(running) => {
-                    let sr = result.stacks.last_mut().expect("pushed above");
+                    let sr = &mut result.stacks[index];
                     sr.startup_s.push(running.startup.as_secs_f64());
                     if sr.idle_pss_bytes.is_none() {
                         sr.idle_pss_bytes = Some(read_group(running.pgid()).pss_bytes);
@@ -245,45 +321,19 @@ pub fn run(
                     match verified {
                         Err(e) => scen.error = Some(format!("verify failed: {e}")),
                         Ok(()) => {
-                            let base = running.base_url();
-                            step(scenario, "warming up", done);
-                            let _ = drive(
-                                &base,
-                                &requests,
-                                connections,
-                                options.warmup,
-                                Duration::ZERO,
+                            let subject = Subject {
+                                base: running.base_url(),
+                                requests: &requests,
                                 options,
-                            );
-                            wait_idle(running.pgid(), DRAIN);
-                            for t in 0..options.trials {
-                                step(
-                                    scenario,
-                                    &format!("trial {}/{}", t + 1, options.trials),
-                                    done,
-                                );
-                                let sampler = Sampler::start(
-                                    running.pgid(),
-                                    Duration::from_millis(250),
-                                    Some(options.infra_cpus.clone()),
-                                );
-                                let load = drive(
-                                    &base,
-                                    &requests,
-                                    connections,
-                                    options.duration,
-                                    TRIAL_SETTLE,
-                                    options,
-                                );
-                                let usage = sampler.finish();
-                                wait_idle(running.pgid(), DRAIN);
-                                match load {
-                                    Ok(load) => scen.trials.push(trial(connections, load, usage)),
-                                    Err(e) => {
-                                        scen.error = Some(format!("load failed: {e}"));
-                                        break;
-                                    }
-                                }
+                                server: running.pgid(),
+                                also_ours: &also_ours,
+                            };
+                            if let Err(e) =
+                                measure(&subject, &mut scen, connections, &mut |doing| {
+                                    step(scenario, doing, done)
+                                })
+                            {
+                                scen.error = Some(format!("load failed: {e}"));
                             }
                         }
                     }
@@ -291,12 +341,7 @@ pub fn run(
                 }
             }
             done += 1;
-            result
-                .stacks
-                .last_mut()
-                .expect("pushed above")
-                .scenarios
-                .push(scen);
+            result.stacks[index].scenarios.push(scen);
             save(&result);
         }
     }
@@ -305,18 +350,171 @@ pub fn run(
     Ok(result)
 }
 
-/// One closed-loop run of the engine against `base`.
-fn drive(
-    base: &str,
-    requests: &[Request],
+/// What every load run of one scenario shares.
+struct Subject<'a> {
+    base: String,
+    requests: &'a [Request],
+    options: &'a RunOptions,
+    /// The server's process group, and the other groups of the measurement (PostgreSQL).
+    server: i32,
+    also_ours: &'a [i32],
+}
+
+/// The three measurements of one scenario into `scen`: trials, sweep, capacity search.
+fn measure(
+    p: &Subject<'_>,
+    scen: &mut ScenarioResult,
     connections: usize,
+    step: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    let o = p.options;
+    step(&format!("warm-up and {} trials", o.trials));
+    let trials = drive(
+        p,
+        Load::Closed { connections },
+        o.warmup,
+        o.duration * o.trials as u32,
+        o.trials,
+    )?;
+    scen.trials = trials
+        .into_iter()
+        .map(|(load, usage, other)| trial(connections, load, usage, other))
+        .collect();
+    if o.sweep {
+        for level in SWEEP.into_iter().filter(|&c| c != connections) {
+            step(&format!("sweep: {level} connections"));
+            let (load, usage, other) = drive(
+                p,
+                Load::Closed { connections: level },
+                PROBE_SETTLE,
+                o.probe,
+                1,
+            )?
+            .pop()
+            .ok_or("the engine reported no window")?;
+            scen.sweep.push(trial(level, load, usage, other));
+        }
+    }
+    // The closed-loop maximum: the trials' median or a better sweep level.
+    let median = stackwise_results::summary::Spread::of(
+        &scen
+            .trials
+            .iter()
+            .filter(|t| t.valid)
+            .map(|t| t.load.summary.throughput_rps)
+            .collect::<Vec<_>>(),
+    )
+    .map(|s| s.median);
+    let max = scen
+        .sweep
+        .iter()
+        .filter(|t| t.valid)
+        .map(|t| t.load.summary.throughput_rps)
+        .chain(median)
+        .reduce(f64::max);
+    if o.capacity_probes > 0 {
+        if let Some(max) = max.filter(|&m| m >= 1.0) {
+            scen.capacity = Some(search_capacity(p, connections, max, step)?);
+        }
+    }
+    Ok(())
+}
+
+/// Bisects between 0 and the closed-loop maximum for the highest open-loop rate that meets
+/// the latency target, trying at most `capacity_probes` rates.
+fn search_capacity(
+    p: &Subject<'_>,
+    connections: usize,
+    max: f64,
+    step: &mut dyn FnMut(&str),
+) -> Result<Capacity, String> {
+    let o = p.options;
+    let target_ms = o.p99_target.as_secs_f64() * 1000.0;
+    let (mut met, mut missed) = (0.0f64, max);
+    let mut capacity = Capacity {
+        target_p99_ms: target_ms,
+        rps: 0.0,
+        missed_rps: None,
+        probes: Vec::new(),
+    };
+    for i in 0..o.capacity_probes {
+        // Rates are whole requests per second; below one a probe would send nothing.
+        let rate = ((met + missed) / 2.0).round();
+        if rate < 1.0 || rate <= met || rate >= missed && capacity.missed_rps.is_some() {
+            break;
+        }
+        step(&format!(
+            "capacity probe {}/{} at {rate:.0} req/s",
+            i + 1,
+            o.capacity_probes
+        ));
+        let load = Load::Constant {
+            rate,
+            connections,
+            max_connections: PROBE_MAX_CONNECTIONS.max(connections),
+        };
+        let (report, usage, other) = drive(p, load, PROBE_SETTLE, o.probe, 1)?
+            .pop()
+            .ok_or("the engine reported no window")?;
+        let reason = unmet(&report, target_ms);
+        if reason.is_none() {
+            met = rate;
+            capacity.rps = rate;
+        } else {
+            missed = rate;
+            capacity.missed_rps = Some(rate);
+        }
+        capacity.probes.push(Probe {
+            rate,
+            met: reason.is_none(),
+            reason,
+            trial: trial(connections, report, usage, other),
+        });
+    }
+    Ok(capacity)
+}
+
+/// Why an open-loop probe did not meet the target, if it did not.
+fn unmet(r: &LoadReport, target_ms: f64) -> Option<String> {
+    let mut why = Vec::new();
+    let p99 = r.summary.latency.corrected.p99_us as f64 / 1000.0;
+    if p99 > target_ms {
+        why.push(format!("p99 {p99:.1} ms over the {target_ms:.0} ms target"));
+    }
+    if r.summary.errors > 0 || r.summary.non_2xx > 0 {
+        why.push(format!(
+            "{} errors and {} non-2xx responses",
+            r.summary.errors, r.summary.non_2xx
+        ));
+    }
+    let d = &r.engine.delivery;
+    if d.unsent > 0 {
+        why.push(format!(
+            "{} requests could not be sent on time: every connection was busy",
+            d.unsent
+        ));
+    }
+    if r.engine.saturated {
+        why.push("the load engine was saturated".into());
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+/// One engine run against the server with its process tree sampled; one result per window:
+/// the engine's report, the server's use and other processes' share of the machine. Waits for
+/// the server to go idle afterwards, so the next run does not inherit its backlog.
+fn drive(
+    p: &Subject<'_>,
+    load: Load,
+    warmup: Duration,
     duration: Duration,
-    settle: Duration,
-    options: &RunOptions,
-) -> Result<LoadReport, String> {
-    let target = Target::resolve(&format!("{base}/")).map_err(|e| e.to_string())?;
+    windows: usize,
+) -> Result<Vec<(LoadReport, ServerUsage, Option<f64>)>, String> {
+    let o = p.options;
+    let target = Target::resolve(&format!("{}/", p.base)).map_err(|e| e.to_string())?;
     let plan = Plan {
-        requests: requests
+        requests: p
+            .requests
             .iter()
             .map(|(tag, weight, path)| RequestSpec {
                 tag: (*tag).to_string(),
@@ -328,21 +526,46 @@ fn drive(
             })
             .collect(),
         target,
-        load: Load::Closed { connections },
+        load,
         stop: Stop::Duration(duration),
-        warmup: settle,
-        threads: options.load_cpus.len(),
-        cpus: Some(options.load_cpus.clone()),
+        warmup,
+        threads: o.load_cpus.len(),
+        cpus: Some(o.load_cpus.clone()),
         connect_timeout: Duration::from_secs(3),
         request_timeout: Duration::from_secs(30),
-        windows: 1,
+        windows,
     };
     plan.validate().map_err(|e| e.to_string())?;
-    let out = worker::run(&plan, &Live::new(), || {}).map_err(|e| e.to_string())?;
-    LoadReport::from_run(&plan, &out).map_err(|e| e.to_string())
+    let sampler = Sampler::start(
+        p.server,
+        p.also_ours.to_vec(),
+        SAMPLE_EVERY,
+        Some(o.infra_cpus.clone()),
+    );
+    let out = worker::run(&plan, &Live::new(), || {});
+    let samples = sampler.finish();
+    wait_idle(p.server, DRAIN);
+    let out = out.map_err(|e| e.to_string())?;
+    let reports = LoadReport::windows(&plan, &out).map_err(|e| e.to_string())?;
+    let mut from = out.measure_start;
+    Ok(reports
+        .into_iter()
+        .zip(&out.windows)
+        .map(|(report, w)| {
+            let to = from + w.elapsed;
+            let (usage, other) = samples.between(from, to);
+            from = to;
+            (report, usage, other)
+        })
+        .collect())
 }
 
-fn trial(connections: usize, load: LoadReport, server: ServerUsage) -> Trial {
+fn trial(
+    connections: usize,
+    load: LoadReport,
+    server: ServerUsage,
+    other_load: Option<f64>,
+) -> Trial {
     let mut reasons = Vec::new();
     if load.engine.saturated {
         reasons.push(format!(
@@ -362,7 +585,7 @@ fn trial(connections: usize, load: LoadReport, server: ServerUsage) -> Trial {
         invalid_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
         server,
         load,
-        other_load: None,
+        other_load,
     }
 }
 

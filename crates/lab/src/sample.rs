@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use stackwise_results::ServerUsage as Usage;
 
@@ -66,83 +66,164 @@ pub fn read_group(pgid: i32) -> Reading {
     r
 }
 
-/// Waits until group `pgid` uses almost no CPU (under 5% of a core over 200 ms), for at most
+/// Waits until group `pgid` uses almost no CPU (under 10% of a core over 100 ms), for at most
 /// `timeout`. After a load run is cut off, a server may still be working through requests whose
 /// clients are gone (a sync worker's listen backlog); the next run must not inherit that work.
 pub fn wait_idle(pgid: i32, timeout: Duration) {
-    let began = std::time::Instant::now();
-    let window = Duration::from_millis(200);
+    let began = Instant::now();
+    let window = Duration::from_millis(100);
     let mut before = read_group(pgid).cpu_seconds;
     while began.elapsed() < timeout {
         std::thread::sleep(window);
         let now = read_group(pgid).cpu_seconds;
-        if now - before < 0.05 * window.as_secs_f64() {
+        if now - before < 0.10 * window.as_secs_f64() {
             return;
         }
         before = now;
     }
 }
 
-/// Samples a group every `every` on a thread of its own until stopped.
+/// CPU seconds this process has used, all threads: the load engine, the delay service and
+/// the sampler itself.
+fn own_cpu_seconds() -> f64 {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .map(|u| {
+            let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+            tv(u.user_time()) + tv(u.system_time())
+        })
+        .unwrap_or(0.0)
+}
+
+/// One sample: the server's group, and the CPU of everything else that belongs to the
+/// measurement, with the machine's counters.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at: Instant,
+    server: Reading,
+    /// CPU seconds of this process and of the other groups of the measurement (PostgreSQL).
+    ours_cpu: f64,
+    /// The machine's (busy, total) clock ticks over all CPUs.
+    machine: Option<(u64, u64)>,
+}
+
+/// Samples a server's group every `every` on a thread of its own until finished, keeping every
+/// sample with its time so that any stretch of the run (a trial window) can be summarised
+/// afterwards. Also tells how much CPU processes outside the measurement used.
 #[derive(Debug)]
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<Usage>>,
+    thread: Option<std::thread::JoinHandle<Vec<Sample>>>,
 }
 
+/// What a sampler saw.
+#[derive(Debug)]
+pub struct Samples(Vec<Sample>);
+
 impl Sampler {
-    pub fn start(pgid: i32, every: Duration, cpus: Option<Vec<usize>>) -> Sampler {
+    /// Starts sampling group `server`; `also_ours` are other groups of the measurement
+    /// (PostgreSQL) whose CPU is not "other load".
+    pub fn start(
+        server: i32,
+        also_ours: Vec<i32>,
+        every: Duration,
+        cpus: Option<Vec<usize>>,
+    ) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let take = move || Sample {
+            at: Instant::now(),
+            server: read_group(server),
+            ours_cpu: own_cpu_seconds()
+                + also_ours
+                    .iter()
+                    .map(|&g| read_group(g).cpu_seconds)
+                    .sum::<f64>(),
+            machine: stackwise_engine::cpu::machine_cpu_ticks(),
+        };
         let thread = std::thread::Builder::new()
             .name("stackwise-sampler".into())
             .spawn(move || {
                 if let Some(cpus) = &cpus {
                     let _ = stackwise_engine::cpu::pin_current_thread_to(cpus);
                 }
-                let first = read_group(pgid);
-                let mut last = first;
-                let (mut rss_sum, mut pss_sum, mut n) = (0u128, 0u128, 0u64);
-                let mut usage = Usage::default();
+                let mut samples = Vec::new();
                 loop {
-                    let r = read_group(pgid);
-                    if r.processes > 0 {
-                        last = r;
-                        usage.rss_peak_bytes = usage.rss_peak_bytes.max(r.rss_bytes);
-                        usage.pss_peak_bytes = usage.pss_peak_bytes.max(r.pss_bytes);
-                        rss_sum += u128::from(r.rss_bytes);
-                        pss_sum += u128::from(r.pss_bytes);
-                        n += 1;
-                    }
+                    samples.push(take());
                     if flag.load(Ordering::SeqCst) {
                         break;
                     }
                     std::thread::sleep(every);
                 }
-                usage.cpu_seconds = (last.cpu_seconds - first.cpu_seconds).max(0.0);
-                usage.samples = n;
-                if n > 0 {
-                    usage.rss_mean_bytes = (rss_sum / u128::from(n)) as u64;
-                    usage.pss_mean_bytes = (pss_sum / u128::from(n)) as u64;
-                }
-                usage
+                samples
             })
             .ok();
         Sampler { stop, thread }
     }
 
-    pub fn finish(mut self) -> Usage {
+    pub fn finish(mut self) -> Samples {
         self.stop.store(true, Ordering::SeqCst);
-        self.thread
-            .take()
-            .and_then(|t| t.join().ok())
-            .unwrap_or_default()
+        Samples(
+            self.thread
+                .take()
+                .and_then(|t| t.join().ok())
+                .unwrap_or_default(),
+        )
     }
 }
 
 impl Drop for Sampler {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Samples {
+    /// The server's use between `from` and `to`, and the share of the machine (0..1, all CPUs)
+    /// other processes used then. CPU comes from the last sample at or before each end and the
+    /// first at or after it; memory from the samples in between (or the nearest one).
+    pub fn between(&self, from: Instant, to: Instant) -> (Usage, Option<f64>) {
+        let v = &self.0;
+        let (Some(first), Some(last)) = (
+            v.iter().rev().find(|s| s.at <= from).or(v.first()),
+            v.iter().find(|s| s.at >= to).or(v.last()),
+        ) else {
+            return (Usage::default(), None);
+        };
+        let mut inside: Vec<&Sample> = v
+            .iter()
+            .filter(|s| s.at >= from && s.at <= to && s.server.processes > 0)
+            .collect();
+        if inside.is_empty() {
+            inside.push(last);
+        }
+        let n = inside.len() as u64;
+        let mean = |f: fn(&Reading) -> u64| {
+            (inside
+                .iter()
+                .map(|s| u128::from(f(&s.server)))
+                .sum::<u128>()
+                / u128::from(n)) as u64
+        };
+        let usage = Usage {
+            cpu_seconds: (last.server.cpu_seconds - first.server.cpu_seconds).max(0.0),
+            rss_peak_bytes: inside.iter().map(|s| s.server.rss_bytes).max().unwrap_or(0),
+            rss_mean_bytes: mean(|r| r.rss_bytes),
+            pss_peak_bytes: inside.iter().map(|s| s.server.pss_bytes).max().unwrap_or(0),
+            pss_mean_bytes: mean(|r| r.pss_bytes),
+            samples: n,
+        };
+        let other = match (first.machine, last.machine) {
+            (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
+                let cpus = stackwise_engine::cpu::online_cpus() as f64;
+                let seconds = (last.at - first.at).as_secs_f64().max(1e-9);
+                let machine = b1.saturating_sub(b0) as f64 / (t1 - t0) as f64;
+                let ours = (usage.cpu_seconds + (last.ours_cpu - first.ours_cpu).max(0.0))
+                    / (seconds * cpus);
+                Some((machine - ours).clamp(0.0, 1.0))
+            }
+            _ => None,
+        };
+        (usage, other)
     }
 }
 
@@ -156,13 +237,19 @@ mod tests {
         let r = read_group(pgid);
         assert!(r.processes >= 1);
         assert!(r.rss_bytes > 0 && r.pss_bytes > 0 && r.pss_bytes <= r.rss_bytes);
-        let s = Sampler::start(pgid, Duration::from_millis(10), None);
+        let s = Sampler::start(pgid, Vec::new(), Duration::from_millis(10), None);
+        let from = Instant::now();
         let mut x = 0u64;
-        for i in 0..20_000_000u64 {
+        for i in 0..50_000_000u64 {
             x = x.wrapping_mul(31).wrapping_add(i);
         }
         std::hint::black_box(x);
-        let u = s.finish();
+        let to = Instant::now();
+        std::thread::sleep(Duration::from_millis(20));
+        let (u, other) = s.finish().between(from, to);
         assert!(u.samples >= 1 && u.rss_peak_bytes > 0);
+        assert!(u.cpu_seconds > 0.0, "the loop's CPU is the group's");
+        // This process is the whole measurement here: whatever else ran is someone else's.
+        assert!(other.is_some_and(|o| (0.0..=1.0).contains(&o)));
     }
 }

@@ -121,9 +121,12 @@ pub fn latency_tag(scenario: &str) -> Option<&'static str> {
     (scenario == "mixed").then_some("json")
 }
 
-fn p_ms(t: &Trial, scenario: &str, p: impl Fn(&stackwise_engine::report::Percentiles) -> u64) -> f64 {
-    let us = match latency_tag(scenario).and_then(|tag| t.load.tags.iter().find(|x| x.tag == tag))
-    {
+fn p_ms(
+    t: &Trial,
+    scenario: &str,
+    p: impl Fn(&stackwise_engine::report::Percentiles) -> u64,
+) -> f64 {
+    let us = match latency_tag(scenario).and_then(|tag| t.load.tags.iter().find(|x| x.tag == tag)) {
         Some(tag) => p(&tag.summary.latency.corrected),
         None => p(&t.load.summary.latency.corrected),
     };
@@ -133,7 +136,10 @@ fn p_ms(t: &Trial, scenario: &str, p: impl Fn(&stackwise_engine::report::Percent
 /// Summarises one scenario of one stack; `cores` is the server's CPU count.
 pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
     let valid: Vec<&Trial> = sc.trials.iter().filter(|t| t.valid).collect();
-    let rps: Vec<f64> = valid.iter().map(|t| t.load.summary.throughput_rps).collect();
+    let rps: Vec<f64> = valid
+        .iter()
+        .map(|t| t.load.summary.throughput_rps)
+        .collect();
     let throughput = Spread::of(&rps);
     let mut max_rps = throughput.map(|s| (s.median, sc.connections));
     for t in sc.sweep.iter().filter(|t| t.valid) {
@@ -147,11 +153,11 @@ pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
         .filter(|t| t.load.summary.requests > 0)
         .map(|t| t.server.cpu_seconds * 1000.0 / t.load.summary.requests as f64)
         .collect();
-    let all = sc
-        .trials
-        .iter()
-        .chain(&sc.sweep)
-        .chain(sc.capacity.iter().flat_map(|c| c.probes.iter().map(|p| &p.trial)));
+    let all = sc.trials.iter().chain(&sc.sweep).chain(
+        sc.capacity
+            .iter()
+            .flat_map(|c| c.probes.iter().map(|p| &p.trial)),
+    );
     let invalid = sc
         .trials
         .iter()
@@ -218,6 +224,77 @@ pub fn find<'a>(cells: &'a [Cell], stack: &str, scenario: &str) -> Option<&'a Ce
         .find(|c| c.stack == stack && c.scenario == scenario)
 }
 
+/// One scenario's stacks ordered by median throughput, highest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    pub scenario: String,
+    pub places: Vec<Place>,
+    /// Stacks with a cell in the scenario but no valid trial (not measured, or every trial
+    /// invalid), in cell order: they are not ranked.
+    pub unranked: Vec<String>,
+}
+
+/// One stack's place in a [`Ranking`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub stack: String,
+    /// Requests per second of the valid trials.
+    pub throughput: Spread,
+    /// Its range overlaps the range of the place above, so the run does not establish which of
+    /// the two is faster. Always false for the first place.
+    pub within_noise: bool,
+}
+
+impl Ranking {
+    /// The order in one line, such as `fastify > express ≈ fastapi`: `>` where the ranges are
+    /// apart, `≈` where they overlap (within noise).
+    pub fn order(&self) -> String {
+        let mut out = String::new();
+        for (i, p) in self.places.iter().enumerate() {
+            if i > 0 {
+                out.push_str(if p.within_noise { " ≈ " } else { " > " });
+            }
+            out.push_str(&p.stack);
+        }
+        out
+    }
+
+    /// Whether any two adjacent places are within noise.
+    pub fn has_noise(&self) -> bool {
+        self.places.iter().any(|p| p.within_noise)
+    }
+}
+
+/// Ranks the stacks of `scenario` by median throughput of their valid trials. Equal medians
+/// keep the order of `cells`. Only adjacent places are compared for noise: in `a ≈ b ≈ c`, `a`
+/// and `c` may well be apart.
+pub fn ranking(cells: &[Cell], scenario: &str) -> Ranking {
+    let in_scenario = cells.iter().filter(|c| c.scenario == scenario);
+    let mut ranked: Vec<(&str, Spread)> = Vec::new();
+    let mut unranked = Vec::new();
+    for c in in_scenario {
+        match c.throughput {
+            Some(t) if c.error.is_none() => ranked.push((&c.stack, t)),
+            _ => unranked.push(c.stack.clone()),
+        }
+    }
+    ranked.sort_by(|a, b| b.1.median.total_cmp(&a.1.median));
+    let places = ranked
+        .iter()
+        .enumerate()
+        .map(|(i, (stack, t))| Place {
+            stack: stack.to_string(),
+            throughput: *t,
+            within_noise: i > 0 && ranked[i - 1].1.overlaps(t),
+        })
+        .collect();
+    Ranking {
+        scenario: scenario.to_string(),
+        places,
+        unranked,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +317,88 @@ mod tests {
         let c = Spread::of(&[12.5, 13.0]).unwrap();
         assert!(a.overlaps(&b) && b.overlaps(&a));
         assert!(!a.overlaps(&c) && !c.overlaps(&a));
+    }
+
+    fn cell_with(stack: &str, scenario: &str, rps: &[f64]) -> Cell {
+        Cell {
+            stack: stack.to_string(),
+            scenario: scenario.to_string(),
+            error: None,
+            throughput: Spread::of(rps),
+            per_core: Spread::of(rps),
+            p99_ms: None,
+            p50_ms: None,
+            connections: 64,
+            max_rps: None,
+            capacity_rps: None,
+            capacity_per_core: None,
+            capacity_missed_rps: None,
+            pss_peak_bytes: None,
+            cpu_ms_per_request: None,
+            invalid: Vec::new(),
+            other_load: None,
+        }
+    }
+
+    #[test]
+    fn ranking_orders_by_median_and_marks_overlaps() {
+        let cells = vec![
+            cell_with("express", "json", &[5900.0, 6000.0, 6100.0]),
+            cell_with("fastify", "json", &[9000.0, 9100.0, 9200.0]),
+            cell_with("fastapi", "json", &[5800.0, 5950.0, 5990.0]),
+            cell_with("express", "db", &[100.0]),
+        ];
+        let r = ranking(&cells, "json");
+        let order: Vec<_> = r.places.iter().map(|p| p.stack.as_str()).collect();
+        assert_eq!(order, ["fastify", "express", "fastapi"]);
+        let noise: Vec<_> = r.places.iter().map(|p| p.within_noise).collect();
+        assert_eq!(noise, [false, false, true]);
+        assert_eq!(r.order(), "fastify > express ≈ fastapi");
+        assert!(r.has_noise());
+        assert!(r.unranked.is_empty());
+    }
+
+    #[test]
+    fn ranking_compares_adjacent_places_only() {
+        let cells = vec![
+            cell_with("a", "json", &[10.0, 12.0]),
+            cell_with("b", "json", &[9.0, 11.0]),
+            cell_with("c", "json", &[8.0, 9.5]),
+        ];
+        assert_eq!(ranking(&cells, "json").order(), "a ≈ b ≈ c");
+    }
+
+    #[test]
+    fn ranking_leaves_out_errors_and_invalid_cells() {
+        let mut failed = cell_with("django", "json", &[500.0]);
+        failed.error = Some("did not start".into());
+        let cells = vec![
+            cell_with("express", "json", &[100.0]),
+            failed,
+            cell_with("fastapi", "json", &[]),
+        ];
+        let r = ranking(&cells, "json");
+        assert_eq!(r.order(), "express");
+        assert_eq!(r.unranked, ["django", "fastapi"]);
+        assert!(!r.has_noise());
+    }
+
+    #[test]
+    fn ranking_of_an_unknown_scenario_is_empty() {
+        let cells = vec![cell_with("express", "json", &[100.0])];
+        let r = ranking(&cells, "db");
+        assert!(r.places.is_empty() && r.unranked.is_empty());
+        assert_eq!(r.order(), "");
+        let r = ranking(&[], "json");
+        assert!(r.places.is_empty());
+    }
+
+    #[test]
+    fn equal_medians_keep_cell_order_and_are_within_noise() {
+        let cells = vec![
+            cell_with("b", "json", &[100.0]),
+            cell_with("a", "json", &[100.0]),
+        ];
+        assert_eq!(ranking(&cells, "json").order(), "b ≈ a");
     }
 }

@@ -36,6 +36,17 @@ pub enum Command {
     /// warms up, and measures trials with the load engine on its own CPUs. results.json is
     /// written after every scenario.
     Run(RunArgs),
+    /// List the runs in the history, newest first.
+    ///
+    /// Every `stackwise run` is recorded in <results-dir>/history.sqlite after each scenario,
+    /// so an interrupted run is listed too.
+    Runs(RunsArgs),
+    /// Print one run, as `stackwise run` does at its end or in another format.
+    Show(ShowArgs),
+    /// What changed between two runs: host, versions and settings first, then each stack and
+    /// scenario both measured (throughput per core, p99, capacity), with changes that the
+    /// trials' spread does not establish marked "within noise".
+    Compare(CompareArgs),
     /// Print the JSON Schema of load results (`load`, the default) or of run results (`run`).
     Schema {
         #[arg(value_parser = ["load", "run"], default_value = "load")]
@@ -193,7 +204,7 @@ pub struct RunArgs {
     #[arg(short = 'd', long)]
     pub duration: Option<String>,
 
-    /// Warm-up before the trials, discarded [default: 1s; 500ms with --quick].
+    /// Warm-up before the trials, discarded [default: 750ms; 500ms with --quick].
     #[arg(long)]
     pub warmup: Option<String>,
 
@@ -201,8 +212,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub trials: Option<usize>,
 
-    /// Measured time of each sweep level and capacity probe [default: 750ms; 500ms with
-    /// --quick].
+    /// Measured time of each sweep level and capacity probe [default: 500ms].
     #[arg(long)]
     pub probe: Option<String>,
 
@@ -251,4 +261,39 @@ pub struct RunArgs {
     /// Show no progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// The folder `stackwise run` writes to; the history is its history.sqlite.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The run: an id, the start of one, `latest`, or the path of a results.json (or of the
+    /// folder holding it).
+    pub run: String,
+
+    /// The folder `stackwise run` writes to; the history is its history.sqlite.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+
+    /// Output format: table, markdown (or md), csv or json.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The reference run: an id, the start of one, `latest`, or the path of a results.json.
+    pub run_a: String,
+
+    /// The run compared with it, named the same ways.
+    pub run_b: String,
+
+    /// The folder `stackwise run` writes to; the history is its history.sqlite.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
 }

@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use stackwise_lab::manifest::{discover, select};
+use std::path::PathBuf;
+
+use stackwise_lab::manifest::{discover, select, Stack};
 use stackwise_lab::run::{run as run_lab, RunOptions, RUN_SCENARIOS};
 use stackwise_results::{summary, RunResult};
 
@@ -33,6 +35,9 @@ fn run_id() -> String {
         .to_string()
 }
 
+/// The scenarios of a `--quick` run: one of each kind of claim, in about two minutes.
+const QUICK_SCENARIOS: [&str; 4] = ["json", "db", "upstream", "cpu"];
+
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if !args.stacks_dir.is_dir() {
         return Err(usage(format!(
@@ -41,50 +46,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         )));
     }
     let all = discover(&args.stacks_dir).map_err(|e| usage(e.to_string()))?;
-    let stacks = select(&all, &args.stacks).map_err(|e| usage(e.to_string()))?;
-    let scenarios: Vec<String> = if args.scenarios.is_empty() {
-        RUN_SCENARIOS.iter().map(|s| (*s).to_string()).collect()
-    } else {
-        for s in &args.scenarios {
-            if !RUN_SCENARIOS.contains(&s.as_str()) {
-                return Err(usage(format!(
-                    "unknown scenario '{s}'; known scenarios: {}",
-                    RUN_SCENARIOS.join(", ")
-                )));
-            }
-        }
-        args.scenarios.clone()
+    let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let (id, options) = match &args.resume {
+        Some(id) => resumed(args, id, &all, cache_dir)?,
+        None => (run_id(), fresh(args, &all, cache_dir)?),
     };
-    let (quick_d, quick_w, quick_t) = (Duration::from_secs(1), Duration::from_millis(500), 1);
-    let (full_d, full_w, full_t) = (Duration::from_secs(2), Duration::from_secs(1), 3);
-    let (d, w, t) = if args.quick {
-        (quick_d, quick_w, quick_t)
-    } else {
-        (full_d, full_w, full_t)
-    };
-    let trials = args.trials.unwrap_or(t);
-    if trials == 0 {
-        return Err(usage("--trials must be at least 1"));
-    }
-    let (load_default, server_default) = default_cpus();
-    let load_cpus = cpus_arg("--load-cpus", args.load_cpus.as_deref(), load_default)?;
-    let id = run_id();
     let dir = args.results_dir.join(&id);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
     let options = RunOptions {
-        stacks,
-        scenarios,
-        cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),
         logs_dir: dir.join("logs"),
-        database_url: args.database_url.clone(),
-        server_cpus: cpus_arg("--server-cpus", args.server_cpus.as_deref(), server_default)?,
-        infra_cpus: load_cpus.clone(),
-        load_cpus,
-        duration: duration("--duration", args.duration.as_deref(), d)?,
-        warmup: duration("--warmup", args.warmup.as_deref(), w)?,
-        trials,
-        quick: args.quick,
-        start_timeout: Duration::from_secs(120),
+        ..options
     };
     let path = dir.join("results.json");
     let total = (options.stacks.len() * options.scenarios.len()) as u64;
@@ -105,6 +76,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         &options,
         &id,
         &mut |step| {
+            bar.set_length(step.total as u64);
             bar.set_position(step.done as u64);
             bar.set_message(format!("{} {} {}", step.stack, step.scenario, step.doing));
         },
@@ -131,6 +103,126 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The options of a new run, from the command line.
+fn fresh(args: &RunArgs, all: &[Stack], cache_dir: PathBuf) -> anyhow::Result<RunOptions> {
+    let stacks = select(all, &args.stacks).map_err(|e| usage(e.to_string()))?;
+    let scenarios: Vec<String> = if args.scenarios.is_empty() {
+        let default: &[&str] = if args.quick {
+            &QUICK_SCENARIOS
+        } else {
+            &RUN_SCENARIOS
+        };
+        default.iter().map(|s| (*s).to_string()).collect()
+    } else {
+        for s in &args.scenarios {
+            if !RUN_SCENARIOS.contains(&s.as_str()) {
+                return Err(usage(format!(
+                    "unknown scenario '{s}'; known scenarios: {}",
+                    RUN_SCENARIOS.join(", ")
+                )));
+            }
+        }
+        args.scenarios.clone()
+    };
+    let ms = Duration::from_millis;
+    // (trial, warm-up, trials, probe, capacity probes)
+    let (d, w, t, p, c) = if args.quick {
+        (ms(500), ms(500), 1, ms(500), 2)
+    } else {
+        (ms(1000), ms(750), 3, ms(500), 3)
+    };
+    let trials = args.trials.unwrap_or(t);
+    if trials == 0 {
+        return Err(usage("--trials must be at least 1"));
+    }
+    if !(args.p99.is_finite() && args.p99 > 0.0) {
+        return Err(usage(format!(
+            "--p99 must be a positive number of milliseconds, got {}",
+            args.p99
+        )));
+    }
+    let (load_default, server_default) = default_cpus();
+    let load_cpus = cpus_arg("--load-cpus", args.load_cpus.as_deref(), load_default)?;
+    Ok(RunOptions {
+        stacks,
+        scenarios,
+        cache_dir,
+        logs_dir: PathBuf::new(),
+        database_url: args.database_url.clone(),
+        server_cpus: cpus_arg("--server-cpus", args.server_cpus.as_deref(), server_default)?,
+        infra_cpus: load_cpus.clone(),
+        load_cpus,
+        duration: duration("--duration", args.duration.as_deref(), d)?,
+        warmup: duration("--warmup", args.warmup.as_deref(), w)?,
+        trials,
+        probe: duration("--probe", args.probe.as_deref(), p)?,
+        sweep: !args.quick,
+        p99_target: Duration::from_secs_f64(args.p99 / 1000.0),
+        capacity_probes: args.capacity_probes.unwrap_or(c),
+        quick: args.quick,
+        start_timeout: Duration::from_secs(120),
+        resume: None,
+    })
+}
+
+/// The options of an interrupted run, from what it saved: the same stacks, scenarios and
+/// settings, so that the finished run is one measurement.
+fn resumed(
+    args: &RunArgs,
+    id: &str,
+    all: &[Stack],
+    cache_dir: PathBuf,
+) -> anyhow::Result<(String, RunOptions)> {
+    let path = args.results_dir.join(id).join("results.json");
+    if !path.is_file() {
+        return Err(usage(format!(
+            "no run '{id}' to resume: '{}' does not exist",
+            path.display()
+        )));
+    }
+    let saved = RunResult::load(&path).map_err(usage)?;
+    if saved.finished_at.is_some() {
+        return Err(usage(format!(
+            "run '{id}' is already finished; nothing to resume"
+        )));
+    }
+    let s = &saved.settings;
+    let stacks = select(all, &s.stacks).map_err(|e| usage(format!("cannot resume '{id}': {e}")))?;
+    let online = stackwise_engine::cpu::online_cpus();
+    if let Some(c) = s
+        .server_cpus
+        .iter()
+        .chain(&s.load_cpus)
+        .find(|&&c| c as usize >= online)
+    {
+        return Err(usage(format!(
+            "cannot resume '{id}' here: it ran on CPU {c}, and this machine has {online}"
+        )));
+    }
+    let cpus = |v: &[u64]| v.iter().map(|&c| c as usize).collect::<Vec<_>>();
+    let options = RunOptions {
+        stacks,
+        scenarios: s.scenarios.clone(),
+        cache_dir,
+        logs_dir: PathBuf::new(),
+        database_url: args.database_url.clone(),
+        server_cpus: cpus(&s.server_cpus),
+        load_cpus: cpus(&s.load_cpus),
+        infra_cpus: cpus(&s.infra_cpus),
+        duration: Duration::from_secs_f64(s.duration_s),
+        warmup: Duration::from_secs_f64(s.warmup_s),
+        trials: s.trials as usize,
+        probe: Duration::from_secs_f64(s.probe_s),
+        sweep: !saved.quick,
+        p99_target: Duration::from_secs_f64(s.p99_target_ms / 1000.0),
+        capacity_probes: s.capacity_probes as usize,
+        quick: saved.quick,
+        start_timeout: Duration::from_secs(120),
+        resume: Some(saved.clone()),
+    };
+    Ok((saved.id, options))
 }
 
 /// Throughput per server core (median of valid trials) and p99, stack by scenario, then errors.
@@ -166,11 +258,13 @@ pub fn summary(r: &RunResult) -> String {
                 .scenarios
                 .iter()
                 .find(|c| &c.scenario == s)
-                .map(|c| match (&c.error, summary::cell(stack, c, cores).per_core) {
-                    (Some(_), _) => "error".to_string(),
-                    (None, Some(s)) => format!("{:.0}", s.median),
-                    (None, None) => "invalid".to_string(),
-                })
+                .map(
+                    |c| match (&c.error, summary::cell(stack, c, cores).per_core) {
+                        (Some(_), _) => "error".to_string(),
+                        (None, Some(s)) => format!("{:.0}", s.median),
+                        (None, None) => "invalid".to_string(),
+                    },
+                )
                 .unwrap_or_else(|| "-".into());
             let _ = write!(out, " {cell:>10}");
         }

@@ -113,6 +113,20 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
             let trial = &scenario["trials"][0];
             assert!(trial["load"]["summary"]["requests"].as_u64().unwrap() > 0);
             assert!(trial["server"]["pss_peak_bytes"].as_u64().unwrap() > 0);
+            assert!(trial["server"]["cpu_seconds"].as_f64().unwrap() > 0.0);
+            // The capacity search ran open-loop probes below the closed-loop maximum.
+            let capacity = &scenario["capacity"];
+            let max = trial["load"]["summary"]["throughput_rps"].as_f64().unwrap();
+            let probes = capacity["probes"].as_array().unwrap();
+            assert!(!probes.is_empty(), "{capacity}");
+            for p in probes {
+                assert_eq!(p["trial"]["load"]["plan"]["mode"], "constant");
+                assert!(p["rate"].as_f64().unwrap() < max);
+                assert_eq!(p["met"].as_bool().unwrap(), p["reason"].is_null());
+            }
+            let met = probes.iter().filter(|p| p["met"] == true);
+            let best = met.map(|p| p["rate"].as_f64().unwrap()).fold(0.0, f64::max);
+            assert_eq!(capacity["rps"].as_f64().unwrap(), best);
         }
         // The mixed scenario reports /json apart from /cpu.
         let mixed = stack["scenarios"]
@@ -131,6 +145,62 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
     }
     let logs = run_dir.join("logs");
     assert!(logs.join("node-http.log").exists());
+
+    // An interrupted run is finished by --resume: what it measured is kept, the rest is run.
+    let mut cut = json.clone();
+    cut["finished_at"] = serde_json::Value::Null;
+    let kept = cut["stacks"][0]["scenarios"][0].clone();
+    cut["stacks"][0]["scenarios"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    cut["stacks"].as_array_mut().unwrap().truncate(1);
+    std::fs::write(run_dir.join("results.json"), cut.to_string()).unwrap();
+    let id = json["id"].as_str().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stackwise"))
+        .args(["run", "--no-progress", "--resume", id])
+        .arg("--stacks-dir")
+        .arg(repo.join("stacks"))
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg("--results-dir")
+        .arg(results.path())
+        .output()
+        .expect("stackwise runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(run_dir.join("results.json")).unwrap();
+    let resumed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(resumed["finished_at"].is_string());
+    assert_eq!(resumed["id"], json["id"]);
+    assert_eq!(
+        resumed["stacks"][0]["scenarios"][0], kept,
+        "a measured scenario was redone"
+    );
+    for (i, stack) in resumed["stacks"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(stack["id"], json["stacks"][i]["id"]);
+        let names: Vec<&str> = stack["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["scenario"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["json", "db", "mixed"]);
+    }
+    // A finished run cannot be resumed.
+    let again = Command::new(env!("CARGO_BIN_EXE_stackwise"))
+        .args(["run", "--resume", id])
+        .arg("--results-dir")
+        .arg(results.path())
+        .arg("--stacks-dir")
+        .arg(repo.join("stacks"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already finished"));
     // Nothing the run started is still running: servers run from the cache's copies.
     let copies = cache.join("stacks").to_string_lossy().into_owned();
     assert_eq!(processes_with(&copies), 0, "a contestant was left running");

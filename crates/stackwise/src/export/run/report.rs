@@ -1,0 +1,581 @@
+//! What the terminal table and Markdown say about a run, as format-free blocks: a title, facts,
+//! grids, lists. Both renderers print the same blocks, so a figure added here appears in both.
+//!
+//! Cells say why they hold no figure: `error` (not measured; see the notes), `invalid` (no valid
+//! trial), `-` (not run, or not searched).
+
+use stackwise_results::summary::{latency_tag, Cell, Ranking};
+use stackwise_results::StackResult;
+
+use super::{startup_median, View, QUICK_BANNER, UNFINISHED_BANNER};
+use crate::export::terminal::thousands;
+
+/// One piece of a human report.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Block {
+    /// A warning that must not be missed.
+    Banner(String),
+    /// The report's own title.
+    Title(String),
+    /// Labelled facts, one a line.
+    Facts(Vec<(String, String)>),
+    /// A section's title.
+    Heading(String),
+    /// A line explaining the section below.
+    Caption(String),
+    Grid(Grid),
+    /// Items, one a line.
+    List(Vec<String>),
+}
+
+/// A table: a header and rows of the same width.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Grid {
+    pub head: Vec<String>,
+    /// How each column aligns.
+    pub align: Vec<Align>,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Align {
+    Left,
+    Right,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Row {
+    /// A detail of the row above (a range, a CV) rather than a row of its own.
+    pub sub: bool,
+    pub cells: Vec<String>,
+}
+
+/// Everything the human formats show, in reading order.
+pub(super) fn build(v: &View<'_>) -> Vec<Block> {
+    let r = v.r;
+    let mut banners = Vec::new();
+    if r.quick {
+        banners.push(Block::Banner(QUICK_BANNER.to_string()));
+    }
+    if r.finished_at.is_none() {
+        banners.push(Block::Banner(UNFINISHED_BANNER.to_string()));
+    }
+    let mut out = banners.clone();
+    out.push(Block::Title(format!("Run {} ({})", r.id, r.tool)));
+    out.push(Block::Facts(facts(v)));
+    if r.stacks.is_empty() {
+        out.push(Block::Heading("Results".into()));
+        out.push(Block::List(vec!["no stack was measured".into()]));
+    } else {
+        figures(v, &mut out);
+    }
+
+    out.push(Block::Heading("Notes".into()));
+    let notes: Vec<String> = v
+        .notes()
+        .into_iter()
+        .filter(|n| n != QUICK_BANNER && n != UNFINISHED_BANNER)
+        .collect();
+    if notes.is_empty() {
+        out.push(Block::List(vec![format!(
+            "none: no errors, every trial valid, other processes under {:.0}% of the machine",
+            stackwise_results::OTHER_LOAD_WARNING * 100.0
+        )]));
+    } else {
+        out.push(Block::List(notes));
+    }
+    // Repeated at the end, where a reader of a long report arrives at the conclusions.
+    out.extend(banners);
+    out
+}
+
+/// The measurements: what was driven, then throughput, latency, capacity, the stacks' own
+/// figures and the ranking.
+fn figures(v: &View<'_>, out: &mut Vec<Block>) {
+    let r = v.r;
+    out.push(Block::Heading("Scenarios".into()));
+    out.push(Block::Grid(scenarios(v)));
+
+    out.push(Block::Heading(
+        "Throughput: requests/s per server core, median of the valid trials".into(),
+    ));
+    out.push(Block::Caption(
+        "range: slowest to fastest trial; cv: standard deviation over mean across trials".into(),
+    ));
+    out.push(Block::Grid(throughput(v)));
+
+    out.push(Block::Heading(
+        "p99 latency in ms, median of the valid trials".into(),
+    ));
+    // A scenario that mixes fast and slow requests reports the fast ones' latency.
+    let tagged: Vec<String> = r
+        .settings
+        .scenarios
+        .iter()
+        .filter_map(|s| latency_tag(s).map(|tag| format!("{s}: of its /{tag} requests alone")))
+        .collect();
+    if !tagged.is_empty() {
+        out.push(Block::Caption(tagged.join("; ")));
+    }
+    out.push(Block::Grid(matrix(v, |c| match &c.p99_ms {
+        Some(s) => ms(s.median),
+        None => "invalid".into(),
+    })));
+
+    out.push(Block::Heading(format!(
+        "Capacity at p99 ≤ {} ms: requests/s per server core",
+        number(r.settings.p99_target_ms)
+    )));
+    out.push(Block::Caption(
+        "the highest open-loop rate that met the target; <x: even x missed it; -: not searched"
+            .into(),
+    ));
+    out.push(Block::Grid(matrix(v, |c| capacity(c, v.cores))));
+
+    out.push(Block::Heading("Stacks".into()));
+    out.push(Block::Caption(
+        "peak PSS: highest over the scenarios; idle: after start, before load; start-up: median"
+            .into(),
+    ));
+    out.push(Block::Grid(stacks(v)));
+
+    out.push(Block::Heading(
+        "Ranking by throughput, fastest first".into(),
+    ));
+    out.push(Block::Caption(
+        ">: ranges of the trials apart; ≈: ranges overlap, so the order is within noise".into(),
+    ));
+    out.push(Block::Grid(rankings(&v.rankings())));
+}
+
+fn facts(v: &View<'_>) -> Vec<(String, String)> {
+    let r = v.r;
+    let s = &r.settings;
+    let h = &r.host;
+    let time = match &r.finished_at {
+        Some(end) => format!("{} to {end}", r.started_at),
+        None => format!("{}, not finished", r.started_at),
+    };
+    let database = match s.database.as_str() {
+        "throwaway" => "throwaway PostgreSQL, started for the run".to_string(),
+        "external" => "external PostgreSQL (--database-url)".to_string(),
+        other => other.to_string(),
+    };
+    let runtimes = r
+        .versions
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = vec![
+        ("Time".to_string(), time),
+        (
+            "Host".to_string(),
+            format!(
+                "{}, {} {}, {} memory, kernel {}",
+                h.cpu_model,
+                h.cores,
+                plural(h.cores, "core", "cores"),
+                bytes(h.memory_bytes),
+                h.kernel
+            ),
+        ),
+        (
+            "CPUs".to_string(),
+            format!(
+                "servers on {}, load engine on {}, database and delay service on {}",
+                cpus(&s.server_cpus),
+                cpus(&s.load_cpus),
+                cpus(&s.infra_cpus)
+            ),
+        ),
+        (
+            "Trials".to_string(),
+            format!(
+                "{} × {} per stack and scenario after {} warm-up; sweep and capacity probes {}",
+                s.trials,
+                seconds(s.duration_s),
+                seconds(s.warmup_s),
+                seconds(s.probe_s)
+            ),
+        ),
+        (
+            "Target".to_string(),
+            format!(
+                "p99 ≤ {} ms, searched with up to {} open-loop rates",
+                number(s.p99_target_ms),
+                s.capacity_probes
+            ),
+        ),
+        ("Database".to_string(), database),
+    ];
+    if !runtimes.is_empty() {
+        out.push(("Runtimes".to_string(), runtimes));
+    }
+    out
+}
+
+fn scenarios(v: &View<'_>) -> Grid {
+    let rows =
+        v.r.settings
+            .scenarios
+            .iter()
+            .map(|name| {
+                let sc =
+                    v.r.stacks
+                        .iter()
+                        .flat_map(|s| &s.scenarios)
+                        .find(|sc| &sc.scenario == name);
+                Row {
+                    sub: false,
+                    cells: vec![
+                        name.clone(),
+                        sc.map(|s| s.target.clone()).unwrap_or_else(|| "-".into()),
+                        sc.map(|s| thousands(s.connections))
+                            .unwrap_or_else(|| "-".into()),
+                    ],
+                }
+            })
+            .collect();
+    Grid {
+        head: vec!["scenario".into(), "requests".into(), "connections".into()],
+        align: vec![Align::Left, Align::Left, Align::Right],
+        rows,
+    }
+}
+
+/// The text of one stack × scenario: `f` of the cell when it was measured, else why not.
+fn value(v: &View<'_>, stack: &StackResult, scenario: &str, f: &dyn Fn(&Cell) -> String) -> String {
+    match v.cell(&stack.id, scenario) {
+        Some(c) if c.error.is_some() => "error".into(),
+        Some(c) => f(c),
+        None if stack.error.is_some() => "error".into(),
+        None => "-".into(),
+    }
+}
+
+/// A stack × scenario grid of one figure per cell.
+fn matrix(v: &View<'_>, f: impl Fn(&Cell) -> String) -> Grid {
+    let mut g = matrix_grid(v);
+    for stack in &v.r.stacks {
+        g.rows
+            .push(matrix_row(v, stack, false, stack.id.clone(), &f));
+    }
+    g
+}
+
+fn matrix_grid(v: &View<'_>) -> Grid {
+    let scenarios = &v.r.settings.scenarios;
+    let mut head = vec!["stack".to_string()];
+    head.extend(scenarios.iter().cloned());
+    let mut align = vec![Align::Left];
+    align.extend(scenarios.iter().map(|_| Align::Right));
+    Grid {
+        head,
+        align,
+        rows: Vec::new(),
+    }
+}
+
+fn matrix_row(
+    v: &View<'_>,
+    stack: &StackResult,
+    sub: bool,
+    label: String,
+    f: &dyn Fn(&Cell) -> String,
+) -> Row {
+    let mut cells = vec![label];
+    for scenario in &v.r.settings.scenarios {
+        let text = value(v, stack, scenario, f);
+        // A detail row says nothing where the main row already said why there is no figure.
+        let text = if sub && (text == "error" || text == "-") {
+            String::new()
+        } else {
+            text
+        };
+        cells.push(text);
+    }
+    Row { sub, cells }
+}
+
+/// Median per core, then the range and the CV of the trials below it.
+fn throughput(v: &View<'_>) -> Grid {
+    let mut g = matrix_grid(v);
+    for stack in &v.r.stacks {
+        g.rows
+            .push(matrix_row(v, stack, false, stack.id.clone(), &median));
+        let range = matrix_row(v, stack, true, "range".into(), &range);
+        let cv = matrix_row(v, stack, true, "cv".into(), &cv);
+        // A stack that failed everywhere needs no blank detail lines.
+        for row in [range, cv] {
+            if row.cells[1..].iter().any(|c| !c.is_empty()) {
+                g.rows.push(row);
+            }
+        }
+    }
+    g
+}
+
+fn median(c: &Cell) -> String {
+    match &c.per_core {
+        Some(s) => rate(s.median),
+        None => "invalid".into(),
+    }
+}
+
+fn range(c: &Cell) -> String {
+    match &c.per_core {
+        Some(s) if s.n == 1 => "1 trial".into(),
+        Some(s) => format!("{}–{}", rate(s.min), rate(s.max)),
+        None => String::new(),
+    }
+}
+
+fn cv(c: &Cell) -> String {
+    match &c.per_core {
+        Some(s) if s.n > 1 => percent(s.cv),
+        _ => String::new(),
+    }
+}
+
+fn capacity(c: &Cell, cores: f64) -> String {
+    match (c.capacity_rps, c.capacity_per_core) {
+        (Some(rps), Some(per_core)) if rps > 0.0 => rate(per_core),
+        (Some(_), _) => match c.capacity_missed_rps {
+            Some(missed) => format!("<{}", rate(missed / cores)),
+            None => "0".into(),
+        },
+        (None, _) => "-".into(),
+    }
+}
+
+fn stacks(v: &View<'_>) -> Grid {
+    let rows =
+        v.r.stacks
+            .iter()
+            .map(|s| Row {
+                sub: false,
+                cells: vec![
+                    s.id.clone(),
+                    format!("{} {}", s.name, s.framework_version),
+                    s.language.clone(),
+                    s.workers.to_string(),
+                    v.peak_pss(&s.id).map_or("-".into(), bytes),
+                    s.idle_pss_bytes.map_or("-".into(), bytes),
+                    startup_median(s).map_or("-".into(), |t| format!("{t:.2} s")),
+                    match s.installed_bytes {
+                        0 => "-".into(),
+                        b => bytes(b),
+                    },
+                    thousands(s.dependencies),
+                    thousands(s.lines_of_code),
+                ],
+            })
+            .collect();
+    let head = [
+        "stack",
+        "framework",
+        "language",
+        "workers",
+        "peak PSS",
+        "idle PSS",
+        "start-up",
+        "install",
+        "deps",
+        "lines",
+    ];
+    let mut align = vec![Align::Left, Align::Left, Align::Left];
+    align.extend([Align::Right; 7]);
+    Grid {
+        head: head.iter().map(|h| h.to_string()).collect(),
+        align,
+        rows,
+    }
+}
+
+fn rankings(rankings: &[Ranking]) -> Grid {
+    let rows = rankings
+        .iter()
+        .map(|k| {
+            let mut line = if k.places.is_empty() {
+                "no stack measured".to_string()
+            } else {
+                k.order()
+            };
+            if k.has_noise() {
+                line.push_str(" (within noise)");
+            }
+            if !k.unranked.is_empty() {
+                line.push_str(&format!("; not ranked: {}", k.unranked.join(", ")));
+            }
+            Row {
+                sub: false,
+                cells: vec![k.scenario.clone(), line],
+            }
+        })
+        .collect();
+    Grid {
+        head: vec!["scenario".into(), "order".into()],
+        align: vec![Align::Left, Align::Left],
+        rows,
+    }
+}
+
+/// Requests per second: whole numbers with separators from 100 up, where more digits would be
+/// noise; decimals below, where a per-core figure can be small.
+fn rate(x: f64) -> String {
+    if !x.is_finite() {
+        return "?".into();
+    }
+    if x.abs() >= 99.5 {
+        let n = x.round();
+        let sign = if n < 0.0 { "-" } else { "" };
+        format!("{sign}{}", thousands(n.abs() as u64))
+    } else if x.abs() >= 9.95 {
+        format!("{x:.1}")
+    } else if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// Milliseconds to about three significant digits.
+fn ms(x: f64) -> String {
+    if !x.is_finite() {
+        "?".into()
+    } else if x >= 999.5 {
+        thousands(x.round() as u64)
+    } else if x >= 99.95 {
+        format!("{x:.0}")
+    } else if x >= 9.995 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// A share as a percentage: one decimal below 10%.
+fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if !p.is_finite() {
+        "?".into()
+    } else if p < 9.95 {
+        format!("{p:.1}%")
+    } else {
+        format!("{p:.0}%")
+    }
+}
+
+/// A setting as written: `100`, `0.75`.
+fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
+}
+
+fn seconds(s: f64) -> String {
+    format!("{} s", number(s))
+}
+
+/// Bytes in binary units, about three significant digits.
+fn bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = b as f64;
+    let mut unit = 0;
+    while x >= 1024.0 && unit < UNITS.len() - 1 {
+        x /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{b} B")
+    } else if x >= 99.95 {
+        format!("{x:.0} {}", UNITS[unit])
+    } else {
+        format!("{x:.1} {}", UNITS[unit])
+    }
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// Where a part of the run was pinned: `CPU 1`, `CPUs 0-3,6`.
+fn cpus(list: &[u64]) -> String {
+    match list.len() {
+        0 => "any CPU".into(),
+        1 => format!("CPU {}", cpu_list(list)),
+        _ => format!("CPUs {}", cpu_list(list)),
+    }
+}
+
+/// CPU numbers with runs joined: `0-3,6`.
+fn cpu_list(cpus: &[u64]) -> String {
+    if cpus.is_empty() {
+        return String::new();
+    }
+    let mut sorted = cpus.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut start = sorted[0];
+    let mut prev = start;
+    for &c in &sorted[1..] {
+        if c != prev + 1 {
+            parts.push(span(start, prev));
+            start = c;
+        }
+        prev = c;
+    }
+    parts.push(span(start, prev));
+    parts.join(",")
+}
+
+fn span(a: u64, b: u64) -> String {
+    if a == b {
+        a.to_string()
+    } else {
+        format!("{a}-{b}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_at_a_glance() {
+        assert_eq!(rate(5975.0), "5,975");
+        assert_eq!(rate(99.4), "99.4");
+        assert_eq!(rate(99.6), "100");
+        assert_eq!(rate(7.25), "7.25");
+        assert_eq!(rate(0.0), "0");
+        assert_eq!(rate(f64::NAN), "?");
+        assert_eq!(ms(2.345), "2.35");
+        assert_eq!(ms(21.34), "21.3");
+        assert_eq!(ms(123.4), "123");
+        assert_eq!(ms(1234.0), "1,234");
+        assert_eq!(percent(0.021), "2.1%");
+        assert_eq!(percent(0.14), "14%");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(3_076_365), "2.9 MiB");
+        assert_eq!(bytes(130_719_744), "125 MiB");
+        assert_eq!(number(0.75), "0.75");
+        assert_eq!(number(100.0), "100");
+    }
+
+    #[test]
+    fn cpu_lists_join_runs() {
+        assert_eq!(cpu_list(&[3, 0, 1, 2, 6]), "0-3,6");
+        assert_eq!(cpu_list(&[1]), "1");
+        assert_eq!(cpus(&[]), "any CPU");
+        assert_eq!(cpus(&[1]), "CPU 1");
+        assert_eq!(cpus(&[0, 1, 2]), "CPUs 0-2");
+    }
+}
