@@ -70,6 +70,14 @@ pub struct Manifest {
     pub start: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Whether `stackwise run` measures it when no stacks are named; a variant of another
+    /// stack (the same app on another server) says `false` and is run by name.
+    #[serde(default = "yes")]
+    pub default_run: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A manifest and the folder it came from.
@@ -145,6 +153,23 @@ pub fn select(all: &[Stack], ids: &[String]) -> Result<Vec<Stack>, ManifestError
     if ids.is_empty() {
         return Ok(all.to_vec());
     }
+    select_named(all, ids)
+}
+
+/// The stacks `stackwise run` measures: those named, or when none are, every stack whose
+/// manifest does not opt out of the default run.
+pub fn select_for_run(all: &[Stack], ids: &[String]) -> Result<Vec<Stack>, ManifestError> {
+    if ids.is_empty() {
+        return Ok(all
+            .iter()
+            .filter(|s| s.manifest.default_run)
+            .cloned()
+            .collect());
+    }
+    select_named(all, ids)
+}
+
+fn select_named(all: &[Stack], ids: &[String]) -> Result<Vec<Stack>, ManifestError> {
     ids.iter()
         .map(|id| {
             all.iter().find(|s| s.id() == id).cloned().ok_or_else(|| {

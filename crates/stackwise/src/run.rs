@@ -9,7 +9,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 
-use stackwise_lab::manifest::{discover, select, Stack};
+use stackwise_lab::manifest::{discover, select, select_for_run, Stack};
 use stackwise_lab::run::{run as run_lab, RunOptions, RUN_SCENARIOS};
 use stackwise_results::{summary, RunResult};
 
@@ -107,7 +107,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 /// The options of a new run, from the command line.
 fn fresh(args: &RunArgs, all: &[Stack], cache_dir: PathBuf) -> anyhow::Result<RunOptions> {
-    let stacks = select(all, &args.stacks).map_err(|e| usage(e.to_string()))?;
+    let stacks = select_for_run(all, &args.stacks).map_err(|e| usage(e.to_string()))?;
     let scenarios: Vec<String> = if args.scenarios.is_empty() {
         let default: &[&str] = if args.quick {
             &QUICK_SCENARIOS
