@@ -1,7 +1,6 @@
 //! `stackwise run`: options resolved, the lab's protocol driven with a progress bar, results.json
 //! saved after every scenario, and a summary table at the end.
 
-use std::fmt::Write;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -11,7 +10,9 @@ use std::path::PathBuf;
 
 use stackwise_lab::manifest::{discover, select, select_for_run, Stack};
 use stackwise_lab::run::{run as run_lab, RunOptions, RUN_SCENARIOS};
-use stackwise_results::{summary, RunResult};
+use stackwise_results::RunResult;
+
+use crate::export::run::{render, RunFormat};
 
 use crate::cli::RunArgs;
 use crate::settings::{cpus_arg, default_cache_dir, default_cpus};
@@ -92,8 +93,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = save_error {
         return Err(e).with_context(|| format!("cannot write '{}'", path.display()));
     }
-    print!("{}", summary(&result));
+    print!("{}", render(&result, RunFormat::Table));
+    let exports = write_exports(&result, &dir)?;
     println!("\nresults: {}", path.display());
+    println!("exports: {}", exports.join(", "));
     let failed = result
         .stacks
         .iter()
@@ -225,99 +228,18 @@ fn resumed(
     Ok((saved.id, options))
 }
 
-/// Throughput per server core (median of valid trials) and p99, stack by scenario, then errors.
-pub fn summary(r: &RunResult) -> String {
-    let mut out = String::new();
-    let cores = r.settings.server_cpus.len().max(1) as f64;
-    if r.quick {
-        let _ = writeln!(
-            out,
-            "QUICK RUN: one short trial per scenario; not for decisions.\n"
-        );
+/// Writes the run's summary in every format beside results.json; returns the paths.
+fn write_exports(result: &RunResult, dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let mut written = Vec::new();
+    for (format, name) in [
+        (RunFormat::Markdown, "summary.md"),
+        (RunFormat::Csv, "summary.csv"),
+        (RunFormat::Json, "summary.json"),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, render(result, format))
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+        written.push(path.display().to_string());
     }
-    let width = r
-        .stacks
-        .iter()
-        .map(|s| s.id.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let _ = writeln!(
-        out,
-        "Requests/s per server core (median of valid trials), p99 in ms below"
-    );
-    let _ = write!(out, "{:<width$}", "stack");
-    for s in &r.settings.scenarios {
-        let _ = write!(out, " {s:>10}");
-    }
-    out.push('\n');
-    for stack in &r.stacks {
-        let _ = write!(out, "{:<width$}", stack.id);
-        for s in &r.settings.scenarios {
-            let cell = stack
-                .scenarios
-                .iter()
-                .find(|c| &c.scenario == s)
-                .map(
-                    |c| match (&c.error, summary::cell(stack, c, cores).per_core) {
-                        (Some(_), _) => "error".to_string(),
-                        (None, Some(s)) => format!("{:.0}", s.median),
-                        (None, None) => "invalid".to_string(),
-                    },
-                )
-                .unwrap_or_else(|| "-".into());
-            let _ = write!(out, " {cell:>10}");
-        }
-        out.push('\n');
-        let _ = write!(out, "{:<width$}", "");
-        for s in &r.settings.scenarios {
-            let cell = stack
-                .scenarios
-                .iter()
-                .find(|c| &c.scenario == s)
-                .and_then(|c| c.trials.iter().find(|t| t.valid))
-                .map(|t| {
-                    format!(
-                        "{:.1}",
-                        t.load.summary.latency.corrected.p99_us as f64 / 1000.0
-                    )
-                })
-                .unwrap_or_default();
-            let _ = write!(out, " {cell:>10}");
-        }
-        out.push('\n');
-    }
-    let mut problems = String::new();
-    for stack in &r.stacks {
-        if let Some(e) = &stack.error {
-            let _ = writeln!(problems, "{}: {}", stack.id, e.lines().next().unwrap_or(""));
-        }
-        for c in &stack.scenarios {
-            if let Some(e) = &c.error {
-                let _ = writeln!(
-                    problems,
-                    "{} {}: {}",
-                    stack.id,
-                    c.scenario,
-                    e.lines().next().unwrap_or("")
-                );
-            }
-            for (i, t) in c.trials.iter().enumerate() {
-                if let Some(reason) = &t.invalid_reason {
-                    let _ = writeln!(
-                        problems,
-                        "{} {} trial {}: invalid: {reason}",
-                        stack.id,
-                        c.scenario,
-                        i + 1
-                    );
-                }
-            }
-        }
-    }
-    if !problems.is_empty() {
-        out.push('\n');
-        out.push_str(&problems);
-    }
-    out
+    Ok(written)
 }
