@@ -7,6 +7,7 @@
 //! - [`load`]: `stackwise load` and `stackwise merge`: run or join, then export.
 //! - [`run`]: `stackwise run`: the measured comparison, saved as it goes.
 //! - [`verify`]: `stackwise verify`: the contestants checked against the contract.
+//! - [`history`]: `stackwise runs`, `show` and `compare`: the run history read back.
 //! - [`export`]: one module per output format of a load result.
 //!
 //! Errors: anything the user can fix by changing the command line is a [`UsageError`] and exits
@@ -14,6 +15,7 @@
 
 pub mod cli;
 pub mod export;
+pub mod history;
 pub mod load;
 pub mod run;
 pub mod settings;
@@ -54,6 +56,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Merge(args) => load::merge(&args),
         cli::Command::Verify(args) => verify::verify(&args),
         cli::Command::Run(args) => run::run(&args),
+        cli::Command::Runs(args) => history::runs(&args),
+        cli::Command::Show(args) => history::show(&args),
+        cli::Command::Compare(args) => history::compare(&args),
         cli::Command::Schema { kind } => {
             match kind.as_str() {
                 "run" => print!("{}", stackwise_results::json_schema()),

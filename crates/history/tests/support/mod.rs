@@ -1,0 +1,57 @@
+//! The real run result fixture (3 stacks × 4 scenarios) and variations of it, shared by the
+//! history's tests and the CLI's.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use stackwise_results::RunResult;
+
+pub fn fixture_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../stackwise/tests/fixtures/run-result.json")
+}
+
+/// The fixture as the current model reads it. Fields the model gained after the fixture was
+/// recorded take their empty value, as they would in a run that did not measure them.
+pub fn fixture() -> RunResult {
+    let text = std::fs::read_to_string(fixture_path()).unwrap();
+    let mut value: Value = serde_json::from_str(&text).unwrap();
+    fill_server_samples(&mut value);
+    serde_json::from_value(value).unwrap()
+}
+
+fn fill_server_samples(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("pss_peak_bytes") && !map.contains_key("samples") {
+                map.insert("samples".into(), Value::from(0));
+            }
+            map.values_mut().for_each(fill_server_samples);
+        }
+        Value::Array(items) => items.iter_mut().for_each(fill_server_samples),
+        _ => {}
+    }
+}
+
+/// The fixture as another run, started at `started_at` (RFC 3339).
+pub fn run(id: &str, started_at: &str) -> RunResult {
+    let mut r = fixture();
+    r.id = id.to_string();
+    r.started_at = started_at.to_string();
+    r
+}
+
+/// `r` with every throughput of `stack` (trials, sweep, capacity) multiplied by `factor`.
+pub fn scaled(mut r: RunResult, stack: &str, factor: f64) -> RunResult {
+    let s = r.stacks.iter_mut().find(|s| s.id == stack).unwrap();
+    for sc in &mut s.scenarios {
+        for t in sc.trials.iter_mut().chain(&mut sc.sweep) {
+            t.load.summary.throughput_rps *= factor;
+        }
+        if let Some(c) = &mut sc.capacity {
+            c.rps *= factor;
+        }
+    }
+    r
+}
