@@ -395,12 +395,15 @@ fn measure(
             scen.sweep.push(trial(level, load, usage, other));
         }
     }
-    // The closed-loop maximum: the trials' median or a better sweep level.
+    // The closed-loop maximum: the trials' median or a better sweep level. A run in which the
+    // engine was saturated still bounds the server's maximum from below, so it may set the
+    // search's range; one with errors may not.
+    let clean = |t: &&Trial| t.load.summary.errors == 0 && t.load.summary.non_2xx == 0;
     let median = stackwise_results::summary::Spread::of(
         &scen
             .trials
             .iter()
-            .filter(|t| t.valid)
+            .filter(clean)
             .map(|t| t.load.summary.throughput_rps)
             .collect::<Vec<_>>(),
     )
@@ -408,7 +411,7 @@ fn measure(
     let max = scen
         .sweep
         .iter()
-        .filter(|t| t.valid)
+        .filter(clean)
         .map(|t| t.load.summary.throughput_rps)
         .chain(median)
         .reduce(f64::max);

@@ -8,6 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 
+use stackwise_history::History;
 use stackwise_lab::manifest::{discover, select, select_for_run, Stack};
 use stackwise_lab::run::{run as run_lab, RunOptions, RUN_SCENARIOS};
 use stackwise_results::RunResult;
@@ -59,6 +60,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         ..options
     };
     let path = dir.join("results.json");
+    let history_path = stackwise_history::default_path(&args.results_dir);
     let total = (options.stacks.len() * options.scenarios.len()) as u64;
     let target = if args.no_progress {
         ProgressDrawTarget::hidden()
@@ -83,7 +85,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         },
         &mut |r| {
             if let Err(e) = r.save(&path) {
-                save_error.get_or_insert(e);
+                save_error.get_or_insert(e.to_string());
+            }
+            // The history follows the file: an interrupted run is listed too.
+            let recorded = History::open(&history_path).and_then(|mut h| h.record(r));
+            if let Err(e) = recorded {
+                save_error.get_or_insert(e.to_string());
             }
         },
     )
@@ -91,11 +98,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     stackwise_lab::process::wait_if_interrupted();
     if let Some(e) = save_error {
-        return Err(e).with_context(|| format!("cannot write '{}'", path.display()));
+        return Err(anyhow::anyhow!(e)).context("the run could not be saved");
     }
     print!("{}", render(&result, RunFormat::Table));
     let exports = write_exports(&result, &dir)?;
     println!("\nresults: {}", path.display());
+    println!("history: {} (stackwise runs)", history_path.display());
     println!("exports: {}", exports.join(", "));
     let failed = result
         .stacks

@@ -85,12 +85,12 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("QUICK RUN"), "{stdout}");
+    // The run's folder, beside the history store.
     let run_dir = std::fs::read_dir(results.path())
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
     let text = std::fs::read_to_string(run_dir.join("results.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let schema: serde_json::Value = serde_json::from_str(
@@ -117,7 +117,12 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
             // The capacity search ran open-loop probes below the closed-loop maximum.
             let capacity = &scenario["capacity"];
             let max = trial["load"]["summary"]["throughput_rps"].as_f64().unwrap();
-            let probes = capacity["probes"].as_array().unwrap();
+            let probes = capacity["probes"].as_array().unwrap_or_else(|| {
+                panic!(
+                    "no capacity search in {}: trial valid {}, {}",
+                    scenario["scenario"], trial["valid"], trial["invalid_reason"]
+                )
+            });
             assert!(!probes.is_empty(), "{capacity}");
             for p in probes {
                 assert_eq!(p["trial"]["load"]["plan"]["mode"], "constant");
@@ -190,6 +195,22 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
             .collect();
         assert_eq!(names, ["json", "db", "mixed"]);
     }
+    // The history holds the run as it ended, and `runs` lists it.
+    let history =
+        stackwise_history::History::open(&stackwise_history::default_path(results.path())).unwrap();
+    let stored = history.get(id).unwrap();
+    assert_eq!(serde_json::to_value(&stored).unwrap(), resumed);
+    let runs = Command::new(env!("CARGO_BIN_EXE_stackwise"))
+        .args(["runs", "--results-dir"])
+        .arg(results.path())
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&runs.stdout);
+    assert!(runs.status.success() && listed.contains(id), "{listed}");
+    for name in ["summary.md", "summary.csv", "summary.json"] {
+        assert!(run_dir.join(name).is_file(), "{name} missing");
+    }
+
     // A finished run cannot be resumed.
     let again = Command::new(env!("CARGO_BIN_EXE_stackwise"))
         .args(["run", "--resume", id])
