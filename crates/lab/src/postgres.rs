@@ -110,7 +110,8 @@ pub struct Database {
 }
 
 impl Database {
-    /// The throwaway cluster's process group, when the run started one.
+    /// The throwaway cluster's process group, when the run started one; its leader is the root
+    /// of every PostgreSQL process (backends leave the group, not the tree).
     pub fn pgid(&self) -> Option<i32> {
         self.cluster.as_ref().map(|(g, _)| g.pgid())
     }

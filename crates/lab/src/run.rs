@@ -81,6 +81,16 @@ pub fn workload(scenario: &str) -> Option<(Vec<Request>, usize)> {
     })
 }
 
+/// The least warm-up a scenario needs to reach its steady state. With 256 connections each
+/// awaiting an upstream call, Node's fetch takes seconds to settle: node-http's p99 was 2.3 s
+/// over the first 4 s and 110 ms after a 5 s warm-up, at the same throughput.
+fn warmup_floor(scenario: &str) -> Duration {
+    match scenario {
+        "upstream" => Duration::from_secs(4),
+        _ => Duration::ZERO,
+    }
+}
+
 /// The checks that must pass before a scenario is timed: its own, or for `mixed` those of the
 /// two requests it mixes.
 fn checks(scenario: &str) -> Vec<&str> {
@@ -355,7 +365,8 @@ struct Subject<'a> {
     base: String,
     requests: &'a [Request],
     options: &'a RunOptions,
-    /// The server's process group, and the other groups of the measurement (PostgreSQL).
+    /// The server's process group, and the roots of the measurement's other processes
+    /// (PostgreSQL).
     server: i32,
     also_ours: &'a [i32],
 }
@@ -369,10 +380,16 @@ fn measure(
 ) -> Result<(), String> {
     let o = p.options;
     step(&format!("warm-up and {} trials", o.trials));
+    // A quick run is labelled as not for decisions and keeps its short warm-up.
+    let warmup = if o.quick {
+        o.warmup
+    } else {
+        o.warmup.max(warmup_floor(&scen.scenario))
+    };
     let trials = drive(
         p,
         Load::Closed { connections },
-        o.warmup,
+        warmup,
         o.duration * o.trials as u32,
         o.trials,
     )?;

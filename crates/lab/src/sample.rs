@@ -20,6 +20,56 @@ pub struct Reading {
     pub processes: u64,
 }
 
+/// CPU seconds of process `root` and all its live descendants. PostgreSQL's backends make
+/// themselves leaders of their own sessions, so its processes are found by parentage, not by
+/// group.
+pub fn tree_cpu_seconds(root: i32) -> f64 {
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    // (pid, parent, cpu ticks) of every live process.
+    let mut procs = Vec::new();
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.len() < 13 || f[0] == "Z" {
+            continue;
+        }
+        let cpu = f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0);
+        procs.push((pid, f[1].parse::<i32>().unwrap_or(0), cpu));
+    }
+    let mut inside = std::collections::HashSet::from([root]);
+    // Parents are usually listed before their children; repeat until nothing is added.
+    loop {
+        let before = inside.len();
+        for &(pid, parent, _) in &procs {
+            if inside.contains(&parent) {
+                inside.insert(pid);
+            }
+        }
+        if inside.len() == before {
+            break;
+        }
+    }
+    procs
+        .iter()
+        .filter(|(pid, _, _)| inside.contains(pid))
+        .map(|(_, _, cpu)| cpu / ticks)
+        .sum()
+}
+
 /// Reads every live process of group `pgid`.
 pub fn read_group(pgid: i32) -> Reading {
     let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
@@ -120,8 +170,8 @@ pub struct Sampler {
 pub struct Samples(Vec<Sample>);
 
 impl Sampler {
-    /// Starts sampling group `server`; `also_ours` are other groups of the measurement
-    /// (PostgreSQL) whose CPU is not "other load".
+    /// Starts sampling group `server`; `also_ours` are the roots of other process trees of
+    /// the measurement (PostgreSQL) whose CPU is not "other load".
     pub fn start(
         server: i32,
         also_ours: Vec<i32>,
@@ -136,7 +186,7 @@ impl Sampler {
             ours_cpu: own_cpu_seconds()
                 + also_ours
                     .iter()
-                    .map(|&g| read_group(g).cpu_seconds)
+                    .map(|&root| tree_cpu_seconds(root))
                     .sum::<f64>(),
             machine: stackwise_engine::cpu::machine_cpu_ticks(),
         };
@@ -230,6 +280,24 @@ impl Samples {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tree_includes_descendants_that_left_the_group() {
+        // The grandchild makes itself a session leader, as PostgreSQL's backends do, and burns
+        // CPU; it still counts as part of the tree.
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("setsid sh -c 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done' & wait")
+            .spawn()
+            .unwrap();
+        let root = child.id() as i32;
+        let mut seen = 0.0f64;
+        while child.try_wait().unwrap().is_none() {
+            seen = seen.max(tree_cpu_seconds(root));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(seen > 0.05, "the tree used {seen} s");
+    }
 
     #[test]
     fn reads_this_process_group() {
