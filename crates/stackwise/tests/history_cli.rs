@@ -45,7 +45,7 @@ fn assert_usage_error(args: &[&str], mentions: &str) {
 }
 
 /// A results folder whose history holds the fixture and, a day later, an interrupted run with
-/// express half again as fast.
+/// express three times as fast.
 fn results_with_two_runs(dir: &Path) -> String {
     let results = dir.join("results");
     let mut history = History::open(&stackwise_history::default_path(&results)).unwrap();
@@ -53,7 +53,7 @@ fn results_with_two_runs(dir: &Path) -> String {
     let mut later = support::scaled(
         support::run("20261123-090000", "2026-11-23T09:00:00Z"),
         "express",
-        1.5,
+        3.0,
     );
     later.finished_at = None;
     later.stacks.retain(|s| s.id != "django");
@@ -85,13 +85,13 @@ fn runs_lists_newest_first_with_how_far_each_got() {
     assert!(lines[1].starts_with("20261123-090000"), "{out}");
     assert!(lines[1].contains("interrupted"), "{out}");
     assert!(
-        lines[1].contains("3×4") && lines[1].contains("8/12"),
+        lines[1].contains("4×5") && lines[1].contains("15/20"),
         "{out}"
     );
-    assert!(lines[2].starts_with("20261122-184129"), "{out}");
-    assert!(lines[2].contains("2026-11-22 18:54:37"), "{out}");
+    assert!(lines[2].starts_with("20261122-195002"), "{out}");
+    assert!(lines[2].contains("2026-11-22 20:00:56"), "{out}");
     assert!(
-        lines[2].contains("12/12") && lines[2].contains("full"),
+        lines[2].contains("20/20") && lines[2].contains("full"),
         "{out}"
     );
     assert!(lines[2].contains("AMD EPYC, 2 cores"), "{out}");
@@ -117,7 +117,7 @@ fn show_of_an_unknown_run_is_a_usage_error() {
     );
     assert_usage_error(
         &["show", "2026112", "--results-dir", &results],
-        "matches 2 runs: 20261122-184129, 20261123-090000",
+        "matches 2 runs: 20261122-195002, 20261123-090000",
     );
     assert_usage_error(
         &[
@@ -197,15 +197,15 @@ fn compare_shows_differences_then_changes_then_what_one_side_lacks() {
             .unwrap_or_else(|| panic!("no {stack} {scenario} row in\n{out}"))
             .to_string()
     };
-    for scenario in ["json", "db", "upstream", "mixed"] {
+    for scenario in ["json", "db", "upstream", "cpu", "mixed"] {
         let express = row("express", scenario);
-        assert!(express.contains("+50.0%"), "{express}");
+        assert!(express.contains("+200.0%"), "{express}");
         assert!(!express.contains("within noise"), "{express}");
         let fastapi = row("fastapi", scenario);
         assert!(fastapi.contains("+0.0% within noise"), "{fastapi}");
     }
     assert!(
-        out.contains("Only in A (20261122-184129): stack django"),
+        out.contains("Only in A (20261122-195002): stack django"),
         "{out}"
     );
 
@@ -215,12 +215,12 @@ fn compare_shows_differences_then_changes_then_what_one_side_lacks() {
     let out = stdout(&stackwise(&[
         "compare",
         file.to_str().unwrap(),
-        "20261122-184129",
+        "20261122-195002",
         "--results-dir",
         &results,
     ]));
     let rows: Vec<&str> = out.lines().filter(|l| l.contains('%')).collect();
-    assert_eq!(rows.len(), 12, "{out}");
+    assert_eq!(rows.len(), 20, "{out}");
     assert!(
         rows.iter().all(|l| l.contains("+0.0% within noise")),
         "{out}"
