@@ -73,7 +73,10 @@ fn recording_again_replaces_the_run_and_its_cells() {
     history.record(&partial).unwrap();
     let rows = history.list().unwrap();
     let stacks = partial.stacks.len() as u64;
-    assert_eq!((rows[0].measured, rows[0].finished_at.clone()), (stacks, None));
+    assert_eq!(
+        (rows[0].measured, rows[0].finished_at.clone()),
+        (stacks, None)
+    );
     assert_eq!(rows[0], stackwise_history::RunRow::of(&partial));
 
     let full = support::fixture();
