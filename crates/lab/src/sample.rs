@@ -4,8 +4,6 @@
 //! process; PSS (from smaps_rollup) divides each shared page among its sharers and sums to the
 //! memory the tree really holds. Both are kept.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stackwise_results::ServerUsage as Usage;
@@ -161,7 +159,8 @@ struct Sample {
 /// afterwards. Also tells how much CPU processes outside the measurement used.
 #[derive(Debug)]
 pub struct Sampler {
-    stop: Arc<AtomicBool>,
+    /// Dropping it stops the sampler at once, mid-wait.
+    stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Vec<Sample>>>,
 }
 
@@ -178,8 +177,7 @@ impl Sampler {
         every: Duration,
         cpus: Option<Vec<usize>>,
     ) -> Sampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let take = move || Sample {
             at: Instant::now(),
             server: read_group(server),
@@ -199,19 +197,26 @@ impl Sampler {
                 let mut samples = Vec::new();
                 loop {
                     samples.push(take());
-                    if flag.load(Ordering::SeqCst) {
-                        break;
+                    // Waits `every`, or less when told to stop: a final sample is taken then.
+                    match stopped.recv_timeout(every) {
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        _ => {
+                            samples.push(take());
+                            break;
+                        }
                     }
-                    std::thread::sleep(every);
                 }
                 samples
             })
             .ok();
-        Sampler { stop, thread }
+        Sampler {
+            stop: Some(stop),
+            thread,
+        }
     }
 
     pub fn finish(mut self) -> Samples {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop = None;
         Samples(
             self.thread
                 .take()
@@ -223,7 +228,7 @@ impl Sampler {
 
 impl Drop for Sampler {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop = None;
     }
 }
 
