@@ -266,6 +266,16 @@ impl Samples {
             pss_peak_bytes: inside.iter().map(|s| s.server.pss_bytes).max().unwrap_or(0),
             pss_mean_bytes: mean(|r| r.pss_bytes),
             samples: n,
+            series: inside
+                .iter()
+                .map(|s| stackwise_results::UsageSample {
+                    at_s: s.at.saturating_duration_since(from).as_secs_f64(),
+                    cpu_s: (s.server.cpu_seconds - first.server.cpu_seconds).max(0.0),
+                    rss_bytes: s.server.rss_bytes,
+                    pss_bytes: s.server.pss_bytes,
+                    processes: s.server.processes,
+                })
+                .collect(),
         };
         let other = match (first.machine, last.machine) {
             (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
@@ -321,6 +331,8 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         let (u, other) = s.finish().between(from, to);
         assert!(u.samples >= 1 && u.rss_peak_bytes > 0);
+        assert_eq!(u.series.len() as u64, u.samples);
+        assert!(u.series.iter().all(|s| s.processes >= 1 && s.pss_bytes > 0));
         assert!(u.cpu_seconds > 0.0, "the loop's CPU is the group's");
         // This process is the whole measurement here: whatever else ran is someone else's.
         assert!(other.is_some_and(|o| (0.0..=1.0).contains(&o)));

@@ -189,6 +189,22 @@ pub struct ServerUsage {
     pub pss_mean_bytes: u64,
     /// Samples taken.
     pub samples: u64,
+    /// The samples themselves, in time order.
+    #[serde(default)]
+    pub series: Vec<UsageSample>,
+}
+
+/// One reading of the server's processes during a trial.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UsageSample {
+    /// Seconds from the start of the trial.
+    pub at_s: f64,
+    /// CPU seconds the processes had used since the start of the trial.
+    pub cpu_s: f64,
+    pub rss_bytes: u64,
+    pub pss_bytes: u64,
+    /// Live processes.
+    pub processes: u64,
 }
 
 impl RunResult {
