@@ -47,6 +47,9 @@ pub enum Command {
     /// scenario both measured (throughput per core, p99, capacity), with changes that the
     /// trials' spread does not establish marked "within noise".
     Compare(CompareArgs),
+    /// Write one self-contained HTML report of a run: charts, tables and notes, data embedded,
+    /// nothing loaded from the network.
+    Report(ReportArgs),
     /// Print the JSON Schema of load results (`load`, the default) or of run results (`run`).
     Schema {
         #[arg(value_parser = ["load", "run"], default_value = "load")]
@@ -296,4 +299,20 @@ pub struct CompareArgs {
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run: an id, the start of one, `latest`, or the path of a results.json (or of the
+    /// folder holding it).
+    #[arg(default_value = "latest")]
+    pub run: String,
+
+    /// The folder `stackwise run` writes to; the history is its history.sqlite.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+
+    /// Where to write the report [default: report.html in the run's folder].
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

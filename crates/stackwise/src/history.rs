@@ -66,7 +66,7 @@ fn open_existing(path: &Path) -> anyhow::Result<Option<History>> {
 
 /// The run `query` names: a results.json or its folder, a run folder under `results_dir`, or
 /// a run in the history.
-fn load_run(query: &str, results_dir: &Path) -> anyhow::Result<RunResult> {
+pub(crate) fn load_run(query: &str, results_dir: &Path) -> anyhow::Result<RunResult> {
     let given = Path::new(query);
     let candidates: [PathBuf; 3] = [
         given.to_path_buf(),

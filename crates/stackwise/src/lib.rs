@@ -8,6 +8,7 @@
 //! - [`run`]: `stackwise run`: the measured comparison, saved as it goes.
 //! - [`verify`]: `stackwise verify`: the contestants checked against the contract.
 //! - [`history`]: `stackwise runs`, `show` and `compare`: the run history read back.
+//! - [`report`]: `stackwise report`: one self-contained HTML file of a run.
 //! - [`export`]: one module per output format of a load result.
 //!
 //! Errors: anything the user can fix by changing the command line is a [`UsageError`] and exits
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod export;
 pub mod history;
 pub mod load;
+pub mod report;
 pub mod run;
 pub mod settings;
 pub mod verify;
@@ -59,6 +61,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Runs(args) => history::runs(&args),
         cli::Command::Show(args) => history::show(&args),
         cli::Command::Compare(args) => history::compare(&args),
+        cli::Command::Report(args) => report::report(&args),
         cli::Command::Schema { kind } => {
             match kind.as_str() {
                 "run" => print!("{}", stackwise_results::json_schema()),

@@ -1,0 +1,53 @@
+//! `stackwise report`: one self-contained HTML file of a run, written beside its results.json
+//! so the run's folder holds everything to mail around.
+//!
+//! The run is named as `stackwise show` names it; the page itself is
+//! [`stackwise_report::render`]'s. The claims and recommendation sections stay empty here and
+//! say which command fills them.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use stackwise_report::{render, Extras};
+use stackwise_results::RunResult;
+
+use crate::cli::ReportArgs;
+use crate::history::load_run;
+
+pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let result = load_run(&args.run, &args.results_dir)?;
+    let path = match &args.output {
+        Some(file) => file.clone(),
+        None => run_dir(&args.run, &args.results_dir, &result).join("report.html"),
+    };
+    std::fs::write(&path, render(&result, &Extras::default())).with_context(|| {
+        format!(
+            "cannot write the report to '{}' (-o FILE writes it elsewhere)",
+            path.display()
+        )
+    })?;
+    println!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The folder of the run `query` named, in the order `load_run` looks: the folder of a given
+/// results.json, a given run folder, a run folder under `results_dir`, else the folder
+/// `stackwise run` gave the run (the history keeps runs whose folder may be gone).
+fn run_dir(query: &str, results_dir: &Path, result: &RunResult) -> PathBuf {
+    let given = Path::new(query);
+    if given.is_file() {
+        return match given.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+    }
+    if given.join("results.json").is_file() {
+        return given.to_path_buf();
+    }
+    let named = results_dir.join(query);
+    if named.join("results.json").is_file() {
+        return named;
+    }
+    results_dir.join(&result.id)
+}

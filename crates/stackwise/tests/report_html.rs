@@ -1,0 +1,94 @@
+//! `stackwise report` as a user runs it: the report of a run folder lands beside its
+//! results.json (or where -o says), its path on stdout; an unknown run is bad usage.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+fn stackwise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stackwise"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// A results folder holding the fixture as run `id`'s folder.
+fn results_with_fixture(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
+    let run = dir.join("results").join(id);
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(
+        run.join("results.json"),
+        include_str!("fixtures/run-result.json"),
+    )
+    .unwrap();
+    dir.join("results")
+}
+
+fn assert_report(path: &std::path::Path) {
+    let html = std::fs::read_to_string(path).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{}", path.display());
+    assert_eq!(html.matches("<svg class=\"chart ").count(), 4);
+}
+
+#[test]
+fn report_writes_beside_the_results_and_prints_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = results_with_fixture(dir.path(), "20261122-184129");
+    let out = stackwise(&[
+        "report",
+        "20261122-184129",
+        "--results-dir",
+        results.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let expected = results.join("20261122-184129").join("report.html");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim_end(),
+        expected.display().to_string()
+    );
+    assert_report(&expected);
+
+    // A results.json named directly, written elsewhere with -o.
+    let file = results.join("20261122-184129").join("results.json");
+    let elsewhere = dir.path().join("mail-me.html");
+    let out = stackwise(&[
+        "report",
+        file.to_str().unwrap(),
+        "-o",
+        elsewhere.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_report(&elsewhere);
+}
+
+#[test]
+fn an_unknown_run_is_bad_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let out = stackwise(&["report", "--results-dir", results.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no run 'latest'"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_unwritable_output_fails_with_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = results_with_fixture(dir.path(), "r1");
+    let bad = dir.path().join("missing-dir").join("report.html");
+    let out = stackwise(&[
+        "report",
+        "r1",
+        "--results-dir",
+        results.to_str().unwrap(),
+        "-o",
+        bad.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("missing-dir"), "{stderr}");
+}
