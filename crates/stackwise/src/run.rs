@@ -236,7 +236,8 @@ fn resumed(
     Ok((saved.id, options))
 }
 
-/// Writes the run's summary in every format beside results.json; returns the paths.
+/// Writes the run's summary in every format, and the HTML report, beside results.json; returns
+/// the paths.
 fn write_exports(result: &RunResult, dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let mut written = Vec::new();
     for (format, name) in [
@@ -249,5 +250,9 @@ fn write_exports(result: &RunResult, dir: &std::path::Path) -> anyhow::Result<Ve
             .with_context(|| format!("cannot write '{}'", path.display()))?;
         written.push(path.display().to_string());
     }
+    let path = dir.join("report.html");
+    let html = stackwise_report::render(result, &stackwise_report::Extras::default());
+    std::fs::write(&path, html).with_context(|| format!("cannot write '{}'", path.display()))?;
+    written.push(path.display().to_string());
     Ok(written)
 }

@@ -207,7 +207,7 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
         .unwrap();
     let listed = String::from_utf8_lossy(&runs.stdout);
     assert!(runs.status.success() && listed.contains(id), "{listed}");
-    for name in ["summary.md", "summary.csv", "summary.json"] {
+    for name in ["summary.md", "summary.csv", "summary.json", "report.html"] {
         assert!(run_dir.join(name).is_file(), "{name} missing");
     }
 
