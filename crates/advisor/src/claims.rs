@@ -1,0 +1,1006 @@
+//! The guides' claims about Node.js and Python, each checked against one run: does the claim
+//! hold on this machine, with the numbers behind the verdict.
+//!
+//! Popular guides settle "Node.js or Python" with sentences such as "Node.js is faster for
+//! I/O". Each sentence here is turned into a comparison of figures measured in the same run,
+//! so the verdict is about the user's machine and the versions they installed. The rules are
+//! the same for every claim:
+//!
+//! - stacks are grouped by language: JavaScript and TypeScript stacks are Node, Python stacks
+//!   are Python; other languages take no side;
+//! - each side is represented by its best stack for what the claim is about (the fastest, the
+//!   leanest, the least affected), since a team picks one stack, not the average of a
+//!   language; the evidence names the stacks compared;
+//! - when the two sides' ranges over the trials overlap, the run does not establish a
+//!   difference and the verdict is [`Verdict::WithinNoise`];
+//! - when the run lacks the scenario or a side, the verdict is [`Verdict::NotMeasured`] and the
+//!   evidence says what is missing;
+//! - a quick run's verdicts carry a note: one short trial cannot show its own noise.
+//!
+//! Figures come from [`stackwise_results::summary`], as in every other output.
+
+use std::fmt::{self, Write};
+
+use serde::Serialize;
+use stackwise_results::summary::{self, Cell, Spread};
+use stackwise_results::{RunResult, StackResult};
+
+/// What the run says about a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The measurements agree with the claim.
+    Holds,
+    /// The measurements contradict it.
+    DoesNotHold,
+    /// The two sides' ranges overlap: the run does not establish a difference.
+    WithinNoise,
+    /// The run lacks the scenario or the stacks the claim needs.
+    NotMeasured,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Holds => "holds",
+            Verdict::DoesNotHold => "does not hold",
+            Verdict::WithinNoise => "within noise",
+            Verdict::NotMeasured => "not measured yet",
+        })
+    }
+}
+
+/// One claim checked against a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClaimCheck {
+    /// Stable kebab-case name, so reports and the advisor can refer to it.
+    pub id: &'static str,
+    /// The claim as the guides put it.
+    pub claim: &'static str,
+    pub verdict: Verdict,
+    /// The numbers behind the verdict, naming the comparison made, in one or two sentences.
+    pub evidence: String,
+    /// The scenarios whose measurements it used.
+    pub scenarios: Vec<String>,
+}
+
+/// The claims, in the order they are checked and shown.
+const NODE_FASTER_IO: &str = "Node.js is faster for I/O and many concurrent connections";
+const PYTHON_BETTER_CPU: &str = "Python is better for CPU-intensive work";
+const PYTHON_MORE_MEMORY: &str = "Python uses more memory";
+const GIL_LIMITS: &str = "The GIL limits parallelism";
+const TENS_OF_THOUSANDS: &str = "Both handle tens of thousands of requests per second when tuned";
+const NODE_BLOCKS: &str = "Node blocks on CPU work";
+
+/// "Tens of thousands of requests per second" starts here.
+const TENS_OF_THOUSANDS_RPS: f64 = 10_000.0;
+
+/// Share of the server cores a stack must keep busy to count as using them all: CPU accounting
+/// and the engine's ramp leave a little idle time even in a saturated trial.
+const CORES_USED: f64 = 0.85;
+
+const QUICK_NOTE: &str = "Quick run: one short trial per scenario, so its noise is unknown; \
+                          not for decisions.";
+
+/// Checks every claim against `r`.
+pub fn check(r: &RunResult) -> Vec<ClaimCheck> {
+    let run = Run::new(r);
+    let mut checks = vec![
+        run.node_faster_io(),
+        run.python_better_cpu(),
+        run.python_more_memory(),
+        run.gil_limits(),
+        run.tens_of_thousands(),
+        run.node_blocks(),
+    ];
+    if r.quick {
+        for c in checks
+            .iter_mut()
+            .filter(|c| c.verdict != Verdict::NotMeasured)
+        {
+            c.evidence.push(' ');
+            c.evidence.push_str(QUICK_NOTE);
+        }
+    }
+    checks
+}
+
+/// The runtime a stack runs on, which is what the claims are about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Node,
+    Python,
+}
+
+impl Side {
+    fn of(language: &str) -> Option<Side> {
+        match language.to_ascii_lowercase().as_str() {
+            "javascript" | "typescript" => Some(Side::Node),
+            "python" => Some(Side::Python),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Side::Node => "Node",
+            Side::Python => "Python",
+        }
+    }
+}
+
+/// A run with its summary cells, and the lookups every claim needs.
+struct Run<'a> {
+    r: &'a RunResult,
+    cells: Vec<Cell>,
+    server_cores: usize,
+}
+
+impl<'a> Run<'a> {
+    fn new(r: &'a RunResult) -> Run<'a> {
+        Run {
+            r,
+            cells: summary::cells(r),
+            server_cores: r.settings.server_cpus.len().max(1),
+        }
+    }
+
+    fn stack(&self, id: &str) -> Option<&'a StackResult> {
+        self.r.stacks.iter().find(|s| s.id == id)
+    }
+
+    fn side_of(&self, stack: &str) -> Option<Side> {
+        self.stack(stack).and_then(|s| Side::of(&s.language))
+    }
+
+    fn workers(&self, stack: &str) -> u64 {
+        self.stack(stack).map_or(0, |s| s.workers)
+    }
+
+    /// The request a stack was driven with in a scenario, such as `GET /upstream?ms=20`.
+    fn target(&self, stack: &str, scenario: &str) -> Option<&'a str> {
+        self.stack(stack)?
+            .scenarios
+            .iter()
+            .find(|s| s.scenario == scenario)
+            .map(|s| s.target.as_str())
+    }
+
+    /// Cells of `side` in `scenario` that have valid trials.
+    fn measured(&self, side: Side, scenario: &str) -> impl Iterator<Item = &Cell> + '_ {
+        let scenario = scenario.to_string();
+        self.cells.iter().filter(move |c| {
+            c.scenario == scenario
+                && c.error.is_none()
+                && c.per_core.is_some()
+                && self.side_of(&c.stack) == Some(side)
+        })
+    }
+
+    /// The stack of `side` with the highest median throughput per core in `scenario`.
+    fn fastest(&self, side: Side, scenario: &str) -> Option<&Cell> {
+        self.measured(side, scenario)
+            .max_by(|a, b| median(a.per_core).total_cmp(&median(b.per_core)))
+    }
+
+    /// Why a comparison of both sides in `scenarios` cannot be made, if it cannot: a side with
+    /// no stack in the run, a scenario the run did not measure, or no valid trial for a side.
+    fn missing(&self, sides: &[Side], scenarios: &[&str]) -> Option<String> {
+        for &side in sides {
+            let has = self
+                .r
+                .stacks
+                .iter()
+                .any(|s| Side::of(&s.language) == Some(side));
+            if !has {
+                return Some(format!("The run has no {} stack.", side.name()));
+            }
+        }
+        let list = scenarios.join(" or ");
+        if !scenarios
+            .iter()
+            .any(|sc| self.cells.iter().any(|c| c.scenario == *sc))
+        {
+            return Some(format!("The run did not measure {list}."));
+        }
+        for &side in sides {
+            if scenarios
+                .iter()
+                .all(|sc| self.measured(side, sc).next().is_none())
+            {
+                return Some(format!(
+                    "No {} stack has a valid measurement of {list}.",
+                    side.name()
+                ));
+            }
+        }
+        None
+    }
+
+    /// "Node.js is faster for I/O and many concurrent connections", from `upstream`.
+    fn node_faster_io(&self) -> ClaimCheck {
+        let sc = "upstream";
+        let claim = |verdict, evidence| {
+            check_of("node-faster-io", NODE_FASTER_IO, verdict, evidence, &[sc])
+        };
+        if let Some(why) = self.missing(&[Side::Node, Side::Python], &[sc]) {
+            return not_measured("node-faster-io", NODE_FASTER_IO, why);
+        }
+        let (Some(node), Some(py)) = (self.fastest(Side::Node, sc), self.fastest(Side::Python, sc))
+        else {
+            return not_measured(
+                "node-faster-io",
+                NODE_FASTER_IO,
+                format!("No valid {sc} measurement."),
+            );
+        };
+        let verdict = higher(node.per_core, py.per_core);
+        let mut evidence = format!(
+            "Fastest stack of each language by median req/s per core in {}: {}; {}.",
+            self.scenario_label(node, sc),
+            per_core_pair(node, py),
+            latency_and_capacity(node, py, self.r.settings.p99_target_ms),
+        );
+        if verdict == Verdict::WithinNoise {
+            evidence.push(' ');
+            evidence.push_str(&overlap_note(node, py));
+        }
+        claim(verdict, evidence)
+    }
+
+    /// "Python is better for CPU-intensive work", from `cpu`.
+    fn python_better_cpu(&self) -> ClaimCheck {
+        let sc = "cpu";
+        if let Some(why) = self.missing(&[Side::Node, Side::Python], &[sc]) {
+            return not_measured("python-better-cpu", PYTHON_BETTER_CPU, why);
+        }
+        let (Some(node), Some(py)) = (self.fastest(Side::Node, sc), self.fastest(Side::Python, sc))
+        else {
+            return not_measured(
+                "python-better-cpu",
+                PYTHON_BETTER_CPU,
+                format!("No valid {sc} measurement."),
+            );
+        };
+        let verdict = higher(py.per_core, node.per_core);
+        let mut evidence = format!(
+            "Fastest stack of each language by median req/s per core in {}: {}",
+            self.scenario_label(py, sc),
+            per_core_pair(py, node),
+        );
+        if let (Some(a), Some(b)) = (py.cpu_ms_per_request, node.cpu_ms_per_request) {
+            let _ = write!(evidence, "; server CPU per request {a:.2} vs {b:.2} ms");
+        }
+        evidence.push('.');
+        if verdict == Verdict::WithinNoise {
+            evidence.push(' ');
+            evidence.push_str(&overlap_note(py, node));
+        }
+        check_of(
+            "python-better-cpu",
+            PYTHON_BETTER_CPU,
+            verdict,
+            evidence,
+            &[sc],
+        )
+    }
+
+    /// Per stack, its peak memory under load: the scenario whose trials' peak PSS has the
+    /// highest median, with the spread of those trials (trial-to-trial noise, not the
+    /// difference between scenarios).
+    fn memory_under_load(&self, side: Side) -> Vec<Memory<'a>> {
+        let mut out = Vec::new();
+        for stack in self
+            .r
+            .stacks
+            .iter()
+            .filter(|s| Side::of(&s.language) == Some(side))
+        {
+            let mut peak: Option<Memory> = None;
+            let mut scenarios = Vec::new();
+            for sc in stack.scenarios.iter().filter(|sc| sc.error.is_none()) {
+                let peaks: Vec<f64> = sc
+                    .trials
+                    .iter()
+                    .filter(|t| t.valid && t.server.pss_peak_bytes > 0)
+                    .map(|t| t.server.pss_peak_bytes as f64)
+                    .collect();
+                let Some(spread) = Spread::of(&peaks) else {
+                    continue;
+                };
+                scenarios.push(sc.scenario.as_str());
+                if peak.as_ref().is_none_or(|p| spread.median > p.peak.median) {
+                    peak = Some(Memory {
+                        stack,
+                        scenario: &sc.scenario,
+                        peak: spread,
+                        scenarios: Vec::new(),
+                    });
+                }
+            }
+            if let Some(mut p) = peak {
+                p.scenarios = scenarios;
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// "Python uses more memory": peak PSS under load, and idle PSS beside it.
+    fn python_more_memory(&self) -> ClaimCheck {
+        let (id, text) = ("python-more-memory", PYTHON_MORE_MEMORY);
+        for side in [Side::Node, Side::Python] {
+            if !self
+                .r
+                .stacks
+                .iter()
+                .any(|s| Side::of(&s.language) == Some(side))
+            {
+                return not_measured(id, text, format!("The run has no {} stack.", side.name()));
+            }
+        }
+        let leanest = |side| {
+            self.memory_under_load(side)
+                .into_iter()
+                .min_by(|a, b| a.peak.median.total_cmp(&b.peak.median))
+        };
+        let (Some(node), Some(py)) = (leanest(Side::Node), leanest(Side::Python)) else {
+            return not_measured(
+                id,
+                text,
+                "No valid trial recorded the servers' memory.".to_string(),
+            );
+        };
+        let verdict = higher(Some(py.peak), Some(node.peak));
+        let (a, b) = (py.peak.median, node.peak.median);
+        let mut evidence = format!(
+            "Leanest stack of each language by peak PSS under load (median of the trials of its \
+             most memory-hungry scenario): {} {} ({}, {}) vs {} {} ({}, {}), {}",
+            py.stack.id,
+            mib(a),
+            py.scenario,
+            workers_label(py.stack.workers),
+            node.stack.id,
+            mib(b),
+            node.scenario,
+            workers_label(node.stack.workers),
+            ratio_label(&py.stack.id, a, &node.stack.id, b),
+        );
+        match (py.stack.idle_pss_bytes, node.stack.idle_pss_bytes) {
+            (Some(pi), Some(ni)) => {
+                let _ = write!(
+                    evidence,
+                    "; idle before load {} vs {}.",
+                    mib(pi as f64),
+                    mib(ni as f64)
+                );
+            }
+            _ => evidence.push('.'),
+        }
+        if verdict == Verdict::WithinNoise {
+            let _ = write!(
+                evidence,
+                " Their trials' ranges overlap ({}–{} and {}–{}).",
+                mib(py.peak.min),
+                mib(py.peak.max),
+                mib(node.peak.min),
+                mib(node.peak.max)
+            );
+        }
+        let mut scenarios: Vec<&str> = py.scenarios.clone();
+        scenarios.extend(node.scenarios.iter().filter(|s| !py.scenarios.contains(s)));
+        let order = |s: &&str| {
+            self.r
+                .settings
+                .scenarios
+                .iter()
+                .position(|p| p == s)
+                .unwrap_or(usize::MAX)
+        };
+        scenarios.sort_by_key(order);
+        check_of(id, text, verdict, evidence, &scenarios)
+    }
+
+    /// /json p99 in `mixed` over /json p99 in `json`, for every stack of `side` measured in
+    /// both, least affected first.
+    fn slowdowns(&self, side: Side) -> Vec<Slowdown> {
+        let mut out: Vec<Slowdown> = self
+            .measured(side, "mixed")
+            .filter_map(|mixed| {
+                let json = summary::find(&self.cells, &mixed.stack, "json")?;
+                if json.error.is_some() {
+                    return None;
+                }
+                let (m, j) = (mixed.p99_ms?, json.p99_ms?);
+                if j.min <= 0.0 {
+                    return None;
+                }
+                Some(Slowdown {
+                    stack: mixed.stack.clone(),
+                    json: j,
+                    mixed: m,
+                    ratio: Spread {
+                        median: m.median / j.median,
+                        min: m.min / j.max,
+                        max: m.max / j.min,
+                        n: m.n.min(j.n),
+                        cv: 0.0,
+                    },
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.ratio.median.total_cmp(&b.ratio.median));
+        out
+    }
+
+    /// "The GIL limits parallelism". What one run can show: whether the Python stacks kept
+    /// every server core busy in `cpu` (they use cores through worker processes, as Node does
+    /// through cluster workers). With one server core that was not measured.
+    fn gil_limits(&self) -> ClaimCheck {
+        let (id, text) = ("gil-limits-parallelism", GIL_LIMITS);
+        if !self
+            .r
+            .stacks
+            .iter()
+            .any(|s| Side::of(&s.language) == Some(Side::Python))
+        {
+            return not_measured(id, text, "The run has no Python stack.".to_string());
+        }
+        let cores = self.server_cores;
+        if cores < 2 {
+            let workers: Vec<String> = self
+                .r
+                .stacks
+                .iter()
+                .filter(|s| Side::of(&s.language) == Some(Side::Python))
+                .map(|s| format!("{} {}", s.id, s.workers))
+                .collect();
+            let mut evidence = format!(
+                "The servers had 1 core, so whether Python stacks scale across cores was not \
+                 measured; they ran as worker processes ({}), which is how Python uses several \
+                 cores despite the GIL.",
+                workers.join(", ")
+            );
+            let mut scenarios = Vec::new();
+            if let (Some(py), Some(node)) = (
+                self.slowdowns(Side::Python).into_iter().next(),
+                self.slowdowns(Side::Node).into_iter().next(),
+            ) {
+                let _ = write!(
+                    evidence,
+                    " In mixed, CPU-heavy requests raised /json p99 {} on {} and {} on {} (the \
+                     least affected stack of each language).",
+                    times(py.ratio.median),
+                    py.stack,
+                    times(node.ratio.median),
+                    node.stack
+                );
+                scenarios = vec!["json", "mixed"];
+            }
+            return check_of(id, text, Verdict::NotMeasured, evidence, &scenarios);
+        }
+        let sc = "cpu";
+        if let Some(why) = self.missing(&[Side::Python], &[sc]) {
+            return not_measured(
+                id,
+                text,
+                format!("{why} Scaling of CPU-bound work across cores comes from {sc}."),
+            );
+        }
+        let busiest = |side| {
+            self.measured(side, sc)
+                .filter_map(|c| Some((c, self.cores_busy(&c.stack, sc)?)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        let Some((py, py_busy)) = busiest(Side::Python) else {
+            return not_measured(
+                id,
+                text,
+                format!("No valid {sc} trial recorded the servers' CPU time."),
+            );
+        };
+        let node = busiest(Side::Node);
+        let node_part = node
+            .as_ref()
+            .map(|(c, b)| format!(" ({} kept {b:.1})", c.stack))
+            .unwrap_or_default();
+        let full = CORES_USED * cores as f64;
+        let py_part = format!(
+            "{} kept {py_busy:.1} of {cores} server cores busy in {sc} with {}{node_part}",
+            py.stack,
+            workers_label(self.workers(&py.stack)),
+        );
+        let (verdict, evidence) = if py_busy >= full {
+            (
+                Verdict::DoesNotHold,
+                format!(
+                    "The busiest Python stack, {py_part}: separate processes side-step the GIL, \
+                     which still serialises Python threads within one process."
+                ),
+            )
+        } else if node.as_ref().is_some_and(|(_, b)| *b >= full) {
+            (
+                Verdict::Holds,
+                format!(
+                    "The busiest Python stack, {py_part}: Node used the cores Python left idle."
+                ),
+            )
+        } else {
+            (
+                Verdict::NotMeasured,
+                format!(
+                    "The busiest Python stack, {py_part}; no stack kept the cores busy, so the run \
+                     does not show what limits them."
+                ),
+            )
+        };
+        check_of(id, text, verdict, evidence, &[sc])
+    }
+
+    /// Median over the valid trials of server CPU seconds per measured second: the cores the
+    /// stack kept busy.
+    fn cores_busy(&self, stack: &str, scenario: &str) -> Option<f64> {
+        let sc = self
+            .stack(stack)?
+            .scenarios
+            .iter()
+            .find(|s| s.scenario == scenario)?;
+        let busy: Vec<f64> = sc
+            .trials
+            .iter()
+            .filter(|t| t.valid && t.load.elapsed_s > 0.0)
+            .map(|t| t.server.cpu_seconds / t.load.elapsed_s)
+            .collect();
+        Spread::of(&busy).map(|s| s.median)
+    }
+
+    /// "Both handle tens of thousands of requests per second when tuned": the best per-core
+    /// figure of each language in json or plaintext, times this machine's cores.
+    fn tens_of_thousands(&self) -> ClaimCheck {
+        let (id, text) = ("tens-of-thousands-rps", TENS_OF_THOUSANDS);
+        let scs = ["json", "plaintext"];
+        if let Some(why) = self.missing(&[Side::Node, Side::Python], &scs) {
+            return not_measured(id, text, why);
+        }
+        let best = |side| {
+            scs.iter()
+                .filter_map(|sc| self.fastest(side, sc))
+                .max_by(|a, b| median(a.per_core).total_cmp(&median(b.per_core)))
+        };
+        let (Some(py), Some(node)) = (best(Side::Python), best(Side::Node)) else {
+            return not_measured(
+                id,
+                text,
+                "No valid json or plaintext measurement.".to_string(),
+            );
+        };
+        let host_cores = (self.r.host.cores.max(1) as usize).max(self.server_cores);
+        let n = host_cores as f64;
+        let scaled = |c: &Cell| {
+            c.per_core.map(|s| Spread {
+                median: s.median * n,
+                min: s.min * n,
+                max: s.max * n,
+                ..s
+            })
+        };
+        let (Some(ps), Some(ns)) = (scaled(py), scaled(node)) else {
+            return not_measured(
+                id,
+                text,
+                "No valid json or plaintext measurement.".to_string(),
+            );
+        };
+        let verdict = if ps.max < TENS_OF_THOUSANDS_RPS || ns.max < TENS_OF_THOUSANDS_RPS {
+            Verdict::DoesNotHold
+        } else if ps.min >= TENS_OF_THOUSANDS_RPS && ns.min >= TENS_OF_THOUSANDS_RPS {
+            Verdict::Holds
+        } else {
+            Verdict::WithinNoise
+        };
+        let assumption = if self.server_cores < host_cores {
+            format!(
+                " (linear scaling assumed: the servers ran on {} of them)",
+                self.server_cores
+            )
+        } else {
+            String::new()
+        };
+        let one = |c: &Cell, s: Spread| {
+            format!(
+                "{} {} {} × {host_cores} = {} req/s",
+                c.stack,
+                c.scenario,
+                rps(median(c.per_core)),
+                rps(s.median)
+            )
+        };
+        let mut evidence = format!(
+            "Fastest stack of each language in json or plaintext, req/s per core × this \
+             machine's {host_cores} cores{assumption}: {}; {}.",
+            one(py, ps),
+            one(node, ns)
+        );
+        let short: Vec<String> = [(py, ps), (node, ns)]
+            .iter()
+            .filter(|(_, s)| s.max < TENS_OF_THOUSANDS_RPS)
+            .map(|(c, _)| {
+                let per_core = median(c.per_core);
+                let needed = (TENS_OF_THOUSANDS_RPS / per_core).ceil();
+                format!("{} would need {needed:.0} cores", c.stack)
+            })
+            .collect();
+        if !short.is_empty() {
+            let _ = write!(evidence, " For 10,000 req/s {}.", short.join(" and "));
+        }
+        let mut scenarios = vec![py.scenario.as_str()];
+        if node.scenario != py.scenario {
+            scenarios.push(&node.scenario);
+        }
+        scenarios.sort_by_key(|s| scs.iter().position(|x| x == s));
+        check_of(id, text, verdict, evidence, &scenarios)
+    }
+
+    /// "Node blocks on CPU work": how much 10% CPU-heavy requests raise /json p99 (`mixed`
+    /// against `json`), Node against Python.
+    fn node_blocks(&self) -> ClaimCheck {
+        let (id, text) = ("node-blocks-on-cpu", NODE_BLOCKS);
+        let scs = ["json", "mixed"];
+        if let Some(why) = self.missing(&[Side::Node, Side::Python], &["mixed"]) {
+            return not_measured(id, text, why);
+        }
+        let (Some(node), Some(py)) = (
+            self.slowdowns(Side::Node).into_iter().next(),
+            self.slowdowns(Side::Python).into_iter().next(),
+        ) else {
+            return not_measured(
+                id,
+                text,
+                "No stack of one of the languages has valid json and mixed measurements."
+                    .to_string(),
+            );
+        };
+        let verdict = higher(Some(node.ratio), Some(py.ratio));
+        let mix = self
+            .target(&node.stack, "mixed")
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default();
+        let one = |s: &Slowdown| {
+            format!(
+                "{} {} → {} ms ({})",
+                s.stack,
+                ms(s.json.median),
+                ms(s.mixed.median),
+                times(s.ratio.median)
+            )
+        };
+        let conclusion = match verdict {
+            Verdict::Holds => "CPU work delayed other requests more on Node than on Python.",
+            Verdict::DoesNotHold => {
+                "CPU work delayed other requests on both, and less on Node than on Python."
+            }
+            _ => "",
+        };
+        let conclusion = if conclusion.is_empty() {
+            format!(
+                "Their ranges over the trials overlap ({} {}–{}, {} {}–{}).",
+                node.stack,
+                times(node.ratio.min),
+                times(node.ratio.max),
+                py.stack,
+                times(py.ratio.min),
+                times(py.ratio.max)
+            )
+        } else {
+            conclusion.to_string()
+        };
+        let evidence = format!(
+            "Least affected stack of each language, /json p99 in mixed{mix} against json alone: \
+             {} vs {}. {conclusion}",
+            one(&node),
+            one(&py)
+        );
+        check_of(id, text, verdict, evidence, &scs)
+    }
+
+    /// `upstream (GET /upstream?ms=20, 256 connections)`.
+    fn scenario_label(&self, c: &Cell, scenario: &str) -> String {
+        match self.target(&c.stack, scenario) {
+            Some(t) => format!("{scenario} ({t}, {} connections)", c.connections),
+            None => format!("{scenario} ({} connections)", c.connections),
+        }
+    }
+}
+
+/// A stack's peak memory under load.
+struct Memory<'a> {
+    stack: &'a StackResult,
+    /// The scenario where it peaked.
+    scenario: &'a str,
+    /// That scenario's trials' peak PSS, in bytes.
+    peak: Spread,
+    /// Scenarios with memory measured.
+    scenarios: Vec<&'a str>,
+}
+
+/// How much `mixed` raised a stack's /json p99 over `json` alone.
+struct Slowdown {
+    stack: String,
+    json: Spread,
+    mixed: Spread,
+    /// The ratio of medians, between the ratio of the extremes either way.
+    ratio: Spread,
+}
+
+fn check_of(
+    id: &'static str,
+    claim: &'static str,
+    verdict: Verdict,
+    evidence: String,
+    scenarios: &[&str],
+) -> ClaimCheck {
+    ClaimCheck {
+        id,
+        claim,
+        verdict,
+        evidence,
+        scenarios: scenarios.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn not_measured(id: &'static str, claim: &'static str, why: String) -> ClaimCheck {
+    check_of(id, claim, Verdict::NotMeasured, why, &[])
+}
+
+/// Whether `claimed` is higher than `other`: within noise when their ranges overlap.
+fn higher(claimed: Option<Spread>, other: Option<Spread>) -> Verdict {
+    match (claimed, other) {
+        (Some(a), Some(b)) if a.overlaps(&b) => Verdict::WithinNoise,
+        (Some(a), Some(b)) if a.median > b.median => Verdict::Holds,
+        (Some(_), Some(_)) => Verdict::DoesNotHold,
+        _ => Verdict::NotMeasured,
+    }
+}
+
+fn median(s: Option<Spread>) -> f64 {
+    s.map_or(0.0, |s| s.median)
+}
+
+/// `express 1,856 vs fastapi 277 req/s per core (express 6.7×)`.
+fn per_core_pair(a: &Cell, b: &Cell) -> String {
+    let (x, y) = (median(a.per_core), median(b.per_core));
+    format!(
+        "{} {} vs {} {} req/s per core ({})",
+        a.stack,
+        rps(x),
+        b.stack,
+        rps(y),
+        ratio_label(&a.stack, x, &b.stack, y)
+    )
+}
+
+/// `p99 1,104 vs 2,146 ms; capacity at p99 ≤ 100 ms 1,210 vs 174 req/s per core`, the parts
+/// that were measured.
+fn latency_and_capacity(a: &Cell, b: &Cell, target_ms: f64) -> String {
+    let mut parts = Vec::new();
+    if let (Some(x), Some(y)) = (a.p99_ms, b.p99_ms) {
+        parts.push(format!("p99 {} vs {} ms", ms(x.median), ms(y.median)));
+    }
+    if let (Some(x), Some(y)) = (a.capacity_per_core, b.capacity_per_core) {
+        parts.push(format!(
+            "capacity at p99 ≤ {} ms {} vs {} req/s per core",
+            ms(target_ms),
+            rps(x),
+            rps(y)
+        ));
+    }
+    if parts.is_empty() {
+        "no latency figures".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn overlap_note(a: &Cell, b: &Cell) -> String {
+    match (a.per_core, b.per_core) {
+        (Some(x), Some(y)) => format!(
+            "Their trials' ranges overlap ({}–{} and {}–{} req/s per core).",
+            rps(x.min),
+            rps(x.max),
+            rps(y.min),
+            rps(y.max)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The higher of two figures over the lower, named: `express 6.7×`.
+fn ratio_label(a_name: &str, a: f64, b_name: &str, b: f64) -> String {
+    let (name, hi, lo) = if a >= b {
+        (a_name, a, b)
+    } else {
+        (b_name, b, a)
+    };
+    if lo <= 0.0 {
+        return format!("{name} higher");
+    }
+    format!("{name} {}", times(hi / lo))
+}
+
+fn times(r: f64) -> String {
+    format!("{r:.1}×")
+}
+
+fn workers_label(n: u64) -> String {
+    if n == 1 {
+        "1 worker".to_string()
+    } else {
+        format!("{n} workers")
+    }
+}
+
+/// Requests per second, rounded, with thousands separators.
+fn rps(v: f64) -> String {
+    thousands(v.round().max(0.0) as u64)
+}
+
+/// Milliseconds: one decimal below 100, whole above.
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        thousands(v.round() as u64)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn mib(bytes: f64) -> String {
+    format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Width of the evidence column in [`render_table`], so a line fits 100 columns.
+const EVIDENCE_WIDTH: usize = 82;
+
+/// The checks as plain text: verdict and claim on one line, the evidence wrapped beneath,
+/// readable without colour or a Markdown viewer.
+pub fn render_table(checks: &[ClaimCheck]) -> String {
+    let width = checks
+        .iter()
+        .map(|c| c.verdict.to_string().chars().count())
+        .chain(["verdict".len()])
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let indent = " ".repeat(width);
+    let mut out = format!("{:<width$}claim\n", "verdict");
+    for c in checks {
+        out.push('\n');
+        let _ = writeln!(out, "{:<width$}{}", c.verdict.to_string(), c.claim);
+        for line in wrap(&c.evidence, EVIDENCE_WIDTH) {
+            let _ = writeln!(out, "{indent}{line}");
+        }
+        if !c.scenarios.is_empty() {
+            let _ = writeln!(out, "{indent}scenarios: {}", c.scenarios.join(", "));
+        }
+    }
+    out
+}
+
+/// The checks as a Markdown table: claim, verdict, evidence, scenarios.
+pub fn render_markdown(checks: &[ClaimCheck]) -> String {
+    let mut out = String::from("| Claim | Verdict | Evidence | Scenarios |\n|---|---|---|---|\n");
+    for c in checks {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            md_cell(c.claim),
+            c.verdict,
+            md_cell(&c.evidence),
+            md_cell(&c.scenarios.join(", "))
+        );
+    }
+    out
+}
+
+/// Text safe inside a Markdown table cell: pipes escaped, line breaks flattened.
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Words of `text` in lines of at most `width` characters (a longer word gets its own line).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_read_as_words() {
+        let words: Vec<String> = [
+            Verdict::Holds,
+            Verdict::DoesNotHold,
+            Verdict::WithinNoise,
+            Verdict::NotMeasured,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            words,
+            ["holds", "does not hold", "within noise", "not measured yet"]
+        );
+    }
+
+    #[test]
+    fn languages_take_sides() {
+        assert_eq!(Side::of("JavaScript"), Some(Side::Node));
+        assert_eq!(Side::of("TypeScript"), Some(Side::Node));
+        assert_eq!(Side::of("Python"), Some(Side::Python));
+        assert_eq!(Side::of("Rust"), None);
+    }
+
+    #[test]
+    fn higher_is_within_noise_when_ranges_overlap() {
+        let s = |v: &[f64]| Spread::of(v);
+        assert_eq!(higher(s(&[10.0, 12.0]), s(&[5.0, 6.0])), Verdict::Holds);
+        assert_eq!(
+            higher(s(&[5.0, 6.0]), s(&[10.0, 12.0])),
+            Verdict::DoesNotHold
+        );
+        assert_eq!(
+            higher(s(&[5.0, 11.0]), s(&[10.0, 12.0])),
+            Verdict::WithinNoise
+        );
+        assert_eq!(higher(None, s(&[1.0])), Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn wrap_keeps_words_whole_and_lines_short() {
+        let lines = wrap("aa bb cc dddddddddd e", 5);
+        assert_eq!(lines, ["aa bb", "cc", "dddddddddd", "e"]);
+        assert!(wrap("", 5).is_empty());
+    }
+
+    #[test]
+    fn numbers_are_formatted_for_reading() {
+        assert_eq!(rps(1855.6), "1,856");
+        assert_eq!(ms(26.13), "26.1");
+        assert_eq!(ms(2146.3), "2,146");
+        assert_eq!(mib(130_719_744.0), "125 MiB");
+        assert_eq!(ratio_label("a", 2.0, "b", 10.0), "b 5.0×");
+        assert_eq!(ratio_label("a", 2.0, "b", 0.0), "a higher");
+    }
+
+    #[test]
+    fn markdown_cells_escape_pipes() {
+        assert_eq!(md_cell("a | b\nc"), "a \\| b c");
+    }
+}

@@ -1,0 +1,444 @@
+//! The claims check on the real run fixture (a snapshot of both renderings) and on altered
+//! copies of it, one per rule: which side is faster, overlapping ranges, missing scenarios,
+//! missing languages, one core against several, and quick runs.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../history/tests/support/mod.rs"]
+mod support;
+
+use stackwise_advisor::claims::{check, render_markdown, render_table, ClaimCheck, Verdict};
+use stackwise_results::{RunResult, ScenarioResult};
+
+fn claim<'a>(checks: &'a [ClaimCheck], id: &str) -> &'a ClaimCheck {
+    checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no claim {id}"))
+}
+
+fn verdict(r: &RunResult, id: &str) -> Verdict {
+    claim(&check(r), id).verdict
+}
+
+fn is_python(r: &RunResult, stack: &str) -> bool {
+    r.stacks
+        .iter()
+        .any(|s| s.id == stack && s.language == "Python")
+}
+
+fn scenario_mut<'a>(r: &'a mut RunResult, stack: &str, scenario: &str) -> &'a mut ScenarioResult {
+    r.stacks
+        .iter_mut()
+        .find(|s| s.id == stack)
+        .unwrap()
+        .scenarios
+        .iter_mut()
+        .find(|s| s.scenario == scenario)
+        .unwrap()
+}
+
+fn stack_ids(r: &RunResult) -> Vec<String> {
+    r.stacks.iter().map(|s| s.id.clone()).collect()
+}
+
+/// Sets the trials' throughput of every stack in `scenario`: `python` for Python stacks,
+/// `node` for the others, one value per trial (repeated as needed).
+fn set_rps(r: &mut RunResult, scenario: &str, python: &[f64], node: &[f64]) {
+    for id in stack_ids(r) {
+        let values = if is_python(r, &id) { python } else { node };
+        let sc = scenario_mut(r, &id, scenario);
+        for (i, t) in sc.trials.iter_mut().enumerate() {
+            t.valid = true;
+            t.load.summary.throughput_rps = values[i % values.len()];
+        }
+    }
+}
+
+/// Sets the /json p99 of every trial of `stack` in `scenario`, in milliseconds.
+fn set_p99(r: &mut RunResult, stack: &str, scenario: &str, ms: f64) {
+    let us = (ms * 1000.0) as u64;
+    for t in &mut scenario_mut(r, stack, scenario).trials {
+        t.load.summary.latency.corrected.p99_us = us;
+        for tag in t.load.tags.iter_mut().filter(|t| t.tag == "json") {
+            tag.summary.latency.corrected.p99_us = us;
+        }
+    }
+}
+
+/// The fixture with a `cpu` scenario: as measured when it has one, else each stack's `json`
+/// measurements under that name.
+fn with_cpu(mut r: RunResult) -> RunResult {
+    if r.settings.scenarios.iter().any(|s| s == "cpu") {
+        return r;
+    }
+    for s in &mut r.stacks {
+        let mut cpu = s
+            .scenarios
+            .iter()
+            .find(|x| x.scenario == "json")
+            .unwrap()
+            .clone();
+        cpu.scenario = "cpu".into();
+        cpu.target = "GET /cpu?n=100000".into();
+        s.scenarios.push(cpu);
+    }
+    r.settings.scenarios.push("cpu".into());
+    r
+}
+
+/// `r` without `scenario`, as a run that did not plan it.
+fn without(mut r: RunResult, scenario: &str) -> RunResult {
+    for s in &mut r.stacks {
+        s.scenarios.retain(|x| x.scenario != scenario);
+    }
+    r.settings.scenarios.retain(|x| x != scenario);
+    r
+}
+
+#[test]
+fn fixture_table() {
+    insta::assert_snapshot!(render_table(&check(&support::fixture())));
+}
+
+#[test]
+fn fixture_markdown() {
+    insta::assert_snapshot!(render_markdown(&check(&support::fixture())));
+}
+
+#[test]
+fn every_claim_is_checked_once_in_order() {
+    let ids: Vec<&str> = check(&support::fixture()).iter().map(|c| c.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "node-faster-io",
+            "python-better-cpu",
+            "python-more-memory",
+            "gil-limits-parallelism",
+            "tens-of-thousands-rps",
+            "node-blocks-on-cpu"
+        ]
+    );
+}
+
+#[test]
+fn upstream_verdict_follows_the_faster_language() {
+    let mut r = support::fixture();
+    set_rps(
+        &mut r,
+        "upstream",
+        &[100.0, 110.0, 120.0],
+        &[1000.0, 1100.0, 1200.0],
+    );
+    let c = check(&r);
+    let io = claim(&c, "node-faster-io");
+    assert_eq!(io.verdict, Verdict::Holds, "{}", io.evidence);
+    assert_eq!(io.scenarios, ["upstream"]);
+    assert!(
+        io.evidence.contains("Fastest stack of each language"),
+        "{}",
+        io.evidence
+    );
+
+    set_rps(
+        &mut r,
+        "upstream",
+        &[1000.0, 1100.0, 1200.0],
+        &[100.0, 110.0, 120.0],
+    );
+    let c = check(&r);
+    let io = claim(&c, "node-faster-io");
+    assert_eq!(io.verdict, Verdict::DoesNotHold, "{}", io.evidence);
+    assert!(io.evidence.contains("10.0×"), "{}", io.evidence);
+}
+
+#[test]
+fn overlapping_ranges_are_within_noise() {
+    let mut r = support::fixture();
+    set_rps(
+        &mut r,
+        "upstream",
+        &[900.0, 1000.0, 1100.0],
+        &[1050.0, 1150.0, 1250.0],
+    );
+    let io = claim(&check(&r), "node-faster-io").clone();
+    assert_eq!(io.verdict, Verdict::WithinNoise, "{}", io.evidence);
+    assert!(io.evidence.contains("ranges overlap"), "{}", io.evidence);
+}
+
+#[test]
+fn invalid_trials_are_not_evidence() {
+    let mut r = support::fixture();
+    let python: Vec<String> = stack_ids(&r)
+        .into_iter()
+        .filter(|id| is_python(&r, id))
+        .collect();
+    for id in python {
+        for t in &mut scenario_mut(&mut r, &id, "upstream").trials {
+            t.valid = false;
+        }
+    }
+    let io = claim(&check(&r), "node-faster-io").clone();
+    assert_eq!(io.verdict, Verdict::NotMeasured);
+    assert_eq!(
+        io.evidence,
+        "No Python stack has a valid measurement of upstream."
+    );
+}
+
+#[test]
+fn cpu_claim_needs_the_cpu_scenario() {
+    let mut r = with_cpu(support::fixture());
+    set_rps(
+        &mut r,
+        "cpu",
+        &[300.0, 310.0, 320.0],
+        &[900.0, 950.0, 1000.0],
+    );
+    let cpu = claim(&check(&r), "python-better-cpu").clone();
+    assert_eq!(cpu.verdict, Verdict::DoesNotHold, "{}", cpu.evidence);
+    assert_eq!(cpu.scenarios, ["cpu"]);
+    set_rps(
+        &mut r,
+        "cpu",
+        &[900.0, 950.0, 1000.0],
+        &[300.0, 310.0, 320.0],
+    );
+    assert_eq!(verdict(&r, "python-better-cpu"), Verdict::Holds);
+
+    let r = without(r, "cpu");
+    let cpu = claim(&check(&r), "python-better-cpu").clone();
+    assert_eq!(cpu.verdict, Verdict::NotMeasured);
+    assert_eq!(cpu.evidence, "The run did not measure cpu.");
+    assert!(cpu.scenarios.is_empty());
+}
+
+#[test]
+fn a_single_stack_run_measures_no_claim() {
+    for keep in ["fastapi", "express"] {
+        let mut r = support::fixture();
+        r.stacks.retain(|s| s.id == keep);
+        for c in check(&r) {
+            assert_eq!(
+                c.verdict,
+                Verdict::NotMeasured,
+                "{keep}: {} {}",
+                c.id,
+                c.evidence
+            );
+        }
+        let missing = if keep == "fastapi" { "Node" } else { "Python" };
+        let io = claim(&check(&r), "node-faster-io").clone();
+        assert_eq!(io.evidence, format!("The run has no {missing} stack."));
+    }
+}
+
+#[test]
+fn a_language_other_than_javascript_typescript_or_python_takes_no_side() {
+    let mut r = support::fixture();
+    for s in r.stacks.iter_mut().filter(|s| s.language != "Python") {
+        s.language = "Rust".into();
+    }
+    assert_eq!(verdict(&r, "node-faster-io"), Verdict::NotMeasured);
+    let mut r = support::fixture();
+    for s in r.stacks.iter_mut().filter(|s| s.language != "Python") {
+        s.language = "TypeScript".into();
+    }
+    assert_ne!(verdict(&r, "node-faster-io"), Verdict::NotMeasured);
+}
+
+#[test]
+fn memory_verdict_follows_the_leanest_stack_of_each_language() {
+    let set_pss = |r: &mut RunResult, python: u64, node: u64| {
+        for id in stack_ids(r) {
+            let bytes = if is_python(r, &id) { python } else { node };
+            let s = r.stacks.iter_mut().find(|s| s.id == id).unwrap();
+            for sc in &mut s.scenarios {
+                for (i, t) in sc.trials.iter_mut().enumerate() {
+                    t.server.pss_peak_bytes = bytes + i as u64 * 1_000_000;
+                }
+            }
+        }
+    };
+    let mut r = support::fixture();
+    set_pss(&mut r, 200_000_000, 100_000_000);
+    let m = claim(&check(&r), "python-more-memory").clone();
+    assert_eq!(m.verdict, Verdict::Holds, "{}", m.evidence);
+    assert!(
+        m.evidence.starts_with("Leanest stack of each language"),
+        "{}",
+        m.evidence
+    );
+    assert!(m.evidence.contains("idle before load"), "{}", m.evidence);
+    assert!(
+        m.scenarios.contains(&"json".to_string()),
+        "{:?}",
+        m.scenarios
+    );
+    set_pss(&mut r, 100_000_000, 200_000_000);
+    assert_eq!(verdict(&r, "python-more-memory"), Verdict::DoesNotHold);
+    set_pss(&mut r, 100_000_000, 101_000_000);
+    assert_eq!(verdict(&r, "python-more-memory"), Verdict::WithinNoise);
+}
+
+#[test]
+fn the_gil_is_not_measured_on_one_server_core() {
+    let r = with_cpu(support::fixture());
+    assert_eq!(r.settings.server_cpus.len(), 1);
+    let g = claim(&check(&r), "gil-limits-parallelism").clone();
+    assert_eq!(g.verdict, Verdict::NotMeasured);
+    assert!(
+        g.evidence.starts_with("The servers had 1 core"),
+        "{}",
+        g.evidence
+    );
+    assert!(g.evidence.contains("worker processes"), "{}", g.evidence);
+}
+
+#[test]
+fn the_gil_on_several_cores_is_judged_by_the_cores_python_kept_busy() {
+    let set_busy = |r: &mut RunResult, python: f64, node: f64| {
+        for id in stack_ids(r) {
+            let busy = if is_python(r, &id) { python } else { node };
+            for t in &mut scenario_mut(r, &id, "cpu").trials {
+                t.valid = true;
+                t.server.cpu_seconds = busy * t.load.elapsed_s;
+            }
+        }
+    };
+    let mut r = with_cpu(support::fixture());
+    r.settings.server_cpus = vec![2, 3];
+    set_busy(&mut r, 1.9, 1.9);
+    let g = claim(&check(&r), "gil-limits-parallelism").clone();
+    assert_eq!(g.verdict, Verdict::DoesNotHold, "{}", g.evidence);
+    assert!(
+        g.evidence.contains("kept 1.9 of 2 server cores"),
+        "{}",
+        g.evidence
+    );
+    assert_eq!(g.scenarios, ["cpu"]);
+
+    set_busy(&mut r, 1.0, 1.9);
+    assert_eq!(verdict(&r, "gil-limits-parallelism"), Verdict::Holds);
+    set_busy(&mut r, 1.0, 1.0);
+    assert_eq!(verdict(&r, "gil-limits-parallelism"), Verdict::NotMeasured);
+
+    let mut r = without(support::fixture(), "cpu");
+    r.settings.server_cpus = vec![2, 3];
+    let g = claim(&check(&r), "gil-limits-parallelism").clone();
+    assert_eq!(g.verdict, Verdict::NotMeasured);
+    assert!(
+        g.evidence.starts_with("The run did not measure cpu."),
+        "{}",
+        g.evidence
+    );
+}
+
+#[test]
+fn tens_of_thousands_is_per_core_times_the_machines_cores() {
+    let mut r = support::fixture();
+    r.host.cores = 4;
+    // One server core: per core = throughput; times 4 cores.
+    set_rps(
+        &mut r,
+        "json",
+        &[3000.0, 3100.0, 3200.0],
+        &[2600.0, 2700.0, 2800.0],
+    );
+    let t = claim(&check(&r), "tens-of-thousands-rps").clone();
+    assert_eq!(t.verdict, Verdict::Holds, "{}", t.evidence);
+    assert!(t.evidence.contains("× 4 = 12,400 req/s"), "{}", t.evidence);
+    assert!(
+        t.evidence.contains("linear scaling assumed"),
+        "{}",
+        t.evidence
+    );
+    assert_eq!(t.scenarios, ["json"]);
+
+    set_rps(
+        &mut r,
+        "json",
+        &[1000.0, 1100.0, 1200.0],
+        &[2600.0, 2700.0, 2800.0],
+    );
+    let t = claim(&check(&r), "tens-of-thousands-rps").clone();
+    assert_eq!(t.verdict, Verdict::DoesNotHold, "{}", t.evidence);
+    assert!(t.evidence.contains("would need 10 cores"), "{}", t.evidence);
+
+    set_rps(
+        &mut r,
+        "json",
+        &[2400.0, 2600.0, 2800.0],
+        &[3000.0, 3100.0, 3200.0],
+    );
+    assert_eq!(verdict(&r, "tens-of-thousands-rps"), Verdict::WithinNoise);
+}
+
+#[test]
+fn node_blocks_compares_the_mixed_slowdown_of_each_language() {
+    let set = |r: &mut RunResult, python_mixed: f64, node_mixed: f64| {
+        for id in stack_ids(r) {
+            let mixed = if is_python(r, &id) {
+                python_mixed
+            } else {
+                node_mixed
+            };
+            set_p99(r, &id, "json", 10.0);
+            set_p99(r, &id, "mixed", mixed);
+        }
+    };
+    let mut r = support::fixture();
+    set(&mut r, 20.0, 200.0);
+    let b = claim(&check(&r), "node-blocks-on-cpu").clone();
+    assert_eq!(b.verdict, Verdict::Holds, "{}", b.evidence);
+    assert!(
+        b.evidence.contains("10.0 → 200 ms (20.0×)"),
+        "{}",
+        b.evidence
+    );
+    assert_eq!(b.scenarios, ["json", "mixed"]);
+    set(&mut r, 200.0, 20.0);
+    assert_eq!(verdict(&r, "node-blocks-on-cpu"), Verdict::DoesNotHold);
+
+    let r = without(r, "mixed");
+    let b = claim(&check(&r), "node-blocks-on-cpu").clone();
+    assert_eq!(b.verdict, Verdict::NotMeasured);
+    assert_eq!(b.evidence, "The run did not measure mixed.");
+}
+
+#[test]
+fn a_quick_runs_verdicts_carry_a_note() {
+    let mut r = support::fixture();
+    r.quick = true;
+    let checks = check(&r);
+    assert!(checks.iter().any(|c| c.verdict != Verdict::NotMeasured));
+    for c in checks {
+        let noted = c.evidence.contains("Quick run");
+        assert_eq!(
+            noted,
+            c.verdict != Verdict::NotMeasured,
+            "{}: {}",
+            c.id,
+            c.evidence
+        );
+    }
+    assert!(!check(&support::fixture())
+        .iter()
+        .any(|c| c.evidence.contains("Quick run")));
+}
+
+#[test]
+fn the_table_fits_100_columns_and_markdown_has_a_row_per_claim() {
+    let checks = check(&with_cpu(support::fixture()));
+    let table = render_table(&checks);
+    for line in table.lines() {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
+    for c in &checks {
+        assert!(table.contains(c.claim));
+    }
+    let md = render_markdown(&checks);
+    assert_eq!(md.lines().count(), 2 + checks.len());
+    assert!(md.lines().all(|l| l.starts_with('|') && l.ends_with('|')));
+}

@@ -1,0 +1,125 @@
+//! `stackwise claims` as a user runs it: on the real run fixture named by path, by its folder
+//! and by id under --results-dir, in both formats, and with bad input.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn stackwise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stackwise"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// Exit code 2, nothing on stdout and exactly one line on stderr mentioning `mentions`.
+fn assert_usage_error(args: &[&str], mentions: &str) {
+    let out = stackwise(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(mentions),
+        "{stderr} should mention {mentions}"
+    );
+}
+
+fn fixture_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-result.json")
+}
+
+fn fixture_id() -> String {
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_path()).unwrap()).unwrap();
+    value["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn table_of_the_fixture() {
+    let out = stdout(&stackwise(&["claims", fixture_path().to_str().unwrap()]));
+    insta::assert_snapshot!(out.replace(&fixture_id(), "[run_id]"));
+}
+
+#[test]
+fn markdown_of_the_fixture() {
+    let path = fixture_path();
+    let out = stdout(&stackwise(&[
+        "claims",
+        path.to_str().unwrap(),
+        "--format",
+        "markdown",
+    ]));
+    assert!(
+        out.starts_with(&format!("# Claims checked against run {}\n", fixture_id())),
+        "{out}"
+    );
+    assert!(
+        out.contains("| Claim | Verdict | Evidence | Scenarios |"),
+        "{out}"
+    );
+    assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 1 + 6);
+    let md = stdout(&stackwise(&[
+        "claims",
+        path.to_str().unwrap(),
+        "--format",
+        "md",
+    ]));
+    assert_eq!(md, out);
+}
+
+#[test]
+fn a_run_is_named_as_show_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = fixture_id();
+    let run_dir = dir.path().join("results").join(&id);
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::copy(fixture_path(), run_dir.join("results.json")).unwrap();
+    let by_path = stdout(&stackwise(&["claims", fixture_path().to_str().unwrap()]));
+    let by_folder = stdout(&stackwise(&["claims", run_dir.to_str().unwrap()]));
+    let results = dir.path().join("results");
+    let by_id = stdout(&stackwise(&[
+        "claims",
+        &id,
+        "--results-dir",
+        results.to_str().unwrap(),
+    ]));
+    assert_eq!(by_folder, by_path);
+    assert_eq!(by_id, by_path);
+}
+
+#[test]
+fn bad_input_is_a_one_line_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let results = results.to_str().unwrap();
+    assert_usage_error(&["claims", "--results-dir", results], "no run 'latest'");
+    assert_usage_error(
+        &["claims", "20990101", "--results-dir", results],
+        "no run '20990101'",
+    );
+    let path = fixture_path();
+    assert_usage_error(
+        &["claims", path.to_str().unwrap(), "--format", "html"],
+        "unknown format 'html'",
+    );
+    let not_a_run = dir.path().join("not-a-run.json");
+    std::fs::write(&not_a_run, "{\"hello\": 1}").unwrap();
+    assert_usage_error(
+        &["claims", not_a_run.to_str().unwrap()],
+        "is not a stackwise run result",
+    );
+}
