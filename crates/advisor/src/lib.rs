@@ -7,3 +7,16 @@
 //!
 //! # Layout
 //!
+//! - [`facts`]: the curated facts a recommendation may cite (`data/facts.toml`), each dated and
+//!   sourced.
+//! - [`claims`]: the guides' claims checked against a run, with the numbers behind each verdict.
+//! - [`profile`]: the project profile (TOML, validated, normalised) and the questionnaire.
+//! - [`advise`]: the recommendation: knock-outs, weighted scores with evidence, capacity and
+//!   cost, the hybrid answer, sensitivity; rendered as text, Markdown or JSON.
+//! - [`adr`]: the decision as an Architecture Decision Record in the MADR 4.0 layout.
+
+pub mod adr;
+pub mod advise;
+pub mod claims;
+pub mod facts;
+pub mod profile;

@@ -50,6 +50,17 @@ pub enum Command {
     /// Write one self-contained HTML report of a run: charts, tables and notes, data embedded,
     /// nothing loaded from the network.
     Report(ReportArgs),
+    /// Recommend a stack for a project profile: ranked options with scores and evidence,
+    /// capacity and cost, a sensitivity analysis, and an Architecture Decision Record.
+    ///
+    /// The profile comes from --profile (write a commented template with --init) or, on a
+    /// terminal, from a questionnaire. The run is the latest in the history unless --results
+    /// names one.
+    Advise(AdviseArgs),
+    /// Check the guides' claims ("Node.js is faster for I/O", "Python uses more memory", ...)
+    /// against a run: each with a verdict (holds, does not hold, within noise, not measured yet)
+    /// and the numbers behind it.
+    Claims(ClaimsArgs),
     /// Print the JSON Schema of load results (`load`, the default) or of run results (`run`).
     Schema {
         #[arg(value_parser = ["load", "run"], default_value = "load")]
@@ -315,4 +326,53 @@ pub struct ReportArgs {
     /// Where to write the report [default: report.html in the run's folder].
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// The run: an id, the start of one, `latest`, or the path of a results.json (or of the
+    /// folder holding it).
+    #[arg(default_value = "latest")]
+    pub run: String,
+
+    /// The folder `stackwise run` writes to; the history is its history.sqlite.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+
+    /// Output format: table or markdown (or md).
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    /// The project profile (TOML). Without it, the questions are asked on a terminal.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+
+    /// Write a commented profile template to FILE [default: stackwise-profile.toml] and stop;
+    /// an existing file is never overwritten.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "stackwise-profile.toml", conflicts_with_all = ["profile", "results", "adr", "no_adr"])]
+    pub init: Option<PathBuf>,
+
+    /// The run to advise from: an id, the start of one, `latest`, or the path of a results.json
+    /// (or of its folder) [default: latest].
+    #[arg(long, value_name = "RUN")]
+    pub results: Option<String>,
+
+    /// The folder `stackwise run` writes to; the history is its history.sqlite.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+
+    /// Where to write the decision record [default: the next free docs/adr/NNNN-backend-stack.md].
+    #[arg(long, value_name = "FILE")]
+    pub adr: Option<PathBuf>,
+
+    /// Write no decision record.
+    #[arg(long, conflicts_with = "adr")]
+    pub no_adr: bool,
+
+    /// Output format: table, markdown (or md) or json.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: String,
 }

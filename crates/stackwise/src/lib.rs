@@ -9,11 +9,15 @@
 //! - [`verify`]: `stackwise verify`: the contestants checked against the contract.
 //! - [`history`]: `stackwise runs`, `show` and `compare`: the run history read back.
 //! - [`report`]: `stackwise report`: one self-contained HTML file of a run.
+//! - [`claims`]: `stackwise claims`: the guides' claims checked against a run.
+//! - [`advise`]: `stackwise advise`: a recommendation and a decision record for a profile.
 //! - [`export`]: one module per output format of a load result.
 //!
 //! Errors: anything the user can fix by changing the command line is a [`UsageError`] and exits
 //! with code 2; anything else exits with 1.
 
+pub mod advise;
+pub mod claims;
 pub mod cli;
 pub mod export;
 pub mod history;
@@ -62,6 +66,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Show(args) => history::show(&args),
         cli::Command::Compare(args) => history::compare(&args),
         cli::Command::Report(args) => report::report(&args),
+        cli::Command::Advise(args) => advise::advise(&args),
+        cli::Command::Claims(args) => claims::claims(&args),
         cli::Command::Schema { kind } => {
             match kind.as_str() {
                 "run" => print!("{}", stackwise_results::json_schema()),

@@ -1,0 +1,122 @@
+//! The measured side of the advice: per stack and scenario, the capacity per core at the run's
+//! p99 target (or, without a capacity search, the closed-loop maximum), with the spread of the
+//! trials, taken from [`stackwise_results::summary`] so the advice says what every report says.
+//!
+//! A scenario that failed, or whose trials were all invalid, is kept with the reason: the
+//! scoring states it instead of scoring it as 0.
+
+use stackwise_results::summary::{self, Spread};
+use stackwise_results::RunResult;
+
+use crate::profile::Language;
+
+/// One stack of the run, as the advisor reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Stack {
+    pub id: String,
+    pub framework: String,
+    /// As the run names it (`JavaScript`, `Python`).
+    pub language_name: String,
+    pub language: Option<Language>,
+    /// Why the stack could not be measured at all.
+    pub error: Option<String>,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One scenario of one stack.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scenario {
+    pub name: String,
+    /// Why its figures cannot be used: it failed, or no trial was valid.
+    pub unusable: Option<String>,
+    /// Trials not ranked, with why (the figures may still come from the capacity search).
+    pub invalid: Vec<String>,
+    /// Requests per second per server core that met the target, or the closed-loop maximum
+    /// when the run made no capacity search.
+    pub per_core: Option<f64>,
+    /// True when `per_core` is the capacity at the p99 target.
+    pub at_target: bool,
+    /// Throughput of the valid trials: its min/median and max/median ratios are the noise.
+    pub throughput: Option<Spread>,
+    /// p99 of the valid trials, in milliseconds (for `mixed`, of /json alone).
+    pub p99_ms: Option<Spread>,
+}
+
+impl Stack {
+    pub fn scenario(&self, name: &str) -> Option<&Scenario> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+}
+
+/// Every stack of the run with its scenarios, in run order.
+pub(crate) fn stacks(run: &RunResult) -> Vec<Stack> {
+    let cells = summary::cells(run);
+    let cores = run.settings.server_cpus.len().max(1) as f64;
+    run.stacks
+        .iter()
+        .map(|s| Stack {
+            id: s.id.clone(),
+            framework: s.framework.clone(),
+            language_name: s.language.clone(),
+            language: Language::of(&s.language),
+            error: s.error.clone(),
+            scenarios: cells
+                .iter()
+                .filter(|c| c.stack == s.id)
+                .map(|c| {
+                    let closed_loop = c.max_rps.map(|(rps, _)| rps / cores);
+                    let per_core = c.capacity_per_core.or(closed_loop);
+                    let unusable = match (&c.error, per_core) {
+                        (Some(e), _) => Some(format!("not measured: {e}")),
+                        (None, None) if !c.invalid.is_empty() => {
+                            Some(format!("no valid trial ({})", c.invalid.join("; ")))
+                        }
+                        (None, None) => Some("no figures".to_string()),
+                        (None, Some(_)) => None,
+                    };
+                    Scenario {
+                        name: c.scenario.clone(),
+                        unusable,
+                        invalid: c.invalid.clone(),
+                        per_core,
+                        at_target: c.capacity_per_core.is_some(),
+                        throughput: c.throughput,
+                        p99_ms: c.p99_ms,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Where within its measured range a stack's figures are taken, for the noise check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// At the slowest trial: capacity × min/median throughput, the highest p99.
+    Low,
+    /// At the fastest trial: capacity × max/median throughput, the lowest p99.
+    High,
+}
+
+impl Scenario {
+    /// Capacity per core with the trials' spread applied to it.
+    pub fn per_core_at(&self, side: Option<Side>) -> Option<f64> {
+        let cap = self.per_core?;
+        let ratio = match (side, self.throughput) {
+            (Some(Side::Low), Some(t)) if t.median > 0.0 => t.min / t.median,
+            (Some(Side::High), Some(t)) if t.median > 0.0 => t.max / t.median,
+            _ => 1.0,
+        };
+        Some(cap * ratio)
+    }
+
+    /// Median p99 (or its worst or best trial on a side), in milliseconds.
+    pub fn p99_at(&self, side: Option<Side>) -> Option<f64> {
+        let p = self.p99_ms?;
+        Some(match side {
+            None => p.median,
+            Some(Side::Low) => p.max,
+            Some(Side::High) => p.min,
+        })
+    }
+}

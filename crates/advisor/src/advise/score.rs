@@ -1,0 +1,1131 @@
+//! Weights, criteria and options: every score of the advice, each a function written out in
+//! its doc comment so a reader can check it by hand.
+//!
+//! An option assigns each part of the workload (CRUD, I/O calls, real-time, CPU work, data,
+//! ML) to a stack: a single-stack option assigns all parts to one stack, a hybrid assigns the
+//! real-time and API parts to a Node stack and data and ML to a Python one. Criteria read the
+//! stack that owns the part they are about, so one set of formulas scores both.
+
+use std::collections::BTreeSet;
+
+use stackwise_results::RunResult;
+
+use super::knowledge::{self, Level};
+use super::measure::{self, Side, Stack};
+use super::{
+    Candidate, CapacityEstimate, Criterion, Evidence, Excluded, Part, Score, Weight,
+    HOURS_PER_MONTH,
+};
+use crate::profile::{Language, Profile};
+
+/// Cores a "sane" deployment gives the API: performance is judged by whether this many cores
+/// carry the peak with [`TARGET_HEADROOM`].
+pub const REFERENCE_CORES: f64 = 4.0;
+
+/// Headroom over the peak a deployment should keep: 1.5 = 50% spare capacity.
+pub const TARGET_HEADROOM: f64 = 1.5;
+
+/// Points taken off a hybrid's total for running two stacks: two build and deploy pipelines,
+/// two sets of dependencies to patch, a network hop between the services.
+pub const HYBRID_PENALTY: f64 = 5.0;
+
+/// A hybrid is offered when real-time and I/O calls make at least this share of the workload,
+/// and data and ML at least this share too (or models must run in-process).
+pub const HYBRID_SHARE: f64 = 0.25;
+
+/// Data the scoring reads once per advice.
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    pub run_id: String,
+    /// The p99 target of the run's capacity search, in milliseconds.
+    pub run_target_ms: f64,
+    pub stacks: Vec<Stack>,
+}
+
+impl Context {
+    pub fn new(run: &RunResult) -> Context {
+        Context {
+            run_id: run.id.clone(),
+            run_target_ms: run.settings.p99_target_ms,
+            stacks: measure::stacks(run),
+        }
+    }
+}
+
+/// A change of the inputs, for the sensitivity analysis; the default changes nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Tweak {
+    /// Multipliers of the raw weights, by [`Criterion`] order.
+    pub weights: [f64; 7],
+    /// Stacks whose figures are taken at one end of their measured range.
+    pub sides: Vec<(String, Side)>,
+}
+
+impl Default for Tweak {
+    fn default() -> Tweak {
+        Tweak {
+            weights: [1.0; 7],
+            sides: Vec::new(),
+        }
+    }
+}
+
+impl Tweak {
+    fn side(&self, stack: &str) -> Option<Side> {
+        self.sides
+            .iter()
+            .find(|(s, _)| s == stack)
+            .map(|(_, side)| *side)
+    }
+}
+
+/// The parts of a workload, as the profile's shares name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WorkPart {
+    Crud,
+    Io,
+    Realtime,
+    Cpu,
+    Data,
+    Ml,
+}
+
+impl WorkPart {
+    const ALL: [WorkPart; 6] = [
+        WorkPart::Crud,
+        WorkPart::Io,
+        WorkPart::Realtime,
+        WorkPart::Cpu,
+        WorkPart::Data,
+        WorkPart::Ml,
+    ];
+
+    fn share(self, p: &Profile) -> f64 {
+        let w = &p.workload;
+        match self {
+            WorkPart::Crud => w.crud,
+            WorkPart::Io => w.io,
+            WorkPart::Realtime => w.realtime,
+            WorkPart::Cpu => w.cpu,
+            WorkPart::Data => w.data,
+            WorkPart::Ml => w.ml,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            WorkPart::Crud => "API/CRUD",
+            WorkPart::Io => "calls to other services",
+            WorkPart::Realtime => "real-time connections",
+            WorkPart::Cpu => "CPU-heavy work",
+            WorkPart::Data => "data processing",
+            WorkPart::Ml => "ML inference",
+        }
+    }
+
+    /// The measured scenarios that stand for this part. Real-time has no WebSocket scenario
+    /// yet: `upstream` (many connections each waiting on I/O) is the nearest measured one.
+    fn scenarios(self) -> &'static [&'static str] {
+        match self {
+            WorkPart::Crud => &["db", "queries", "fortunes", "updates", "json"],
+            WorkPart::Io | WorkPart::Realtime => &["upstream"],
+            WorkPart::Cpu => &["cpu", "mixed"],
+            WorkPart::Data | WorkPart::Ml => &[],
+        }
+    }
+}
+
+/// Which stack serves each part of the workload.
+#[derive(Debug, Clone, Copy)]
+struct Assignment<'a> {
+    api: &'a Stack,
+    /// Owns data and ML (and CPU work when `cpu_to_ml`); the same as `api` for one stack.
+    ml: &'a Stack,
+    cpu_to_ml: bool,
+}
+
+impl<'a> Assignment<'a> {
+    fn single(s: &'a Stack) -> Assignment<'a> {
+        Assignment {
+            api: s,
+            ml: s,
+            cpu_to_ml: false,
+        }
+    }
+
+    fn owner(&self, part: WorkPart) -> &'a Stack {
+        match part {
+            WorkPart::Data | WorkPart::Ml => self.ml,
+            WorkPart::Cpu if self.cpu_to_ml => self.ml,
+            _ => self.api,
+        }
+    }
+
+    fn stacks(&self) -> Vec<&'a Stack> {
+        if self.api.id == self.ml.id {
+            vec![self.api]
+        } else {
+            vec![self.api, self.ml]
+        }
+    }
+}
+
+/// The result of scoring every option under one set of inputs.
+#[derive(Debug, Clone)]
+pub(crate) struct Evaluation {
+    pub weights: Vec<Weight>,
+    /// Best first; equal totals keep run order.
+    pub ranking: Vec<Candidate>,
+    pub excluded: Vec<Excluded>,
+}
+
+impl Evaluation {
+    pub fn winner(&self) -> Option<&str> {
+        self.ranking.first().map(|c| c.id.as_str())
+    }
+}
+
+/// The weights the profile gives each criterion, before normalising (they are then divided by
+/// their sum, so they add up to 1):
+///
+/// - performance = 1 + 2 × (crud + io + cpu shares): always matters, more when serving
+///   requests is most of the work;
+/// - cost = 0.75;
+/// - real-time = 3 × realtime share, + 0.5 when 10,000 or more connections are open at once;
+/// - CPU work = 3 × cpu share;
+/// - data/ML = 3 × (data + ml shares), + 1 when ML models are in the product;
+/// - team = 1.5: a team's fluency decides delivery speed whatever the workload;
+/// - ecosystem = 0.5 per need asked (admin, server pages, strict typing), + 0.5 for an ORM
+///   when CRUD is at least 20% of the work.
+pub(crate) fn weights(p: &Profile, multipliers: &[f64; 7]) -> Vec<Weight> {
+    let w = &p.workload;
+    let n = &p.needs;
+    let needs: Vec<&str> = [
+        (n.admin, "an admin back-office"),
+        (n.server_pages, "server-rendered pages"),
+        (n.strict_typing, "strict typing"),
+        (w.crud >= 0.2, "an ORM for the CRUD share"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, what)| *what)
+    .collect();
+    let many = p.load.connections >= 10_000;
+    let raw = [
+        (
+            1.0 + 2.0 * (w.crud + w.io + w.cpu),
+            format!(
+                "1 + 2 × {:.0}% of the work serving CRUD, I/O and CPU requests",
+                100.0 * (w.crud + w.io + w.cpu)
+            ),
+        ),
+        (
+            0.75,
+            "fixed: compute is rarely the largest cost".to_string(),
+        ),
+        (
+            3.0 * w.realtime + if many { 0.5 } else { 0.0 },
+            format!(
+                "3 × {:.0}% real-time{}",
+                100.0 * w.realtime,
+                if many {
+                    " + 0.5 for 10,000+ connections"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (
+            3.0 * w.cpu,
+            format!("3 × {:.0}% CPU-heavy work", 100.0 * w.cpu),
+        ),
+        (
+            3.0 * (w.data + w.ml) + if n.ml_models { 1.0 } else { 0.0 },
+            format!(
+                "3 × {:.0}% data and ML{}",
+                100.0 * (w.data + w.ml),
+                if n.ml_models {
+                    " + 1 for ML models in the product"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (
+            1.5,
+            "fixed: the team's fluency decides delivery speed".to_string(),
+        ),
+        (
+            if needs.is_empty() {
+                0.0
+            } else {
+                0.5 * needs.len() as f64
+            },
+            if needs.is_empty() {
+                "nothing asked that the frameworks differ on".to_string()
+            } else {
+                format!("0.5 per need: {}", needs.join(", "))
+            },
+        ),
+    ];
+    let scaled: Vec<f64> = raw
+        .iter()
+        .zip(multipliers)
+        .map(|((w, _), m)| w * m.max(0.0))
+        .collect();
+    let sum: f64 = scaled.iter().sum();
+    Criterion::ALL
+        .iter()
+        .zip(raw)
+        .zip(scaled)
+        .map(|((c, (_, why)), w)| Weight {
+            criterion: *c,
+            weight: if sum > 0.0 { w / sum } else { 0.0 },
+            why,
+        })
+        .collect()
+}
+
+/// Performance of one scenario against the profile's peak:
+/// `100 × min(1, capacity per core × REFERENCE_CORES / (peak × TARGET_HEADROOM))`,
+/// so 100 means 4 cores carry the peak with 50% to spare, and a faster stack gains nothing.
+pub fn performance_score(per_core_rps: f64, peak_rps: f64) -> f64 {
+    if peak_rps <= 0.0 {
+        return 100.0;
+    }
+    (100.0 * per_core_rps * REFERENCE_CORES / (peak_rps * TARGET_HEADROOM)).clamp(0.0, 100.0)
+}
+
+/// What a stack measured for one part of the workload.
+#[derive(Debug, Clone, Default)]
+struct PartFigures {
+    /// Mean [`performance_score`] of the usable scenarios.
+    score: Option<f64>,
+    /// Mean core-seconds per request (1 / capacity per core); infinite when a scenario met the
+    /// target at no rate.
+    core_seconds: Option<f64>,
+    scenarios: Vec<String>,
+    evidence: Vec<Evidence>,
+    missing: Vec<String>,
+}
+
+fn part_figures(
+    ctx: &Context,
+    stack: &Stack,
+    part: WorkPart,
+    peak: f64,
+    side: Option<Side>,
+) -> PartFigures {
+    let mut f = PartFigures::default();
+    let (mut scores, mut seconds) = (Vec::new(), Vec::new());
+    for name in part.scenarios() {
+        let Some(sc) = stack.scenario(name) else {
+            continue;
+        };
+        if let Some(why) = &sc.unusable {
+            f.missing.push(format!("{} {name}: {why}", stack.id));
+            f.evidence.push(Evidence::Missing {
+                what: format!("{} {name}: {why}", stack.id),
+            });
+            continue;
+        }
+        let Some(cap) = sc.per_core_at(side) else {
+            continue;
+        };
+        scores.push(performance_score(cap, peak));
+        seconds.push(if cap > 0.0 { 1.0 / cap } else { f64::INFINITY });
+        f.scenarios.push((*name).to_string());
+        let figure = if sc.at_target {
+            format!(
+                "{} req/s per core at p99 ≤ {} ms",
+                rps(cap),
+                ms(ctx.run_target_ms)
+            )
+        } else {
+            format!(
+                "{} req/s per core, closed-loop maximum (no capacity search)",
+                rps(cap)
+            )
+        };
+        let figure = if sc.invalid.is_empty() {
+            figure
+        } else {
+            format!("{figure}; {} trial(s) not ranked", sc.invalid.len())
+        };
+        f.evidence.push(Evidence::Measured {
+            run: ctx.run_id.clone(),
+            stack: stack.id.clone(),
+            scenario: (*name).to_string(),
+            figure,
+        });
+    }
+    if !scores.is_empty() {
+        f.score = Some(mean(&scores));
+        f.core_seconds = Some(mean(&seconds));
+    }
+    f
+}
+
+fn performance(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
+    let peak = p.load.peak_rps;
+    let mut evidence = Vec::new();
+    let (mut sum, mut weight) = (0.0, 0.0);
+    let mut parts = Vec::new();
+    for part in [WorkPart::Crud, WorkPart::Io, WorkPart::Cpu] {
+        let share = part.share(p);
+        if share <= 0.0 {
+            continue;
+        }
+        let owner = a.owner(part);
+        let f = part_figures(ctx, owner, part, peak, tweak.side(&owner.id));
+        evidence.extend(f.evidence);
+        if let Some(s) = f.score {
+            sum += share * s;
+            weight += share;
+            parts.push(format!("{} {:.0}", part.label(), s));
+        }
+    }
+    let score = (weight > 0.0).then(|| sum / weight);
+    let summary = match score {
+        Some(_) => format!(
+            "against the {} req/s peak on {} cores with {:.0}% headroom: {}",
+            rps(peak),
+            REFERENCE_CORES,
+            (TARGET_HEADROOM - 1.0) * 100.0,
+            parts.join(", ")
+        ),
+        None => "no CRUD, I/O or CPU scenario of the run applies to this workload".to_string(),
+    };
+    Score {
+        criterion: Criterion::Performance,
+        score,
+        summary,
+        evidence,
+    }
+}
+
+/// Cores for the peak and their cost. Each measured part `k` of the workload (CRUD, I/O,
+/// real-time, CPU) takes its share `s_k` of the peak, renormalised over the measured parts;
+/// `cores = peak × Σ s_k × mean over k's scenarios of (1 / capacity per core)`, rounded up to
+/// whole cores (at least 1); `monthly = cores × core-hour price × 730`.
+fn capacity(
+    ctx: &Context,
+    p: &Profile,
+    a: &Assignment,
+    tweak: &Tweak,
+) -> (CapacityEstimate, Vec<Evidence>) {
+    let peak = p.load.peak_rps;
+    let mut terms = Vec::new();
+    let mut evidence = Vec::new();
+    let mut basis = Vec::new();
+    for part in [
+        WorkPart::Crud,
+        WorkPart::Io,
+        WorkPart::Realtime,
+        WorkPart::Cpu,
+    ] {
+        let share = part.share(p);
+        if share <= 0.0 {
+            continue;
+        }
+        let owner = a.owner(part);
+        let f = part_figures(ctx, owner, part, peak, tweak.side(&owner.id));
+        if let Some(sec) = f.core_seconds {
+            basis.push(format!(
+                "{} ({:.0}%): {} on {}",
+                part.label(),
+                100.0 * share,
+                f.scenarios.join(", "),
+                owner.id
+            ));
+            terms.push((share, sec));
+            for e in f.evidence {
+                if !evidence.contains(&e) {
+                    evidence.push(e);
+                }
+            }
+        }
+    }
+    let measured: f64 = terms.iter().map(|(s, _)| s).sum();
+    let cores_exact = (measured > 0.0)
+        .then(|| peak * terms.iter().map(|(s, sec)| s / measured * sec).sum::<f64>())
+        .filter(|c| c.is_finite());
+    let cores = cores_exact.map(|c| (c.ceil() as u64).max(1));
+    let monthly_cost = cores.map(|c| c as f64 * p.cost.core_hour * HOURS_PER_MONTH);
+    (
+        CapacityEstimate {
+            cores_exact,
+            cores,
+            monthly_cost,
+            per_core_rps: cores_exact.filter(|c| *c > 0.0).map(|c| peak / c),
+            basis,
+        },
+        evidence,
+    )
+}
+
+/// Cost: `100 × clamp(1 − monthly cost / (2 × monthly budget), 0, 1)`: 100 for free, 50 at
+/// the budget, 0 at twice the budget or when the p99 target was met at no rate.
+fn cost(p: &Profile, est: &CapacityEstimate, evidence: Vec<Evidence>, any_measured: bool) -> Score {
+    let currency = &p.cost.currency;
+    let mut evidence = evidence;
+    evidence.push(Evidence::Profile {
+        field: "cost.core_hour".into(),
+        value: format!("{} {currency}", p.cost.core_hour),
+    });
+    let (score, summary) = match (est.monthly_cost, est.cores) {
+        (Some(m), Some(c)) => (
+            Some((100.0 * (1.0 - m / (2.0 * p.cost.monthly_budget))).clamp(0.0, 100.0)),
+            format!(
+                "{c} core{} for the peak: {} {currency} a month against a budget of {}",
+                if c == 1 { "" } else { "s" },
+                money(m),
+                money(p.cost.monthly_budget)
+            ),
+        ),
+        _ if any_measured => (
+            Some(0.0),
+            "a scenario of this workload met the p99 target at no rate measured".to_string(),
+        ),
+        _ => (
+            None,
+            "nothing relevant measured to size a deployment".to_string(),
+        ),
+    };
+    Score {
+        criterion: Criterion::Cost,
+        score,
+        summary,
+        evidence,
+    }
+}
+
+fn fact(level: &Level) -> Evidence {
+    knowledge::evidence(level)
+}
+
+/// Real-time fit: the mean of what is available of (a) the [`performance_score`] of
+/// `upstream` (many connections waiting on I/O) and (b) the curated level of the framework's
+/// WebSocket support. WebSocket scenarios are not measured yet.
+fn realtime(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
+    let owner = a.owner(WorkPart::Realtime);
+    let f = part_figures(
+        ctx,
+        owner,
+        WorkPart::Realtime,
+        p.load.peak_rps,
+        tweak.side(&owner.id),
+    );
+    let mut evidence = f.evidence;
+    let mut parts = Vec::new();
+    let mut values = Vec::new();
+    if let Some(s) = f.score {
+        values.push(s);
+        parts.push(format!("upstream {s:.0}"));
+    }
+    if let Some(fw) = knowledge::framework(&owner.framework) {
+        values.push(fw.websockets.level);
+        parts.push(format!("WebSocket libraries {:.0}", fw.websockets.level));
+        evidence.push(fact(&fw.websockets));
+    }
+    evidence.push(Evidence::Missing {
+        what: "WebSocket scenarios (ws-echo, ws-broadcast) are not measured yet".into(),
+    });
+    let score = (!values.is_empty()).then(|| mean(&values));
+    Score {
+        criterion: Criterion::Realtime,
+        score,
+        summary: if parts.is_empty() {
+            format!("nothing measured or curated for {}", owner.id)
+        } else {
+            format!("{}: {}", owner.id, parts.join(", "))
+        },
+        evidence,
+    }
+}
+
+/// CPU-work fit: the mean of what is available of (a) the [`performance_score`] of `cpu` and
+/// (b) for `mixed`, `100 × min(1, p99 target / p99 of /json)`: whether light requests keep
+/// their latency while CPU-heavy ones run beside them (event loop vs workers and the GIL).
+fn cpu(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
+    let owner = a.owner(WorkPart::Cpu);
+    let side = tweak.side(&owner.id);
+    let mut evidence = Vec::new();
+    let mut values = Vec::new();
+    let mut parts = Vec::new();
+    if let Some(sc) = owner.scenario("cpu") {
+        match (&sc.unusable, sc.per_core_at(side)) {
+            (None, Some(cap)) => {
+                let s = performance_score(cap, p.load.peak_rps);
+                values.push(s);
+                parts.push(format!("cpu {s:.0}"));
+                evidence.push(Evidence::Measured {
+                    run: ctx.run_id.clone(),
+                    stack: owner.id.clone(),
+                    scenario: "cpu".into(),
+                    figure: format!("{} req/s per core", rps(cap)),
+                });
+            }
+            (why, _) => evidence.push(Evidence::Missing {
+                what: format!(
+                    "{} cpu: {}",
+                    owner.id,
+                    why.as_deref().unwrap_or("no figures")
+                ),
+            }),
+        }
+    }
+    if let Some(sc) = owner.scenario("mixed") {
+        match (&sc.unusable, sc.p99_at(side)) {
+            (None, Some(p99)) if p99 > 0.0 => {
+                let s = (100.0 * p.load.p99_ms / p99).min(100.0);
+                values.push(s);
+                parts.push(format!("mixed {s:.0}"));
+                evidence.push(Evidence::Measured {
+                    run: ctx.run_id.clone(),
+                    stack: owner.id.clone(),
+                    scenario: "mixed".into(),
+                    figure: format!(
+                        "/json p99 {} ms beside CPU-heavy requests (target {} ms)",
+                        ms(p99),
+                        ms(p.load.p99_ms)
+                    ),
+                });
+            }
+            (why, _) => evidence.push(Evidence::Missing {
+                what: format!(
+                    "{} mixed: {}",
+                    owner.id,
+                    why.as_deref().unwrap_or("no latency")
+                ),
+            }),
+        }
+    }
+    let score = (!values.is_empty()).then(|| mean(&values));
+    Score {
+        criterion: Criterion::Cpu,
+        score,
+        summary: if parts.is_empty() {
+            "the run measured neither cpu nor mixed".to_string()
+        } else {
+            format!("{}: {}", owner.id, parts.join(", "))
+        },
+        evidence,
+    }
+}
+
+/// Data/ML fit: the language's curated levels, weighted by the data and ML shares:
+/// `(data × data level + ml × ML level) / (data + ml)`, where the ML level is the in-process
+/// one when models must run in the API process; with no data or ML share but models in the
+/// product, the ML level; with neither, the mean of both levels (its weight is then 0).
+fn data_ml(p: &Profile, a: &Assignment) -> Score {
+    let owner = a.owner(WorkPart::Ml);
+    let libs = match owner.language {
+        Some(Language::Python) => knowledge::PYTHON,
+        Some(Language::Javascript) => knowledge::JAVASCRIPT,
+        None => {
+            return Score {
+                criterion: Criterion::DataMl,
+                score: None,
+                summary: format!("no curated facts about {}'s libraries", owner.language_name),
+                evidence: Vec::new(),
+            }
+        }
+    };
+    let ml = if p.needs.ml_in_process {
+        libs.ml_in_process
+    } else {
+        libs.ml
+    };
+    let (d, m) = (p.workload.data, p.workload.ml);
+    let score = if d + m > 0.0 {
+        (d * libs.data.level + m * ml.level) / (d + m)
+    } else if p.needs.ml_models {
+        ml.level
+    } else {
+        (libs.data.level + ml.level) / 2.0
+    };
+    let mut evidence = vec![fact(&libs.data)];
+    if ml.fact != libs.data.fact {
+        evidence.push(fact(&ml));
+    }
+    evidence.push(Evidence::Missing {
+        what: "the data and ml scenarios are not measured yet".into(),
+    });
+    Score {
+        criterion: Criterion::DataMl,
+        score: Some(score),
+        summary: format!(
+            "{} ({}): data libraries {:.0}, ML {:.0}",
+            owner.id, owner.language_name, libs.data.level, ml.level
+        ),
+        evidence,
+    }
+}
+
+/// Team: `20 × skill in the stack's language` (0–5 → 0–100), minus 20 when the hiring pool is
+/// the other language, at least 0; a hybrid scores the mean of its two stacks (the team must
+/// run both).
+fn team(p: &Profile, a: &Assignment) -> Score {
+    let mut values = Vec::new();
+    let mut parts = Vec::new();
+    let mut evidence = Vec::new();
+    for s in a.stacks() {
+        let Some(lang) = s.language else {
+            values.push(0.0);
+            parts.push(format!(
+                "the profile has no skill level for {}",
+                s.language_name
+            ));
+            continue;
+        };
+        let skill = p.team.skill(lang);
+        let field = match lang {
+            Language::Javascript => "team.javascript",
+            Language::Python => "team.python",
+        };
+        evidence.push(Evidence::Profile {
+            field: field.into(),
+            value: skill.to_string(),
+        });
+        let mut v = 20.0 * f64::from(skill);
+        let mut text = format!("{} skill {skill} of 5", lang.name());
+        if let Some(pool) = p.hiring.pool.language() {
+            if pool != lang {
+                v = (v - 20.0).max(0.0);
+                text.push_str(&format!(", hiring favours {}", pool.name()));
+                evidence.push(Evidence::Profile {
+                    field: "hiring.pool".into(),
+                    value: pool.name().to_string(),
+                });
+            }
+        }
+        values.push(v);
+        parts.push(text);
+    }
+    Score {
+        criterion: Criterion::Team,
+        score: Some(mean(&values)),
+        summary: parts.join("; "),
+        evidence,
+    }
+}
+
+/// Ecosystem: the mean over the needs the profile asks for (admin, server pages, strict
+/// typing, and an ORM when CRUD is at least 20% of the work) of the framework's curated level;
+/// a hybrid takes the better of its two stacks per need. No need asked: not scored.
+fn ecosystem(p: &Profile, a: &Assignment) -> Score {
+    let n = &p.needs;
+    type Pick = fn(&knowledge::Framework) -> Level;
+    let asked: Vec<(&str, Pick)> = [
+        (
+            n.admin,
+            "admin",
+            (|f: &knowledge::Framework| f.admin) as Pick,
+        ),
+        (n.server_pages, "server pages", |f| f.server_pages),
+        (n.strict_typing, "strict typing", |f| f.typing),
+        (p.workload.crud >= 0.2, "ORM", |f| f.orm),
+    ]
+    .into_iter()
+    .filter(|(on, _, _)| *on)
+    .map(|(_, name, pick)| (name, pick))
+    .collect();
+    let frameworks: Vec<_> = a
+        .stacks()
+        .iter()
+        .filter_map(|s| knowledge::framework(&s.framework))
+        .collect();
+    if asked.is_empty() || frameworks.is_empty() {
+        return Score {
+            criterion: Criterion::Ecosystem,
+            score: None,
+            summary: if asked.is_empty() {
+                "no need asked that the frameworks differ on".to_string()
+            } else {
+                "no curated facts about this framework".to_string()
+            },
+            evidence: Vec::new(),
+        };
+    }
+    let mut values = Vec::new();
+    let mut parts = Vec::new();
+    let mut evidence = Vec::new();
+    for (name, pick) in asked {
+        let Some(best) = frameworks
+            .iter()
+            .map(|f| pick(f))
+            .max_by(|x, y| x.level.total_cmp(&y.level))
+        else {
+            continue;
+        };
+        values.push(best.level);
+        parts.push(format!("{name} {:.0}", best.level));
+        evidence.push(fact(&best));
+    }
+    Score {
+        criterion: Criterion::Ecosystem,
+        score: Some(mean(&values)),
+        summary: parts.join(", "),
+        evidence,
+    }
+}
+
+fn candidate(
+    ctx: &Context,
+    p: &Profile,
+    a: Assignment,
+    weights: &[Weight],
+    tweak: &Tweak,
+) -> Candidate {
+    let (estimate, cost_evidence) = capacity(ctx, p, &a, tweak);
+    let any_measured = !cost_evidence.is_empty();
+    let scores = vec![
+        performance(ctx, p, &a, tweak),
+        cost(p, &estimate, cost_evidence, any_measured),
+        realtime(ctx, p, &a, tweak),
+        cpu(ctx, p, &a, tweak),
+        data_ml(p, &a),
+        team(p, &a),
+        ecosystem(p, &a),
+    ];
+    let (mut sum, mut wsum) = (0.0, 0.0);
+    let mut notes = Vec::new();
+    for s in &scores {
+        let w = weights[s.criterion.index()].weight;
+        if w <= 0.0 {
+            continue;
+        }
+        match s.score {
+            Some(v) => {
+                sum += w * v;
+                wsum += w;
+            }
+            None => notes.push(format!(
+                "{} left out of the total ({:.0}% weight): {}",
+                s.criterion.name(),
+                100.0 * w,
+                s.summary
+            )),
+        }
+    }
+    let hybrid = a.api.id != a.ml.id;
+    let mut total = if wsum > 0.0 { sum / wsum } else { 0.0 };
+    if hybrid {
+        total = (total - HYBRID_PENALTY).max(0.0);
+        notes.push(format!(
+            "{HYBRID_PENALTY} points off for running two stacks (two pipelines, two dependency sets, a network hop)"
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for s in a.stacks() {
+        for sc in &s.scenarios {
+            if !sc.invalid.is_empty() && seen.insert((s.id.clone(), sc.name.clone())) {
+                notes.push(format!(
+                    "{} {}: {} trial(s) not ranked ({})",
+                    s.id,
+                    sc.name,
+                    sc.invalid.len(),
+                    sc.invalid.join("; ")
+                ));
+            }
+            if let Some(why) = &sc.unusable {
+                notes.push(format!("{} {}: {why}", s.id, sc.name));
+            }
+        }
+    }
+    let parts = a
+        .stacks()
+        .iter()
+        .map(|s| Part {
+            stack: s.id.clone(),
+            framework: s.framework.clone(),
+            language: s.language_name.clone(),
+            owns: WorkPart::ALL
+                .iter()
+                .filter(|w| a.owner(**w).id == s.id)
+                .filter(|w| w.share(p) > 0.0 || (**w == WorkPart::Ml && p.needs.ml_models))
+                .map(|w| w.label().to_string())
+                .collect(),
+        })
+        .collect();
+    Candidate {
+        id: a
+            .stacks()
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect::<Vec<_>>()
+            .join("+"),
+        parts,
+        scores,
+        total,
+        capacity: estimate,
+        notes,
+    }
+}
+
+/// Why a stack cannot serve this profile at all, if it cannot. `ignore_ml` lifts the
+/// in-process ML knock-out, for choosing the Node half of a hybrid (its Python half runs the
+/// models).
+fn knock_out(p: &Profile, s: &Stack, ignore_ml: bool) -> Option<(String, Vec<Evidence>)> {
+    if let Some(e) = &s.error {
+        return Some((format!("not measured: {e}"), Vec::new()));
+    }
+    if s.scenarios.iter().all(|sc| sc.unusable.is_some()) {
+        return Some((
+            "no scenario with usable figures in this run".to_string(),
+            Vec::new(),
+        ));
+    }
+    if p.needs.ml_in_process && !ignore_ml && s.language != Some(Language::Python) {
+        let libs = knowledge::JAVASCRIPT;
+        return Some((
+            format!(
+                "models must run in-process and {} cannot load PyTorch or scikit-learn models",
+                s.language_name
+            ),
+            vec![
+                Evidence::Profile {
+                    field: "needs.ml_in_process".into(),
+                    value: "true".into(),
+                },
+                fact(&libs.ml_in_process),
+            ],
+        ));
+    }
+    if p.hiring.only {
+        if let Some(pool) = p.hiring.pool.language() {
+            if s.language != Some(pool) {
+                return Some((
+                    format!("hiring is limited to {} developers", pool.name()),
+                    vec![Evidence::Profile {
+                        field: "hiring.only".into(),
+                        value: format!("true (pool {})", pool.name()),
+                    }],
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Whether the profile calls for a Node service beside a Python one: real-time and I/O calls
+/// at least [`HYBRID_SHARE`] of the work, and data and ML at least as much (or models that
+/// must run in-process), and hiring not limited to one language.
+pub(crate) fn calls_for_hybrid(p: &Profile) -> bool {
+    let w = &p.workload;
+    w.realtime + w.io >= HYBRID_SHARE
+        && (w.data + w.ml >= HYBRID_SHARE || p.needs.ml_in_process)
+        && !p.hiring.only
+}
+
+/// Scores every option under `tweak`.
+pub(crate) fn evaluate(ctx: &Context, p: &Profile, tweak: &Tweak) -> Evaluation {
+    let weights = weights(p, &tweak.weights);
+    let mut ranking = Vec::new();
+    let mut excluded = Vec::new();
+    for s in &ctx.stacks {
+        match knock_out(p, s, false) {
+            Some((reason, evidence)) => excluded.push(Excluded {
+                stack: s.id.clone(),
+                reason,
+                evidence,
+            }),
+            None => ranking.push(candidate(ctx, p, Assignment::single(s), &weights, tweak)),
+        }
+    }
+    if calls_for_hybrid(p) {
+        let best = |lang: Language, ignore_ml: bool| {
+            ctx.stacks
+                .iter()
+                .filter(|s| s.language == Some(lang) && knock_out(p, s, ignore_ml).is_none())
+                .map(|s| {
+                    (
+                        s,
+                        candidate(ctx, p, Assignment::single(s), &weights, tweak).total,
+                    )
+                })
+                .fold(None::<(&Stack, f64)>, |acc, (s, t)| match acc {
+                    Some((_, bt)) if bt >= t => acc,
+                    _ => Some((s, t)),
+                })
+                .map(|(s, _)| s)
+        };
+        if let (Some(node), Some(python)) = (
+            best(Language::Javascript, true),
+            best(Language::Python, false),
+        ) {
+            let api_cpu = cpu(ctx, p, &Assignment::single(node), tweak).score;
+            let ml_cpu = cpu(ctx, p, &Assignment::single(python), tweak).score;
+            let a = Assignment {
+                api: node,
+                ml: python,
+                cpu_to_ml: ml_cpu.unwrap_or(0.0) > api_cpu.unwrap_or(0.0),
+            };
+            ranking.push(candidate(ctx, p, a, &weights, tweak));
+        }
+    }
+    ranking.sort_by(|a, b| b.total.total_cmp(&a.total));
+    Evaluation {
+        weights,
+        ranking,
+        excluded,
+    }
+}
+
+/// The top choice's reasons in plain sentences: what it owns (for a hybrid), the criteria that
+/// put it ahead of the runner-up by weighted points, its lead, and its capacity and cost.
+pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
+    let Some(top) = eval.ranking.first() else {
+        return vec!["No stack is left after the knock-outs.".to_string()];
+    };
+    let mut out = Vec::new();
+    if top.is_hybrid() {
+        let owns: Vec<String> = top
+            .parts
+            .iter()
+            .map(|part| {
+                format!(
+                    "{} ({}) for {}",
+                    part.stack,
+                    part.language,
+                    part.owns.join(", ")
+                )
+            })
+            .collect();
+        out.push(format!("Run two services: {}.", owns.join(", beside ")));
+    }
+    match eval.ranking.get(1) {
+        Some(next) => {
+            let mut gains: Vec<(f64, &Score)> = top
+                .scores
+                .iter()
+                .filter_map(|s| {
+                    let w = eval.weights[s.criterion.index()].weight;
+                    let mine = s.score?;
+                    let theirs = next.score(s.criterion).and_then(|x| x.score).unwrap_or(0.0);
+                    let gain = w * (mine - theirs);
+                    (gain > 0.05).then_some((gain, s))
+                })
+                .collect();
+            gains.sort_by(|a, b| b.0.total_cmp(&a.0));
+            for (_, s) in gains.iter().take(3) {
+                out.push(format!(
+                    "{}: {}.",
+                    capitalise(s.criterion.name()),
+                    s.summary
+                ));
+            }
+            let gap = top.total - next.total;
+            if gap < super::sensitivity::CLOSE_TOTALS {
+                out.push(format!(
+                    "It is level with {} ({:.1} to {:.1}): this profile's targets do not separate them, so decide on what the scores leave out.",
+                    next.id, top.total, next.total
+                ));
+            } else {
+                out.push(format!(
+                    "It leads {} by {gap:.1} points of 100 ({:.1} to {:.1}).",
+                    next.id, top.total, next.total
+                ));
+            }
+        }
+        None => out.push("It is the only option left after the knock-outs.".to_string()),
+    }
+    if let (Some(c), Some(m)) = (top.capacity.cores, top.capacity.monthly_cost) {
+        out.push(format!(
+            "It needs {c} core{} for the {} req/s peak at its p99 target, about {} {} a month.",
+            if c == 1 { "" } else { "s" },
+            rps(p.load.peak_rps),
+            money(m),
+            p.cost.currency
+        ));
+    }
+    out
+}
+
+/// Caveats for every option: the kind of run, what is not measured, a stricter target.
+pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> {
+    let mut out = Vec::new();
+    if run.quick {
+        out.push("Measured in a QUICK RUN (fewer, shorter trials): re-run without --quick before deciding.".to_string());
+    }
+    if p.load.p99_ms < ctx.run_target_ms {
+        out.push(format!(
+            "Your p99 target ({} ms) is stricter than the run's ({} ms): capacities overstate what meets it; re-run with `stackwise run --p99 {}`.",
+            ms(p.load.p99_ms),
+            ms(ctx.run_target_ms),
+            ms(p.load.p99_ms)
+        ));
+    }
+    if p.workload.realtime > 0.0 {
+        out.push("WebSocket scenarios are not measured yet: real-time fit rests on upstream (many waiting connections) and on facts about WebSocket libraries.".to_string());
+    }
+    if p.workload.data + p.workload.ml > 0.0 || p.needs.ml_models {
+        out.push(
+            "The data and ml scenarios are not measured yet: data/ML fit rests on curated facts."
+                .to_string(),
+        );
+    }
+    let has = |name: &str| run.settings.scenarios.iter().any(|s| s == name);
+    if p.workload.cpu > 0.0 && !has("cpu") && !has("mixed") {
+        out.push("The run has neither cpu nor mixed: CPU work is not scored.".to_string());
+    }
+    if p.workload.io + p.workload.realtime > 0.0 && !has("upstream") {
+        out.push(
+            "The run has no upstream scenario: I/O calls and real-time are not measured."
+                .to_string(),
+        );
+    }
+    out
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// A rate with thousands separators, rounded to a whole request.
+pub(crate) fn rps(v: f64) -> String {
+    group(v.round() as u64)
+}
+
+/// An amount with thousands separators and two decimals below 100.
+pub(crate) fn money(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.2}")
+    } else {
+        group(v.round() as u64)
+    }
+}
+
+/// Milliseconds without a needless fraction.
+pub(crate) fn ms(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,561 @@
+//! The project profile: what the product does, how much load it must carry, what the team knows
+//! and needs. It is the advisor's second input beside the measurements, read from TOML
+//! (`stackwise-profile.toml`, see `docs/profile.example.toml`) or from the questionnaire.
+//!
+//! Parsing is strict (unknown fields are errors, so a typo does not silently fall back to a
+//! default) and validation names the field, so a user can fix a profile from the message
+//! alone. The questionnaire is data here ([`QUESTIONS`]); asking belongs to the command line,
+//! which keeps this crate free of terminal I/O.
+
+use serde::{Deserialize, Serialize};
+
+/// A validated project profile. Build one with [`Profile::parse`] or [`Profile::from_answers`];
+/// workload shares are normalised to add up to 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The product's name, used in the ADR's title.
+    #[serde(default = "default_name")]
+    pub name: String,
+    pub workload: Workload,
+    pub load: Load,
+    pub team: Team,
+    #[serde(default)]
+    pub needs: Needs,
+    #[serde(default)]
+    pub hiring: Hiring,
+    pub cost: Cost,
+}
+
+fn default_name() -> String {
+    "the backend".to_string()
+}
+
+/// What the backend spends its requests on, as shares (any scale; normalised to add up to 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Plain API / CRUD against a database.
+    #[serde(default)]
+    pub crud: f64,
+    /// I/O-bound calls to other services (waiting on upstream APIs).
+    #[serde(default)]
+    pub io: f64,
+    /// Real-time connections: WebSockets, live updates, chat.
+    #[serde(default)]
+    pub realtime: f64,
+    /// CPU-heavy work inside requests.
+    #[serde(default)]
+    pub cpu: f64,
+    /// Data processing: aggregations, reports, ETL.
+    #[serde(default)]
+    pub data: f64,
+    /// ML inference.
+    #[serde(default)]
+    pub ml: f64,
+}
+
+/// The load the deployment must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    /// Requests per second at the busiest time.
+    pub peak_rps: f64,
+    /// The latency target: p99 in milliseconds.
+    pub p99_ms: f64,
+    /// Connections open at once at the peak (WebSockets and keep-alive).
+    #[serde(default)]
+    pub connections: u64,
+}
+
+/// Team skill per language, 0 (none) to 5 (expert).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    /// JavaScript / TypeScript.
+    pub javascript: u8,
+    pub python: u8,
+}
+
+/// What the product needs from the framework's ecosystem.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Needs {
+    /// An admin back-office for staff to edit data.
+    #[serde(default)]
+    pub admin: bool,
+    /// Server-rendered HTML pages.
+    #[serde(default)]
+    pub server_pages: bool,
+    /// ML models in the product.
+    #[serde(default)]
+    pub ml_models: bool,
+    /// The models must run inside the API process (PyTorch, scikit-learn): a knock-out for
+    /// stacks that cannot load them.
+    #[serde(default)]
+    pub ml_in_process: bool,
+    /// Compile-time type checking across the codebase.
+    #[serde(default)]
+    pub strict_typing: bool,
+}
+
+/// Which developers can be hired.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hiring {
+    /// The language whose developers are easier to hire.
+    #[serde(default)]
+    pub pool: Pool,
+    /// Only stacks in `pool`'s language are considered (a knock-out) instead of preferred.
+    #[serde(default)]
+    pub only: bool,
+}
+
+/// A hiring pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pool {
+    #[default]
+    Either,
+    Javascript,
+    Python,
+}
+
+/// What compute costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    /// Price of one core for one hour.
+    pub core_hour: f64,
+    /// What the backend's compute may cost per month.
+    pub monthly_budget: f64,
+    /// Shown beside amounts.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+}
+
+fn default_currency() -> String {
+    "USD".to_string()
+}
+
+/// A language the advisor knows team skill for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Javascript,
+    Python,
+}
+
+impl Language {
+    /// The language of a run's stack, from its `language` field (`JavaScript`, `TypeScript`,
+    /// `Python`); `None` for any other.
+    pub fn of(name: &str) -> Option<Language> {
+        match name.to_ascii_lowercase().as_str() {
+            "javascript" | "typescript" | "node" | "node.js" => Some(Language::Javascript),
+            "python" => Some(Language::Python),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Javascript => "JavaScript",
+            Language::Python => "Python",
+        }
+    }
+}
+
+impl Pool {
+    pub fn language(self) -> Option<Language> {
+        match self {
+            Pool::Either => None,
+            Pool::Javascript => Some(Language::Javascript),
+            Pool::Python => Some(Language::Python),
+        }
+    }
+}
+
+impl Team {
+    pub fn skill(&self, language: Language) -> u8 {
+        match language {
+            Language::Javascript => self.javascript,
+            Language::Python => self.python,
+        }
+    }
+}
+
+/// A profile that cannot be used, with the field at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{source_name}: {message}")]
+    Syntax {
+        source_name: String,
+        message: String,
+    },
+    #[error("{source_name}: {field} {problem}")]
+    Field {
+        source_name: String,
+        field: String,
+        problem: String,
+    },
+}
+
+/// The largest skill level.
+pub const MAX_SKILL: u8 = 5;
+
+impl Profile {
+    /// Parses and validates a profile; `source_name` (a file name) starts every error message.
+    pub fn parse(text: &str, source_name: &str) -> Result<Profile, ProfileError> {
+        let profile: Profile = toml::from_str(text).map_err(|e| ProfileError::Syntax {
+            source_name: source_name.to_string(),
+            message: one_line(&e, text),
+        })?;
+        profile.validated(source_name)
+    }
+
+    /// Checks every field and normalises the workload shares.
+    pub fn validated(mut self, source_name: &str) -> Result<Profile, ProfileError> {
+        let err = |field: &str, problem: String| ProfileError::Field {
+            source_name: source_name.to_string(),
+            field: field.to_string(),
+            problem,
+        };
+        let w = &mut self.workload;
+        let shares = [
+            ("workload.crud", w.crud),
+            ("workload.io", w.io),
+            ("workload.realtime", w.realtime),
+            ("workload.cpu", w.cpu),
+            ("workload.data", w.data),
+            ("workload.ml", w.ml),
+        ];
+        for (field, v) in shares {
+            if !v.is_finite() || v < 0.0 {
+                return Err(err(field, format!("must be a share of 0 or more, got {v}")));
+            }
+        }
+        let total: f64 = shares.iter().map(|(_, v)| v).sum();
+        if total <= 0.0 {
+            return Err(ProfileError::Field {
+                source_name: source_name.to_string(),
+                field: "workload shares".to_string(),
+                problem: "must add up to more than 0".to_string(),
+            });
+        }
+        for v in [
+            &mut w.crud,
+            &mut w.io,
+            &mut w.realtime,
+            &mut w.cpu,
+            &mut w.data,
+            &mut w.ml,
+        ] {
+            *v /= total;
+        }
+        positive("load.peak_rps", self.load.peak_rps).map_err(|p| err("load.peak_rps", p))?;
+        positive("load.p99_ms", self.load.p99_ms).map_err(|p| err("load.p99_ms", p))?;
+        for (field, v) in [
+            ("team.javascript", self.team.javascript),
+            ("team.python", self.team.python),
+        ] {
+            if v > MAX_SKILL {
+                return Err(err(
+                    field,
+                    format!("must be between 0 and {MAX_SKILL}, got {v}"),
+                ));
+            }
+        }
+        positive("cost.core_hour", self.cost.core_hour).map_err(|p| err("cost.core_hour", p))?;
+        positive("cost.monthly_budget", self.cost.monthly_budget)
+            .map_err(|p| err("cost.monthly_budget", p))?;
+        if self.needs.ml_in_process && !self.needs.ml_models {
+            return Err(err(
+                "needs.ml_in_process",
+                "is true but needs.ml_models is false: in-process models are models in the product"
+                    .to_string(),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The profile as TOML, as `--init` would write it without the comments.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+fn positive(_field: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("must be a number above 0, got {v}"))
+    }
+}
+
+/// A TOML error on one line: the message, then the line it is on, so the field is named even
+/// when the message alone does not (a wrong type names only the type).
+fn one_line(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let start = span.start.min(text.len());
+            let line_no = text[..start].matches('\n').count() + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+            format!("{message} at line {line_no}: `{line}`")
+        }
+        None => message,
+    }
+}
+
+/// The commented template `stackwise advise --init` writes: every field with its default and
+/// what it means.
+pub const TEMPLATE: &str = include_str!("../../../docs/profile.example.toml");
+
+/// What kind of answer a question takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A number of 0 or more (shares, requests per second, milliseconds, prices).
+    Number,
+    /// A whole number of 0 or more.
+    Count,
+    /// A skill level from 0 to [`MAX_SKILL`].
+    Skill,
+    /// yes or no.
+    YesNo,
+    /// One of the listed words.
+    Choice(&'static [&'static str]),
+    /// Any text.
+    Text,
+}
+
+/// One question of the questionnaire: the profile field it fills, what to ask, the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Question {
+    /// Dotted TOML path, such as `team.python`.
+    pub field: &'static str,
+    pub prompt: &'static str,
+    /// The answer taken when none is given, as it would be typed.
+    pub default: &'static str,
+    pub kind: Kind,
+}
+
+/// The questionnaire, in the order asked. Every field of [`Profile`] has a question, so the
+/// answers alone make a complete profile.
+pub const QUESTIONS: &[Question] = &[
+    q("name", "Product name", "the backend", Kind::Text),
+    q(
+        "workload.crud",
+        "Share of plain API / CRUD work (any scale, e.g. percent)",
+        "60",
+        Kind::Number,
+    ),
+    q(
+        "workload.io",
+        "Share of I/O-bound calls to other services",
+        "20",
+        Kind::Number,
+    ),
+    q(
+        "workload.realtime",
+        "Share of real-time connections (WebSockets, live updates)",
+        "0",
+        Kind::Number,
+    ),
+    q(
+        "workload.cpu",
+        "Share of CPU-heavy work in requests",
+        "10",
+        Kind::Number,
+    ),
+    q(
+        "workload.data",
+        "Share of data processing",
+        "10",
+        Kind::Number,
+    ),
+    q("workload.ml", "Share of ML inference", "0", Kind::Number),
+    q(
+        "load.peak_rps",
+        "Peak requests per second",
+        "1000",
+        Kind::Number,
+    ),
+    q(
+        "load.p99_ms",
+        "p99 latency target in milliseconds",
+        "100",
+        Kind::Number,
+    ),
+    q(
+        "load.connections",
+        "Connections open at once at the peak",
+        "1000",
+        Kind::Count,
+    ),
+    q(
+        "team.javascript",
+        "Team skill in JavaScript/TypeScript, 0-5",
+        "3",
+        Kind::Skill,
+    ),
+    q("team.python", "Team skill in Python, 0-5", "3", Kind::Skill),
+    q(
+        "needs.admin",
+        "Need an admin back-office?",
+        "no",
+        Kind::YesNo,
+    ),
+    q(
+        "needs.server_pages",
+        "Need server-rendered pages?",
+        "no",
+        Kind::YesNo,
+    ),
+    q(
+        "needs.ml_models",
+        "ML models in the product?",
+        "no",
+        Kind::YesNo,
+    ),
+    q(
+        "needs.ml_in_process",
+        "Must the models run inside the API process (PyTorch, scikit-learn)?",
+        "no",
+        Kind::YesNo,
+    ),
+    q(
+        "needs.strict_typing",
+        "Need strict typing?",
+        "no",
+        Kind::YesNo,
+    ),
+    q(
+        "hiring.pool",
+        "Which developers can you hire most easily",
+        "either",
+        Kind::Choice(&["either", "javascript", "python"]),
+    ),
+    q(
+        "hiring.only",
+        "Consider only stacks in that language?",
+        "no",
+        Kind::YesNo,
+    ),
+    q(
+        "cost.core_hour",
+        "Price of one core-hour",
+        "0.04",
+        Kind::Number,
+    ),
+    q(
+        "cost.monthly_budget",
+        "Monthly compute budget",
+        "500",
+        Kind::Number,
+    ),
+    q("cost.currency", "Currency", "USD", Kind::Text),
+];
+
+const fn q(
+    field: &'static str,
+    prompt: &'static str,
+    default: &'static str,
+    kind: Kind,
+) -> Question {
+    Question {
+        field,
+        prompt,
+        default,
+        kind,
+    }
+}
+
+impl Question {
+    /// Checks one typed answer (empty means the default) and returns it as a TOML value, or
+    /// a message saying what is expected.
+    pub fn answer(&self, typed: &str) -> Result<toml::Value, String> {
+        let typed = typed.trim();
+        let text = if typed.is_empty() {
+            self.default
+        } else {
+            typed
+        };
+        let number = || {
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    format!("{} expects a number of 0 or more, got '{text}'", self.field)
+                })
+        };
+        match self.kind {
+            Kind::Number => number().map(toml::Value::Float),
+            Kind::Count => text
+                .parse::<i64>()
+                .ok()
+                .filter(|v| *v >= 0)
+                .map(toml::Value::Integer)
+                .ok_or_else(|| format!("{} expects a whole number, got '{text}'", self.field)),
+            Kind::Skill => text
+                .parse::<i64>()
+                .ok()
+                .filter(|v| (0..=i64::from(MAX_SKILL)).contains(v))
+                .map(toml::Value::Integer)
+                .ok_or_else(|| format!("{} expects 0 to {MAX_SKILL}, got '{text}'", self.field)),
+            Kind::YesNo => match text.to_ascii_lowercase().as_str() {
+                "y" | "yes" | "true" => Ok(toml::Value::Boolean(true)),
+                "n" | "no" | "false" => Ok(toml::Value::Boolean(false)),
+                _ => Err(format!("{} expects yes or no, got '{text}'", self.field)),
+            },
+            Kind::Choice(options) => {
+                let lower = text.to_ascii_lowercase();
+                if options.contains(&lower.as_str()) {
+                    Ok(toml::Value::String(lower))
+                } else {
+                    Err(format!(
+                        "{} expects one of {}, got '{text}'",
+                        self.field,
+                        options.join(", ")
+                    ))
+                }
+            }
+            Kind::Text => Ok(toml::Value::String(text.to_string())),
+        }
+    }
+}
+
+impl Profile {
+    /// A profile from questionnaire answers: `(field, value)` pairs as returned by
+    /// [`Question::answer`]. Fields left out keep no default here; use every question.
+    pub fn from_answers(answers: &[(&str, toml::Value)]) -> Result<Profile, ProfileError> {
+        let mut root = toml::Table::new();
+        for (field, value) in answers {
+            let mut table = &mut root;
+            let mut parts = field.split('.').peekable();
+            while let Some(part) = parts.next() {
+                if parts.peek().is_none() {
+                    table.insert(part.to_string(), value.clone());
+                } else {
+                    let entry = table
+                        .entry(part.to_string())
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    match entry {
+                        toml::Value::Table(t) => table = t,
+                        _ => {
+                            return Err(ProfileError::Field {
+                                source_name: "answers".to_string(),
+                                field: field.to_string(),
+                                problem: "clashes with another answer".to_string(),
+                            })
+                        }
+                    }
+                }
+            }
+        }
+        let text = toml::to_string(&root).map_err(|e| ProfileError::Syntax {
+            source_name: "answers".to_string(),
+            message: e.to_string(),
+        })?;
+        Profile::parse(&text, "answers")
+    }
+}

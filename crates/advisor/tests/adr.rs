@@ -1,0 +1,104 @@
+//! The decision record: MADR 4.0's sections in order, front matter, evidence that names the
+//! run and scenario or the source and year, and a snapshot on the run fixture.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use stackwise_advisor::adr::{render, AdrInput};
+use stackwise_advisor::advise::advise;
+use stackwise_advisor::profile::Profile;
+use stackwise_results::RunResult;
+
+fn fixture() -> RunResult {
+    let mut value: Value = serde_json::from_str(include_str!(
+        "../../stackwise/tests/fixtures/run-result.json"
+    ))
+    .unwrap();
+    fill_server_samples(&mut value);
+    serde_json::from_value(value).unwrap()
+}
+
+fn fill_server_samples(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("pss_peak_bytes") && !map.contains_key("samples") {
+                map.insert("samples".into(), Value::from(0));
+            }
+            map.values_mut().for_each(fill_server_samples);
+        }
+        Value::Array(items) => items.iter_mut().for_each(fill_server_samples),
+        _ => {}
+    }
+}
+
+const REALTIME_ML: &str = r#"
+name = "live scoring"
+[workload]
+realtime = 50
+ml = 30
+crud = 20
+[load]
+peak_rps = 1000
+p99_ms = 100
+[team]
+javascript = 4
+python = 4
+[needs]
+ml_models = true
+ml_in_process = true
+[cost]
+core_hour = 0.04
+monthly_budget = 500
+"#;
+
+fn adr(profile: &str) -> (String, RunResult) {
+    let run = fixture();
+    let p = Profile::parse(profile, "p.toml").unwrap();
+    let a = advise(&p, &run, false);
+    let text = render(
+        &a,
+        &AdrInput {
+            date: "2026-11-22",
+            profile_path: "stackwise-profile.toml",
+        },
+    );
+    (text, run)
+}
+
+#[test]
+fn madr_sections_in_order() {
+    let (text, _) = adr(REALTIME_ML);
+    assert!(text.starts_with("---\nstatus: proposed\ndate: 2026-11-22\n---\n\n# "));
+    let mut at = 0;
+    for heading in [
+        "\n## Context and Problem Statement\n",
+        "\n## Decision Drivers\n",
+        "\n## Considered Options\n",
+        "\n## Decision Outcome\n",
+        "\n### Consequences\n",
+        "\n### Confirmation\n",
+        "\n## Pros and Cons of the Options\n",
+    ] {
+        let found = text[at..]
+            .find(heading)
+            .unwrap_or_else(|| panic!("{heading:?} after byte {at}"));
+        at += found + heading.len();
+    }
+    assert!(text.contains("Chosen option: \"hybrid: "));
+    assert!(text.contains("stackwise advise --profile stackwise-profile.toml --results latest"));
+}
+
+#[test]
+fn evidence_names_run_and_scenario_or_source_and_year() {
+    let (text, run) = adr(REALTIME_ML);
+    assert!(text.contains(&format!("(run {})", run.id)));
+    assert!(text.contains("measured: express upstream"));
+    assert!(text.contains("https://github.com/websockets/ws, 2026; fact node-ws"));
+    assert!(text.contains("knock-out: express is out"));
+}
+
+#[test]
+fn snapshot() {
+    let (text, run) = adr(REALTIME_ML);
+    insta::assert_snapshot!(text.replace(&run.id, "[run_id]"));
+}

@@ -1,0 +1,421 @@
+//! The advisor on the real run fixture: the guides' own rules give the answer for three
+//! profiles (an ML product with a Python team, a chat product with a JavaScript team, a
+//! real-time product with ML that earns the hybrid answer); knock-outs, evidence, capacity,
+//! sensitivity and ties; raising a stack's measured capacity never lowers its score; and the
+//! terminal, Markdown and JSON outputs as snapshots.
+
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+use serde_json::Value;
+use stackwise_advisor::advise::{self, advise, Criterion, Evidence};
+use stackwise_advisor::profile::Profile;
+use stackwise_results::RunResult;
+
+/// The run fixture as the current model reads it (memory sample counts filled in when the
+/// recording predates them).
+fn fixture() -> RunResult {
+    let mut value: Value = serde_json::from_str(include_str!(
+        "../../stackwise/tests/fixtures/run-result.json"
+    ))
+    .unwrap();
+    fill_server_samples(&mut value);
+    serde_json::from_value(value).unwrap()
+}
+
+fn fill_server_samples(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("pss_peak_bytes") && !map.contains_key("samples") {
+                map.insert("samples".into(), Value::from(0));
+            }
+            map.values_mut().for_each(fill_server_samples);
+        }
+        Value::Array(items) => items.iter_mut().for_each(fill_server_samples),
+        _ => {}
+    }
+}
+
+fn profile(text: &str) -> Profile {
+    Profile::parse(text, "test.toml").unwrap()
+}
+
+const DEFAULT: &str = include_str!("../../../docs/profile.example.toml");
+
+/// An ML-centred product, a Python team, models that must run in-process.
+const ML_PYTHON: &str = r#"
+name = "ml product"
+[workload]
+crud = 40
+ml = 50
+data = 10
+[load]
+peak_rps = 300
+p99_ms = 100
+[team]
+javascript = 1
+python = 5
+[needs]
+ml_models = true
+ml_in_process = true
+[cost]
+core_hour = 0.04
+monthly_budget = 500
+"#;
+
+/// A chat product: real-time connections, a JavaScript team.
+const CHAT_JS: &str = r#"
+name = "chat"
+[workload]
+realtime = 60
+crud = 30
+io = 10
+[load]
+peak_rps = 1000
+p99_ms = 100
+connections = 20000
+[team]
+javascript = 5
+python = 1
+[cost]
+core_hour = 0.04
+monthly_budget = 500
+"#;
+
+/// A real-time API with ML in the product, a team fluent in both languages.
+const REALTIME_ML: &str = r#"
+name = "live scoring"
+[workload]
+realtime = 50
+ml = 30
+crud = 20
+[load]
+peak_rps = 1000
+p99_ms = 100
+connections = 5000
+[team]
+javascript = 4
+python = 4
+[needs]
+ml_models = true
+ml_in_process = true
+[cost]
+core_hour = 0.04
+monthly_budget = 500
+"#;
+
+fn top(p: &str) -> advise::Candidate {
+    advise::rank(&profile(p), &fixture()).remove(0)
+}
+
+fn languages(c: &advise::Candidate) -> Vec<&str> {
+    c.parts.iter().map(|p| p.language.as_str()).collect()
+}
+
+#[test]
+fn an_ml_product_with_a_python_team_gets_a_python_stack() {
+    let a = advise(&profile(ML_PYTHON), &fixture(), false);
+    let top = a.top().unwrap();
+    assert_eq!(languages(top), ["Python"], "{}", top.id);
+    assert!(
+        a.ranking.iter().all(|c| !c.is_hybrid()),
+        "no real-time: no hybrid"
+    );
+    let node: Vec<_> = fixture()
+        .stacks
+        .iter()
+        .filter(|s| s.language == "JavaScript")
+        .map(|s| s.id.clone())
+        .collect();
+    assert!(!node.is_empty());
+    for id in node {
+        let x = a.excluded.iter().find(|x| x.stack == id).unwrap();
+        assert!(x.reason.contains("in-process"), "{}", x.reason);
+        assert!(x.evidence.iter().any(
+            |e| matches!(e, Evidence::Profile { field, .. } if field == "needs.ml_in_process")
+        ));
+    }
+}
+
+#[test]
+fn a_chat_product_with_a_javascript_team_gets_a_node_stack() {
+    let ranking = advise::rank(&profile(CHAT_JS), &fixture());
+    assert_eq!(languages(&ranking[0]), ["JavaScript"], "{}", ranking[0].id);
+    let best_python = ranking.iter().find(|c| languages(c) == ["Python"]).unwrap();
+    assert!(ranking[0].total > best_python.total + 10.0);
+    let rt = ranking[0].score(Criterion::Realtime).unwrap();
+    assert!(rt
+        .evidence
+        .iter()
+        .any(|e| matches!(e, Evidence::Missing { what } if what.contains("WebSocket"))));
+}
+
+#[test]
+fn a_realtime_product_with_ml_in_process_earns_the_hybrid_answer() {
+    let a = advise(&profile(REALTIME_ML), &fixture(), false);
+    let top = a.top().unwrap();
+    assert!(top.is_hybrid(), "{}", top.id);
+    assert_eq!(languages(top), ["JavaScript", "Python"]);
+    assert!(top.parts[0]
+        .owns
+        .iter()
+        .any(|o| o == "real-time connections"));
+    assert!(top.parts[1].owns.iter().any(|o| o == "ML inference"));
+    assert!(
+        a.reasons[0].starts_with("Run two services"),
+        "{:?}",
+        a.reasons
+    );
+    assert!(top.notes.iter().any(|n| n.contains("two stacks")));
+}
+
+#[test]
+fn no_hybrid_unless_the_profile_calls_for_one() {
+    for p in [DEFAULT, CHAT_JS, ML_PYTHON] {
+        assert!(advise::rank(&profile(p), &fixture())
+            .iter()
+            .all(|c| !c.is_hybrid()));
+    }
+    let only_python = REALTIME_ML.replace(
+        "[needs]",
+        "[hiring]\npool = \"python\"\nonly = true\n[needs]",
+    );
+    let a = advise(&profile(&only_python), &fixture(), false);
+    assert!(a.ranking.iter().all(|c| !c.is_hybrid()));
+    assert!(a.ranking.iter().all(|c| languages(c) == ["Python"]));
+}
+
+#[test]
+fn hiring_only_one_language_knocks_out_the_other() {
+    let p = CHAT_JS.replace("[cost]", "[hiring]\npool = \"python\"\nonly = true\n[cost]");
+    let a = advise(&profile(&p), &fixture(), false);
+    assert!(a.ranking.iter().all(|c| languages(c) == ["Python"]));
+    assert!(a
+        .excluded
+        .iter()
+        .all(|x| x.reason.contains("Python developers")));
+    assert!(!a.excluded.is_empty());
+}
+
+#[test]
+fn performance_is_scored_against_the_target_not_the_fastest_stack() {
+    assert_eq!(advise::performance_score(375.0, 1000.0), 100.0);
+    assert_eq!(advise::performance_score(3750.0, 1000.0), 100.0);
+    assert!((advise::performance_score(187.5, 1000.0) - 50.0).abs() < 1e-9);
+    assert_eq!(advise::performance_score(0.0, 1000.0), 0.0);
+    // At a light load every measured stack is fast enough: none gains on performance.
+    let light = DEFAULT.replace("peak_rps = 1000", "peak_rps = 20");
+    for c in advise::rank(&profile(&light), &fixture()) {
+        assert_eq!(
+            c.score(Criterion::Performance).unwrap().score,
+            Some(100.0),
+            "{}",
+            c.id
+        );
+    }
+}
+
+#[test]
+fn capacity_and_cost_follow_from_capacity_per_core() {
+    let p = profile(DEFAULT);
+    for c in advise::rank(&p, &fixture()) {
+        let e = &c.capacity;
+        let exact = e.cores_exact.unwrap();
+        assert_eq!(e.cores, Some((exact.ceil() as u64).max(1)));
+        let monthly = e.cores.unwrap() as f64 * p.cost.core_hour * advise::HOURS_PER_MONTH;
+        assert!((e.monthly_cost.unwrap() - monthly).abs() < 1e-9);
+        assert!((e.per_core_rps.unwrap() * exact - p.load.peak_rps).abs() < 1e-6);
+        let cost = c.score(Criterion::Cost).unwrap().score.unwrap();
+        let expected = (100.0 * (1.0 - monthly / (2.0 * p.cost.monthly_budget))).clamp(0.0, 100.0);
+        assert!((cost - expected).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn every_weighted_score_has_evidence_naming_its_run_or_source() {
+    let run = fixture();
+    for p in [DEFAULT, CHAT_JS, ML_PYTHON, REALTIME_ML] {
+        let a = advise(&profile(p), &run, false);
+        let total: f64 = a.weights.iter().map(|w| w.weight).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        for c in &a.ranking {
+            for s in &c.scores {
+                if a.weights[s.criterion as usize].weight > 0.0 && s.score.is_some() {
+                    assert!(!s.evidence.is_empty(), "{} {:?}", c.id, s.criterion);
+                }
+                for e in &s.evidence {
+                    if let Evidence::Measured {
+                        run: id, scenario, ..
+                    } = e
+                    {
+                        assert_eq!(id, &run.id);
+                        assert!(run.settings.scenarios.contains(scenario));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_failed_scenario_is_stated_not_scored_as_zero() {
+    let mut run = fixture();
+    let stack = run.stacks.iter_mut().find(|s| s.id == "express").unwrap();
+    let db = stack
+        .scenarios
+        .iter_mut()
+        .find(|s| s.scenario == "db")
+        .unwrap();
+    db.error = Some("did not verify".into());
+    let ranking = advise::rank(&profile(DEFAULT), &run);
+    let express = ranking.iter().find(|c| c.id == "express").unwrap();
+    assert!(express
+        .notes
+        .iter()
+        .any(|n| n.contains("db") && n.contains("did not verify")));
+    let perf = express.score(Criterion::Performance).unwrap();
+    assert!(perf.score.unwrap() > 0.0);
+    assert!(perf
+        .evidence
+        .iter()
+        .any(|e| matches!(e, Evidence::Missing { what } if what.contains("did not verify"))));
+}
+
+#[test]
+fn a_stack_that_could_not_be_measured_is_knocked_out_with_its_error() {
+    let mut run = fixture();
+    run.stacks[0].error = Some("failed to install".into());
+    let id = run.stacks[0].id.clone();
+    let a = advise(&profile(DEFAULT), &run, false);
+    assert!(a.ranking.iter().all(|c| c.id != id));
+    let x = a.excluded.iter().find(|x| x.stack == id).unwrap();
+    assert!(x.reason.contains("failed to install"));
+}
+
+#[test]
+fn identical_stacks_are_a_tie_not_a_winner() {
+    let mut run = fixture();
+    let top_id = top(DEFAULT).id;
+    let mut twin = run.stacks.iter().find(|s| s.id == top_id).unwrap().clone();
+    twin.id = format!("{top_id}-twin");
+    run.settings.stacks.push(twin.id.clone());
+    run.stacks.push(twin);
+    let a = advise(&profile(DEFAULT), &run, false);
+    let tie = a.sensitivity.tie.as_ref().unwrap();
+    assert!(tie.with.iter().any(|w| w.contains("twin")) || a.top().unwrap().id.contains("twin"));
+    assert!(advise::render::headline(&a).starts_with("Tie:"));
+}
+
+#[test]
+fn sensitivity_names_the_skill_change_that_flips_the_choice() {
+    // A CRUD product where the Node stacks lead on team skill alone.
+    let p = DEFAULT
+        .replace("javascript = 3", "javascript = 4")
+        .replace("python = 3", "python = 2");
+    let a = advise(&profile(&p), &fixture(), false);
+    assert_eq!(languages(a.top().unwrap()), ["JavaScript"]);
+    let flip = a
+        .sensitivity
+        .flips
+        .iter()
+        .find(|f| f.input == "team skills")
+        .unwrap();
+    assert!(
+        flip.sentence.contains("Python skill ≥"),
+        "{}",
+        flip.sentence
+    );
+    assert!(!flip.within_uncertainty);
+    // Applying the change does flip it.
+    let q = p
+        .replace("python = 2", "python = 4")
+        .replace("javascript = 4", "javascript = 2");
+    assert_ne!(top(&q).id, a.top().unwrap().id);
+}
+
+#[test]
+fn a_stricter_target_than_the_runs_is_said() {
+    let p = DEFAULT.replace("p99_ms = 100", "p99_ms = 20");
+    let a = advise(&profile(&p), &fixture(), false);
+    assert!(a.notes.iter().any(|n| n.contains("stackwise run --p99 20")));
+}
+
+/// Scales every throughput figure of `stack`: trials, sweep and capacity.
+fn scale_stack(run: &mut RunResult, stack: usize, factor: f64) {
+    for sc in &mut run.stacks[stack].scenarios {
+        for t in sc.trials.iter_mut().chain(sc.sweep.iter_mut()) {
+            t.load.summary.throughput_rps *= factor;
+        }
+        if let Some(c) = &mut sc.capacity {
+            c.rps *= factor;
+            c.missed_rps = c.missed_rps.map(|m| m * factor);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Raising a stack's measured capacity never lowers its score.
+    #[test]
+    fn more_capacity_never_lowers_a_score(
+        stack in 0usize..4,
+        factor in 1.0f64..8.0,
+        which in 0usize..4,
+        peak in 50.0f64..20000.0,
+    ) {
+        let base = fixture();
+        let stack = stack % base.stacks.len();
+        let id = base.stacks[stack].id.clone();
+        let text = [DEFAULT, CHAT_JS, ML_PYTHON, REALTIME_ML][which];
+        let mut p = profile(text);
+        p.load.peak_rps = peak;
+        let mut faster = base.clone();
+        scale_stack(&mut faster, stack, factor);
+        let before = advise::rank(&p, &base);
+        let after = advise::rank(&p, &faster);
+        let find = |r: &[advise::Candidate]| r.iter().find(|c| c.id == id).cloned();
+        if let (Some(b), Some(a)) = (find(&before), find(&after)) {
+            prop_assert!(a.total >= b.total - 1e-9, "{id}: {} -> {}", b.total, a.total);
+            for k in Criterion::ALL {
+                let (x, y) = (b.score(k).unwrap().score, a.score(k).unwrap().score);
+                if let (Some(x), Some(y)) = (x, y) {
+                    prop_assert!(y >= x - 1e-9, "{id} {k:?}: {x} -> {y}");
+                }
+            }
+        }
+    }
+}
+
+fn masked(text: String, run: &RunResult) -> String {
+    text.replace(&run.id, "[run_id]")
+}
+
+#[test]
+fn terminal_output() {
+    let run = fixture();
+    for (name, p) in [("default", DEFAULT), ("hybrid", REALTIME_ML)] {
+        let a = advise(&profile(p), &run, false);
+        insta::assert_snapshot!(
+            format!("terminal_{name}"),
+            masked(advise::render::text(&a), &run)
+        );
+    }
+}
+
+#[test]
+fn markdown_output() {
+    let run = fixture();
+    let a = advise(&profile(CHAT_JS), &run, true);
+    insta::assert_snapshot!(masked(advise::render::markdown(&a), &run));
+}
+
+#[test]
+fn json_output_carries_scores_and_evidence() {
+    let a = advise(&profile(REALTIME_ML), &fixture(), false);
+    let v: Value = serde_json::to_value(&a).unwrap();
+    assert!(v["ranking"][0]["scores"][0]["evidence"].is_array());
+    assert_eq!(v["ranking"][0]["scores"][0]["criterion"], "performance");
+    assert!(v["weights"].as_array().unwrap().len() == 7);
+    assert!(v["sensitivity"]["checked"].is_array());
+}

@@ -1,0 +1,162 @@
+//! The project profile: the template parses and matches the questionnaire's defaults, shares
+//! are normalised, and every bad value gets a one-line error naming its field.
+
+#![allow(clippy::unwrap_used)]
+
+use stackwise_advisor::profile::{Kind, Pool, Profile, QUESTIONS, TEMPLATE};
+
+const MINIMAL: &str = r#"
+[workload]
+crud = 3
+io = 1
+[load]
+peak_rps = 500
+p99_ms = 50
+[team]
+javascript = 2
+python = 4
+[cost]
+core_hour = 0.05
+monthly_budget = 300
+"#;
+
+fn error(text: &str) -> String {
+    Profile::parse(text, "profile.toml")
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn the_template_parses_with_its_defaults() {
+    let p = Profile::parse(TEMPLATE, "template").unwrap();
+    assert_eq!(p.load.peak_rps, 1000.0);
+    assert_eq!(p.team.javascript, 3);
+    assert_eq!(p.hiring.pool, Pool::Either);
+    assert_eq!(p.cost.currency, "USD");
+}
+
+#[test]
+fn the_questionnaire_defaults_are_the_template() {
+    let answers: Vec<(&str, toml::Value)> = QUESTIONS
+        .iter()
+        .map(|q| (q.field, q.answer("").unwrap()))
+        .collect();
+    let asked = Profile::from_answers(&answers).unwrap();
+    let template = Profile::parse(TEMPLATE, "template").unwrap();
+    assert_eq!(asked, template);
+}
+
+#[test]
+fn shares_are_normalised_and_defaults_filled() {
+    let p = Profile::parse(MINIMAL, "profile.toml").unwrap();
+    assert_eq!(p.workload.crud, 0.75);
+    assert_eq!(p.workload.io, 0.25);
+    assert_eq!(p.workload.ml, 0.0);
+    assert_eq!(p.name, "the backend");
+    assert!(!p.needs.admin && !p.hiring.only);
+    assert_eq!(p.load.connections, 0);
+}
+
+#[test]
+fn bad_values_name_their_field() {
+    assert_eq!(
+        error(&MINIMAL.replace("python = 4", "python = 7")),
+        "profile.toml: team.python must be between 0 and 5, got 7"
+    );
+    assert_eq!(
+        error(
+            &MINIMAL
+                .replace("crud = 3", "crud = 0")
+                .replace("io = 1", "io = 0")
+        ),
+        "profile.toml: workload shares must add up to more than 0"
+    );
+    assert_eq!(
+        error(&MINIMAL.replace("io = 1", "io = -1")),
+        "profile.toml: workload.io must be a share of 0 or more, got -1"
+    );
+    assert_eq!(
+        error(&MINIMAL.replace("peak_rps = 500", "peak_rps = 0")),
+        "profile.toml: load.peak_rps must be a number above 0, got 0"
+    );
+    assert_eq!(
+        error(&MINIMAL.replace("core_hour = 0.05", "core_hour = -0.05")),
+        "profile.toml: cost.core_hour must be a number above 0, got -0.05"
+    );
+    let e = error(&MINIMAL.replace("[cost]", "[needs]\nml_in_process = true\n[cost]"));
+    assert!(
+        e.starts_with("profile.toml: needs.ml_in_process is true but needs.ml_models is false"),
+        "{e}"
+    );
+}
+
+#[test]
+fn syntax_and_unknown_fields_are_errors_on_one_line() {
+    for (text, expect) in [
+        (MINIMAL.replace("python = 4", "pyton = 4"), "pyton"),
+        (MINIMAL.replace("[load]", "[lode]"), "lode"),
+        (
+            MINIMAL.replace("[cost]\ncore_hour = 0.05\nmonthly_budget = 300\n", ""),
+            "cost",
+        ),
+        (
+            MINIMAL.replace("javascript = 2", "javascript = \"lots\""),
+            "javascript",
+        ),
+        ("[workload".to_string(), "profile.toml"),
+    ] {
+        let e = error(&text);
+        assert!(e.starts_with("profile.toml: "), "{e}");
+        assert!(e.contains(expect), "{e} should name {expect}");
+        assert!(!e.contains('\n'), "one line: {e:?}");
+    }
+}
+
+#[test]
+fn answers_are_checked_and_empty_takes_the_default() {
+    let skill = QUESTIONS.iter().find(|q| q.field == "team.python").unwrap();
+    assert_eq!(skill.kind, Kind::Skill);
+    assert_eq!(skill.answer("").unwrap(), toml::Value::Integer(3));
+    assert_eq!(skill.answer(" 5 ").unwrap(), toml::Value::Integer(5));
+    assert_eq!(
+        skill.answer("9").unwrap_err(),
+        "team.python expects 0 to 5, got '9'"
+    );
+    let yes = QUESTIONS.iter().find(|q| q.field == "needs.admin").unwrap();
+    assert_eq!(yes.answer("Y").unwrap(), toml::Value::Boolean(true));
+    assert!(yes.answer("maybe").unwrap_err().contains("yes or no"));
+    let pool = QUESTIONS.iter().find(|q| q.field == "hiring.pool").unwrap();
+    assert_eq!(
+        pool.answer("Python").unwrap(),
+        toml::Value::String("python".into())
+    );
+    assert!(pool
+        .answer("rust")
+        .unwrap_err()
+        .contains("either, javascript, python"));
+    let peak = QUESTIONS
+        .iter()
+        .find(|q| q.field == "load.peak_rps")
+        .unwrap();
+    assert!(peak.answer("-3").is_err());
+    assert_eq!(peak.answer("2500").unwrap(), toml::Value::Float(2500.0));
+}
+
+#[test]
+fn every_profile_field_has_a_question() {
+    let p = Profile::parse(TEMPLATE, "template").unwrap();
+    let table: toml::Table = toml::from_str(&p.to_toml()).unwrap();
+    let mut fields = Vec::new();
+    for (k, v) in &table {
+        match v {
+            toml::Value::Table(t) => fields.extend(t.keys().map(|s| format!("{k}.{s}"))),
+            _ => fields.push(k.clone()),
+        }
+    }
+    for f in fields {
+        assert!(
+            QUESTIONS.iter().any(|q| q.field == f),
+            "no question for {f}"
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! `stackwise advise`: a project profile and a run in, a recommendation and an Architecture
+//! Decision Record out.
+//!
+//! The advisor library does the thinking; this module does the I/O it keeps out of the
+//! library: reading the profile (or asking the questionnaire on a terminal), finding the run
+//! (named like `stackwise show` names one, or the latest in the history), writing the
+//! template and the ADR, and printing.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use stackwise_advisor::adr::{self, AdrInput};
+use stackwise_advisor::advise::{self, render};
+use stackwise_advisor::profile::{Profile, QUESTIONS, TEMPLATE};
+
+use crate::cli::AdviseArgs;
+use crate::history::load_run;
+use crate::usage;
+
+/// Where `--init` writes and the questionnaire saves when no path is given.
+pub const DEFAULT_PROFILE: &str = "stackwise-profile.toml";
+
+/// The folder of decision records, relative to the current directory.
+const ADR_DIR: &str = "docs/adr";
+
+/// An output format of the advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Table,
+    Markdown,
+    Json,
+}
+
+fn format(name: &str) -> anyhow::Result<Format> {
+    match name {
+        "table" => Ok(Format::Table),
+        "markdown" | "md" => Ok(Format::Markdown),
+        "json" => Ok(Format::Json),
+        other => Err(usage(format!(
+            "unknown format '{other}': use table, markdown or json"
+        ))),
+    }
+}
+
+pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.init {
+        write_template(path)?;
+        println!(
+            "wrote {}: edit it, then run `stackwise advise --profile {}`",
+            path.display(),
+            path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let format = format(&args.format)?;
+    let (profile, profile_path) = match &args.profile {
+        Some(path) => (read_profile(path)?, path.display().to_string()),
+        None => {
+            if !std::io::stdin().is_terminal() {
+                return Err(usage(
+                    "no profile: pass --profile FILE, or write a template with `stackwise advise --init`",
+                ));
+            }
+            let stdin = std::io::stdin();
+            let profile = ask(&mut stdin.lock(), &mut std::io::stderr())?;
+            let saved = Path::new(DEFAULT_PROFILE);
+            if !saved.exists() {
+                std::fs::write(saved, profile.to_toml())
+                    .with_context(|| format!("cannot write '{}'", saved.display()))?;
+                eprintln!("saved the answers as {DEFAULT_PROFILE}");
+            }
+            (profile, DEFAULT_PROFILE.to_string())
+        }
+    };
+    let run = load_run(args.results.as_deref().unwrap_or("latest"), &args.results_dir)
+        .map_err(|e| match args.results {
+            None => usage(format!(
+                "no run to advise from ({e:#}): run `stackwise run` first, or pass --results with a results.json"
+            )),
+            Some(_) => e,
+        })?;
+    let advice = advise::advise(&profile, &run, false);
+    let adr_path = match (&args.adr, args.no_adr) {
+        (_, true) => None,
+        (Some(p), false) => Some(p.clone()),
+        (None, false) => Some(next_adr_path(Path::new(ADR_DIR))?),
+    };
+    if let Some(path) = &adr_path {
+        let text = adr::render(
+            &advice,
+            &AdrInput {
+                date: &today(),
+                profile_path: &profile_path,
+            },
+        );
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create '{}'", dir.display()))?;
+        }
+        std::fs::write(path, text).with_context(|| format!("cannot write '{}'", path.display()))?;
+    }
+    let mut text = match format {
+        Format::Table => render::text(&advice),
+        Format::Markdown => render::markdown(&advice),
+        Format::Json => serde_json::to_string_pretty(&advice)? + "\n",
+    };
+    if let Some(path) = adr_path {
+        let line = format!("decision record: {}", path.display());
+        // JSON on stdout stays parseable: the path goes to stderr then.
+        if format == Format::Json {
+            eprintln!("{line}");
+        } else {
+            text.push_str(&format!("\n{line}\n"));
+        }
+    }
+    emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints to stdout; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the commented template; refuses to overwrite a file.
+fn write_template(path: &Path) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => usage(format!(
+                "'{}' exists already: not overwritten (pass another file to --init)",
+                path.display()
+            )),
+            _ => anyhow::Error::new(e).context(format!("cannot write '{}'", path.display())),
+        })?;
+    file.write_all(TEMPLATE.as_bytes())
+        .with_context(|| format!("cannot write '{}'", path.display()))
+}
+
+fn read_profile(path: &Path) -> anyhow::Result<Profile> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read profile '{}': {e}", path.display())))?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Profile::parse(&text, &name).map_err(|e| usage(e.to_string()))
+}
+
+/// Asks every question of the questionnaire on `output`, reading answers from `input`; an
+/// empty answer takes the default, a bad one is explained and asked again.
+pub fn ask(input: &mut impl BufRead, output: &mut impl Write) -> anyhow::Result<Profile> {
+    writeln!(
+        output,
+        "A few questions about the project (Enter keeps the default in brackets)."
+    )?;
+    let mut answers = Vec::new();
+    for q in QUESTIONS {
+        loop {
+            write!(output, "{} [{}]: ", q.prompt, q.default)?;
+            output.flush()?;
+            let mut line = String::new();
+            if input.read_line(&mut line)? == 0 {
+                return Err(usage(format!(
+                    "the questionnaire ended at '{}': pass --profile FILE instead",
+                    q.field
+                )));
+            }
+            match q.answer(&line) {
+                Ok(value) => {
+                    answers.push((q.field, value));
+                    break;
+                }
+                Err(e) => writeln!(output, "  {e}")?,
+            }
+        }
+    }
+    Profile::from_answers(&answers).map_err(|e| usage(e.to_string()))
+}
+
+/// `dir/NNNN-backend-stack.md` with NNNN one above the highest numbered record in `dir`
+/// (`0001` when there is none).
+pub fn next_adr_path(dir: &Path) -> anyhow::Result<PathBuf> {
+    let mut highest = 0u32;
+    if dir.is_dir() {
+        for entry in
+            std::fs::read_dir(dir).with_context(|| format!("cannot read '{}'", dir.display()))?
+        {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+            if digits.len() == 4 && name[4..].starts_with('-') {
+                highest = highest.max(digits.parse().unwrap_or(0));
+            }
+        }
+    }
+    Ok(dir.join(format!("{:04}-backend-stack.md", highest + 1)))
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`.
+fn today() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .take(10)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use std::io::Cursor;
+
+    #[test]
+    fn the_questionnaire_takes_defaults_and_asks_again_after_a_bad_answer() {
+        let mut answers = String::new();
+        for q in QUESTIONS {
+            match q.field {
+                "team.python" => answers.push_str("9\n5\n"),
+                "load.peak_rps" => answers.push_str("2500\n"),
+                _ => answers.push('\n'),
+            }
+        }
+        let mut out = Vec::new();
+        let p = ask(&mut Cursor::new(answers), &mut out).unwrap();
+        assert_eq!(p.team.python, 5);
+        assert_eq!(p.load.peak_rps, 2500.0);
+        assert_eq!(p.team.javascript, 3);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("team.python expects 0 to 5, got '9'"), "{out}");
+    }
+
+    #[test]
+    fn a_questionnaire_cut_short_is_a_usage_error() {
+        let err = ask(&mut Cursor::new("\n\n"), &mut Vec::new()).unwrap_err();
+        assert_eq!(crate::exit_code(&err), ExitCode::from(2));
+        assert!(err.to_string().contains("pass --profile"), "{err}");
+    }
+
+    #[test]
+    fn adr_numbers_follow_the_highest() {
+        let dir = tempfile::tempdir().unwrap();
+        let adr = dir.path().join("docs/adr");
+        assert_eq!(
+            next_adr_path(&adr).unwrap(),
+            adr.join("0001-backend-stack.md")
+        );
+        std::fs::create_dir_all(&adr).unwrap();
+        for name in [
+            "0001-use-postgres.md",
+            "0007-queues.md",
+            "README.md",
+            "12-x.md",
+        ] {
+            std::fs::write(adr.join(name), "").unwrap();
+        }
+        assert_eq!(
+            next_adr_path(&adr).unwrap(),
+            adr.join("0008-backend-stack.md")
+        );
+    }
+
+    #[test]
+    fn init_writes_the_template_and_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        write_template(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(Profile::parse(&text, "p.toml").is_ok());
+        let err = write_template(&path).unwrap_err();
+        assert_eq!(crate::exit_code(&err), ExitCode::from(2));
+        assert!(err.to_string().contains("exists already"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_profile_is_a_usage_error_naming_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profile.toml");
+        std::fs::write(&path, TEMPLATE.replace("python = 3", "python = 7")).unwrap();
+        let err = read_profile(&path).unwrap_err();
+        assert_eq!(crate::exit_code(&err), ExitCode::from(2));
+        assert_eq!(
+            err.to_string(),
+            "profile.toml: team.python must be between 0 and 5, got 7"
+        );
+        let err = read_profile(&dir.path().join("missing.toml")).unwrap_err();
+        assert_eq!(crate::exit_code(&err), ExitCode::from(2));
+    }
+
+    #[test]
+    fn advise_writes_the_decision_record_where_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("profile.toml");
+        std::fs::write(&profile, TEMPLATE).unwrap();
+        let adr = dir.path().join("adr/0003-backend-stack.md");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-result.json");
+        let args = AdviseArgs {
+            profile: Some(profile),
+            init: None,
+            results: Some(fixture.display().to_string()),
+            results_dir: dir.path().join("results"),
+            adr: Some(adr.clone()),
+            no_adr: false,
+            format: "json".to_string(),
+        };
+        assert_eq!(advise(&args).unwrap(), ExitCode::SUCCESS);
+        let text = std::fs::read_to_string(&adr).unwrap();
+        assert!(text.starts_with("---\nstatus: proposed\ndate: 20"));
+        assert!(text.contains("## Decision Outcome"));
+        assert!(text.contains(&format!(
+            "--profile {}",
+            args.profile.as_ref().unwrap().display()
+        )));
+    }
+
+    #[test]
+    fn without_a_run_the_error_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("profile.toml");
+        std::fs::write(&profile, TEMPLATE).unwrap();
+        let args = AdviseArgs {
+            profile: Some(profile),
+            init: None,
+            results: None,
+            results_dir: dir.path().join("results"),
+            adr: None,
+            no_adr: true,
+            format: "table".to_string(),
+        };
+        let err = advise(&args).unwrap_err();
+        assert_eq!(crate::exit_code(&err), ExitCode::from(2));
+        assert!(err.to_string().contains("stackwise run"), "{err}");
+        let args = AdviseArgs {
+            format: "xml".to_string(),
+            ..args
+        };
+        assert!(advise(&args)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown format"));
+    }
+}
