@@ -249,3 +249,17 @@ fn section(out: &mut String, id: &str, title: &str, html: Option<&str>, absent: 
         esc(title)
     );
 }
+
+/// A Markdown document (the claims check's or the recommendation's) as an HTML fragment for
+/// [`Extras`]. Raw HTML in the text is shown as text, never passed through, so nothing that
+/// came from a result or a profile can add markup or script to the page.
+pub fn markdown_fragment(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser};
+    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|e| match e {
+        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+        other => other,
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    html
+}

@@ -329,3 +329,16 @@ fn extras_fill_their_sections_or_name_the_command() {
     assert!(page.contains("<p id=\"c\">claims</p>") && page.contains("<p id=\"rec\">fastify</p>"));
     assert!(!page.contains("stackwise claims RUN"));
 }
+
+#[test]
+fn markdown_fragments_keep_tables_and_never_pass_markup_through() {
+    let html = stackwise_report::markdown_fragment(
+        "## Claims\n\n| claim | verdict |\n|---|---|\n| fast <script>x()</script> | holds |\n",
+    );
+    assert!(
+        html.contains("<table>") && html.contains("<td>holds</td>"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+}

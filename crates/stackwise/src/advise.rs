@@ -145,6 +145,14 @@ fn write_template(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write '{}'", path.display()))
 }
 
+/// The advice for the profile in `file` on `run`, for the HTML report.
+pub fn advice_for(
+    file: &Path,
+    run: &stackwise_results::RunResult,
+) -> anyhow::Result<advise::Advice> {
+    Ok(advise::advise(&read_profile(file)?, run, false))
+}
+
 fn read_profile(path: &Path) -> anyhow::Result<Profile> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| usage(format!("cannot read profile '{}': {e}", path.display())))?;

@@ -326,6 +326,10 @@ pub struct ReportArgs {
     /// Where to write the report [default: report.html in the run's folder].
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Add the recommendation for this project profile (see `stackwise advise --init`).
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,14 +2,14 @@
 //! so the run's folder holds everything to mail around.
 //!
 //! The run is named as `stackwise show` names it; the page itself is
-//! [`stackwise_report::render`]'s. The claims and recommendation sections stay empty here and
-//! say which command fills them.
+//! [`stackwise_report::render`]'s, with the claims checked against the run and, given a
+//! profile, the recommendation.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use stackwise_report::{render, Extras};
+use stackwise_report::{markdown_fragment, render, Extras};
 use stackwise_results::RunResult;
 
 use crate::cli::ReportArgs;
@@ -21,7 +21,12 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         Some(file) => file.clone(),
         None => run_dir(&args.run, &args.results_dir, &result).join("report.html"),
     };
-    std::fs::write(&path, render(&result, &Extras::default())).with_context(|| {
+    let recommendation = match &args.profile {
+        Some(file) => Some(crate::advise::advice_for(file, &result)?),
+        None => None,
+    };
+    let extras = extras(&result, recommendation.as_ref());
+    std::fs::write(&path, render(&result, &extras)).with_context(|| {
         format!(
             "cannot write the report to '{}' (-o FILE writes it elsewhere)",
             path.display()
@@ -29,6 +34,19 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     })?;
     println!("{}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The sections other parts of stackwise fill: the claims check always, the recommendation
+/// when there is advice.
+pub fn extras(result: &RunResult, advice: Option<&stackwise_advisor::advise::Advice>) -> Extras {
+    let claims = stackwise_advisor::claims::check(result);
+    Extras {
+        claims_html: Some(markdown_fragment(
+            &stackwise_advisor::claims::render_markdown(&claims),
+        )),
+        recommendation_html: advice
+            .map(|a| markdown_fragment(&stackwise_advisor::advise::render::markdown(a))),
+    }
 }
 
 /// The folder of the run `query` named, in the order `load_run` looks: the folder of a given

@@ -251,7 +251,7 @@ fn write_exports(result: &RunResult, dir: &std::path::Path) -> anyhow::Result<Ve
         written.push(path.display().to_string());
     }
     let path = dir.join("report.html");
-    let html = stackwise_report::render(result, &stackwise_report::Extras::default());
+    let html = stackwise_report::render(result, &crate::report::extras(result, None));
     std::fs::write(&path, html).with_context(|| format!("cannot write '{}'", path.display()))?;
     written.push(path.display().to_string());
     Ok(written)

@@ -92,3 +92,70 @@ fn an_unwritable_output_fails_with_the_path() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("missing-dir"), "{stderr}");
 }
+
+#[test]
+fn the_report_checks_the_claims_and_with_a_profile_recommends() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = results_with_fixture(dir.path(), "r1");
+    let section = |html: &str, id: &str| {
+        let start = html.find(&format!("<section id=\"{id}\"")).unwrap();
+        let end = start + html[start..].find("</section>").unwrap();
+        html[start..end].to_string()
+    };
+    let plain = dir.path().join("plain.html");
+    let out = stackwise(&[
+        "report",
+        "r1",
+        "--results-dir",
+        results.to_str().unwrap(),
+        "-o",
+        plain.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let html = std::fs::read_to_string(&plain).unwrap();
+    let claims = section(&html, "claims");
+    assert!(claims.contains("<table>"), "{claims}");
+    assert!(claims.contains("Node.js is faster for I/O"), "{claims}");
+    assert!(
+        section(&html, "recommendation").contains("stackwise advise"),
+        "without a profile the section names the command"
+    );
+
+    let profile = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/profile.example.toml"
+    );
+    let advised = dir.path().join("advised.html");
+    let out = stackwise(&[
+        "report",
+        "r1",
+        "--results-dir",
+        results.to_str().unwrap(),
+        "--profile",
+        profile,
+        "-o",
+        advised.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let html = std::fs::read_to_string(&advised).unwrap();
+    let rec = section(&html, "recommendation");
+    assert!(rec.contains("<table>"), "{rec}");
+    for stack in ["fastify", "express", "fastapi", "django"] {
+        assert!(rec.contains(stack), "{stack} missing from {rec}");
+    }
+
+    // A bad profile is bad usage, naming the file.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[team]\npython = 9\n").unwrap();
+    let out = stackwise(&[
+        "report",
+        "r1",
+        "--results-dir",
+        results.to_str().unwrap(),
+        "--profile",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml"));
+}
