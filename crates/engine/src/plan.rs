@@ -176,6 +176,10 @@ pub struct Plan {
     /// Equal parts the measured time is split into, each reported apart (see
     /// [`crate::LoadReport::windows`]); 1 for one measurement. Needs a duration.
     pub windows: usize,
+    /// Closed loop: the connections start one after another, evenly over this time, instead of
+    /// all at once, so a cold server meets its full concurrency gradually. Must end within the
+    /// warm-up.
+    pub ramp: Duration,
 }
 
 /// Everything that can be wrong with a plan, found before any load is sent.
@@ -213,6 +217,10 @@ pub enum PlanError {
     Timeout { what: &'static str },
     #[error("the measured time can only be split into windows when it is a duration, and into at least one")]
     Windows,
+    #[error(
+        "the ramp ({ramp:?}) must end within the warm-up ({warmup:?}), before measuring starts"
+    )]
+    Ramp { ramp: Duration, warmup: Duration },
 }
 
 impl Plan {
@@ -250,6 +258,12 @@ impl Plan {
         }
         if self.windows == 0 || (self.windows > 1 && !matches!(self.stop, Stop::Duration(_))) {
             return Err(PlanError::Windows);
+        }
+        if self.ramp > self.warmup {
+            return Err(PlanError::Ramp {
+                ramp: self.ramp,
+                warmup: self.warmup,
+            });
         }
         if self.connect_timeout.is_zero() {
             return Err(PlanError::Timeout {

@@ -158,6 +158,7 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
                 count: counts[t],
                 duration,
                 windows,
+                ramp: plan.ramp,
                 warmup: plan.warmup,
                 connect_timeout: plan.connect_timeout,
                 request_timeout: plan.request_timeout,
@@ -346,6 +347,7 @@ struct WorkerSetup {
     count: Option<u64>,
     duration: Option<Duration>,
     windows: usize,
+    ramp: Duration,
     warmup: Duration,
     connect_timeout: Duration,
     request_timeout: Duration,
@@ -433,8 +435,16 @@ fn worker(
                 rec.peak_connections = rec.peak_connections.max(open);
             }
         });
-        for _ in 0..setup.connections {
-            spawn_connection(&shared);
+        // A closed loop may ramp its connections up over part of the warm-up.
+        let ramp = if shared.pacer.is_open() {
+            Duration::ZERO
+        } else {
+            setup.ramp
+        };
+        for i in 0..setup.connections {
+            let at = (!ramp.is_zero())
+                .then(|| start + ramp.mul_f64(i as f64 / setup.connections as f64));
+            spawn_connection(&shared, at);
         }
         if shared.pacer.is_open() {
             tokio::task::spawn_local(supervise(shared.clone(), setup.cap));
@@ -513,10 +523,14 @@ impl Shared {
     }
 }
 
-fn spawn_connection(shared: &Rc<Shared>) {
+/// Starts a connection's load loop, at once or at `at`.
+fn spawn_connection(shared: &Rc<Shared>, at: Option<Instant>) {
     shared.tasks.set(shared.tasks.get() + 1);
     let shared = shared.clone();
     tokio::task::spawn_local(async move {
+        if let Some(at) = at {
+            tokio::time::sleep_until(at.into()).await;
+        }
         drive(&shared).await;
         shared.tasks.set(shared.tasks.get() - 1);
         if shared.tasks.get() == 0 {
@@ -534,7 +548,7 @@ async fn supervise(shared: Rc<Shared>, cap: usize) {
             continue;
         }
         if shared.tasks.get() < cap {
-            spawn_connection(&shared);
+            spawn_connection(&shared, None);
             // Let the new connection claim the slot before looking again.
             tokio::task::yield_now().await;
         } else {

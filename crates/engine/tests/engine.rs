@@ -25,6 +25,7 @@ fn plan(url: &str) -> Plan {
         connect_timeout: Duration::from_secs(1),
         request_timeout: Duration::from_secs(5),
         windows: 1,
+        ramp: Duration::ZERO,
     }
 }
 
@@ -474,4 +475,33 @@ fn windows_need_a_duration() {
     p.windows = 0;
     p.stop = Stop::Duration(Duration::from_secs(1));
     assert!(p.validate().is_err());
+}
+
+#[test]
+fn a_ramp_starts_connections_one_after_another_within_the_warmup() {
+    let mut p = plan("http://127.0.0.1:9/");
+    p.ramp = Duration::from_millis(500);
+    p.warmup = Duration::from_millis(100);
+    assert!(p.validate().is_err(), "a ramp longer than the warm-up");
+
+    // Four connections over 300 ms: the first request of the last one leaves ~225 ms after the
+    // start, so during the first 100 ms only the first connection (and maybe the second) sends.
+    let server = start(Behaviour::Delay(Box::new(|_| Duration::from_millis(1))));
+    let mut p = plan(&server.url("/"));
+    p.warmup = Duration::from_millis(300);
+    p.ramp = Duration::from_millis(300);
+    p.stop = Stop::Duration(Duration::from_millis(300));
+    p.validate().unwrap();
+    let began = Instant::now();
+    let r = run(&p);
+    assert!(began.elapsed() >= Duration::from_millis(600));
+    assert_eq!(r.summary.errors, 0);
+    assert_eq!(r.engine.delivery.peak_connections, 4);
+    let starts = server.connection_starts();
+    assert_eq!(starts.len(), 4, "{starts:?}");
+    let spread = *starts.last().unwrap() - starts[0];
+    assert!(
+        spread >= Duration::from_millis(200),
+        "connections opened within {spread:?}"
+    );
 }

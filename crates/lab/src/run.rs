@@ -532,6 +532,13 @@ fn drive(
 ) -> Result<Vec<(LoadReport, ServerUsage, Option<f64>)>, String> {
     let o = p.options;
     let target = Target::resolve(&format!("{}/", p.base)).map_err(|e| e.to_string())?;
+    // A closed loop's connections start over the first half of the warm-up: a cold server
+    // meeting hundreds of first requests at once builds a backlog that can take longer than
+    // the warm-up to drain.
+    let ramp = match load {
+        Load::Closed { .. } => warmup / 2,
+        Load::Constant { .. } => Duration::ZERO,
+    };
     let plan = Plan {
         requests: p
             .requests
@@ -554,6 +561,7 @@ fn drive(
         connect_timeout: Duration::from_secs(3),
         request_timeout: Duration::from_secs(30),
         windows,
+        ramp,
     };
     plan.validate().map_err(|e| e.to_string())?;
     let sampler = Sampler::start(

@@ -89,6 +89,11 @@ pub struct LoadArgs {
     #[arg(short = 'w', long, default_value = "0s")]
     pub warmup: String,
 
+    /// Start the connections one after another over this time instead of all at once; it must
+    /// end within --warmup.
+    #[arg(long)]
+    pub ramp: Option<String>,
+
     /// Requests per second on a fixed schedule (open loop) instead of a closed loop.
     #[arg(short = 'r', long, allow_negative_numbers = true)]
     pub rate: Option<f64>,
@@ -348,7 +353,7 @@ pub struct ClaimsArgs {
     pub format: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AdviseArgs {
     /// The project profile (TOML). Without it, the questions are asked on a terminal.
     #[arg(long, value_name = "FILE")]

@@ -61,6 +61,10 @@ pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
         connect_timeout: duration("--connect-timeout", &args.connect_timeout)?,
         request_timeout: duration("--timeout", &args.timeout)?,
         windows: 1,
+        ramp: match &args.ramp {
+            Some(r) => duration("--ramp", r)?,
+            None => Duration::ZERO,
+        },
     };
     plan.validate().map_err(|e| usage(e.to_string()))?;
     Ok(plan)

@@ -44,6 +44,8 @@ pub struct TestServer {
     pub requests: Arc<AtomicU64>,
     /// How long the server held each answered request, in microseconds.
     pub held: Arc<Mutex<Histogram<u64>>>,
+    /// When each connection was accepted.
+    accepted: Arc<Mutex<Vec<Instant>>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -55,6 +57,11 @@ impl TestServer {
 
     pub fn truth(&self) -> Histogram<u64> {
         self.held.lock().unwrap().clone()
+    }
+
+    /// When each connection was accepted, in order.
+    pub fn connection_starts(&self) -> Vec<Instant> {
+        self.accepted.lock().unwrap().clone()
     }
 }
 
@@ -88,6 +95,8 @@ pub fn start(behaviour: Behaviour) -> TestServer {
         held: held.clone(),
         first: Mutex::new(None),
     });
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let accept_times = accepted.clone();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -103,6 +112,7 @@ pub fn start(behaviour: Behaviour) -> TestServer {
                     _ = &mut stop => break,
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
+                        accept_times.lock().unwrap().push(Instant::now());
                         tokio::spawn(serve(stream, state.clone()));
                     }
                 }
@@ -114,6 +124,7 @@ pub fn start(behaviour: Behaviour) -> TestServer {
         addr: addr_rx.recv().unwrap(),
         requests,
         held,
+        accepted,
         shutdown: Some(shutdown),
         thread: Some(thread),
     }
