@@ -153,9 +153,9 @@ pub const JAVASCRIPT: LanguageLibraries = LanguageLibraries {
     ),
 };
 
-/// The evidence for a level: the curated fact's own statement, source and year when
-/// `data/facts.toml` holds it; otherwise the level's statement, marked as having no source yet
-/// (templates and data libraries are not in the facts file).
+/// The evidence for a level: the curated fact's own statement, source and year from
+/// `data/facts.toml` (a test keeps every level's fact there); the level's statement, marked as
+/// unsourced, only if one went missing.
 pub fn evidence(level: &Level) -> Evidence {
     match crate::facts::get(level.fact) {
         Some(f) => Evidence::Fact {
@@ -170,5 +170,38 @@ pub fn evidence(level: &Level) -> Evidence {
             source: None,
             year: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every judgement cites a fact that `data/facts.toml` holds, so no score's evidence is an
+    /// unsourced opinion.
+    #[test]
+    fn every_level_cites_a_curated_fact() {
+        let mut levels: Vec<&Level> = FRAMEWORKS
+            .iter()
+            .flat_map(|f| [&f.admin, &f.server_pages, &f.orm, &f.typing, &f.websockets])
+            .collect();
+        for lang in [&PYTHON, &JAVASCRIPT] {
+            levels.extend([&lang.data, &lang.ml, &lang.ml_in_process]);
+        }
+        for level in levels {
+            assert!(
+                crate::facts::get(level.fact).is_some(),
+                "'{}' is not in data/facts.toml",
+                level.fact
+            );
+            assert!(matches!(
+                evidence(level),
+                Evidence::Fact {
+                    source: Some(_),
+                    year: Some(_),
+                    ..
+                }
+            ));
+        }
     }
 }
