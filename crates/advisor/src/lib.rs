@@ -14,9 +14,11 @@
 //! - [`advise`]: the recommendation: knock-outs, weighted scores with evidence, capacity and
 //!   cost, the hybrid answer, sensitivity; rendered as text, Markdown or JSON.
 //! - [`adr`]: the decision as an Architecture Decision Record in the MADR 4.0 layout.
+//! - [`reference`]: the bundled reference results, for advice before the user's first run.
 
 pub mod adr;
 pub mod advise;
 pub mod claims;
 pub mod facts;
 pub mod profile;
+pub mod reference;

@@ -74,14 +74,21 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
             (profile, DEFAULT_PROFILE.to_string())
         }
     };
-    let run = load_run(args.results.as_deref().unwrap_or("latest"), &args.results_dir)
-        .map_err(|e| match args.results {
-            None => usage(format!(
-                "no run to advise from ({e:#}): run `stackwise run` first, or pass --results with a results.json"
-            )),
-            Some(_) => e,
-        })?;
-    let advice = advise::advise(&profile, &run, false);
+    // Before the user's first run, the bundled reference results stand in, labelled as such.
+    let (run, reference) = match load_run(
+        args.results.as_deref().unwrap_or("latest"),
+        &args.results_dir,
+    ) {
+        Ok(run) => (run, false),
+        Err(e) if args.results.is_none() => {
+            eprintln!(
+                "no run of yours yet ({e:#}): advising from the bundled reference results; `stackwise run` measures this machine"
+            );
+            (stackwise_advisor::reference::results(), true)
+        }
+        Err(e) => return Err(e),
+    };
+    let advice = advise::advise(&profile, &run, reference);
     let adr_path = match (&args.adr, args.no_adr) {
         (_, true) => None,
         (Some(p), false) => Some(p.clone()),
@@ -331,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn without_a_run_the_error_says_what_to_do() {
+    fn without_a_run_the_reference_results_stand_in_but_a_named_run_must_exist() {
         let dir = tempfile::tempdir().unwrap();
         let profile = dir.path().join("profile.toml");
         std::fs::write(&profile, TEMPLATE).unwrap();
@@ -344,9 +351,14 @@ mod tests {
             no_adr: true,
             format: "table".to_string(),
         };
-        let err = advise(&args).unwrap_err();
+        assert_eq!(advise(&args).unwrap(), ExitCode::SUCCESS);
+        let named = AdviseArgs {
+            results: Some("20260101-000000".to_string()),
+            ..args.clone()
+        };
+        let err = advise(&named).unwrap_err();
         assert_eq!(crate::exit_code(&err), ExitCode::from(2));
-        assert!(err.to_string().contains("stackwise run"), "{err}");
+        assert!(err.to_string().contains("20260101-000000"), "{err}");
         let args = AdviseArgs {
             format: "xml".to_string(),
             ..args
