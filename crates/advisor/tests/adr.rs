@@ -3,32 +3,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use serde_json::Value;
 use stackwise_advisor::adr::{render, AdrInput};
 use stackwise_advisor::advise::advise;
 use stackwise_advisor::profile::Profile;
 use stackwise_results::RunResult;
 
 fn fixture() -> RunResult {
-    let mut value: Value = serde_json::from_str(include_str!(
+    serde_json::from_str(include_str!(
         "../../stackwise/tests/fixtures/run-result.json"
     ))
-    .unwrap();
-    fill_server_samples(&mut value);
-    serde_json::from_value(value).unwrap()
-}
-
-fn fill_server_samples(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            if map.contains_key("pss_peak_bytes") && !map.contains_key("samples") {
-                map.insert("samples".into(), Value::from(0));
-            }
-            map.values_mut().for_each(fill_server_samples);
-        }
-        Value::Array(items) => items.iter_mut().for_each(fill_server_samples),
-        _ => {}
-    }
+    .unwrap()
 }
 
 const REALTIME_ML: &str = r#"

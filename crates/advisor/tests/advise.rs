@@ -15,25 +15,10 @@ use stackwise_results::RunResult;
 /// The run fixture as the current model reads it (memory sample counts filled in when the
 /// recording predates them).
 fn fixture() -> RunResult {
-    let mut value: Value = serde_json::from_str(include_str!(
+    serde_json::from_str(include_str!(
         "../../stackwise/tests/fixtures/run-result.json"
     ))
-    .unwrap();
-    fill_server_samples(&mut value);
-    serde_json::from_value(value).unwrap()
-}
-
-fn fill_server_samples(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            if map.contains_key("pss_peak_bytes") && !map.contains_key("samples") {
-                map.insert("samples".into(), Value::from(0));
-            }
-            map.values_mut().for_each(fill_server_samples);
-        }
-        Value::Array(items) => items.iter_mut().for_each(fill_server_samples),
-        _ => {}
-    }
+    .unwrap()
 }
 
 fn profile(text: &str) -> Profile {

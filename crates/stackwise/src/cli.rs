@@ -332,7 +332,8 @@ pub struct ReportArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Add the recommendation for this project profile (see `stackwise advise --init`).
+    /// Add the recommendation for this project profile (see `stackwise advise --init`)
+    /// [default: stackwise-profile.toml, when the current folder has one].
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
 }

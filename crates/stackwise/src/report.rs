@@ -21,8 +21,8 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         Some(file) => file.clone(),
         None => run_dir(&args.run, &args.results_dir, &result).join("report.html"),
     };
-    let recommendation = match &args.profile {
-        Some(file) => Some(crate::advise::advice_for(file, &result)?),
+    let recommendation = match profile_path(args.profile.as_deref()) {
+        Some(file) => Some(crate::advise::advice_for(&file, &result)?),
         None => None,
     };
     let extras = extras(&result, recommendation.as_ref());
@@ -46,6 +46,18 @@ pub fn extras(result: &RunResult, advice: Option<&stackwise_advisor::advise::Adv
         )),
         recommendation_html: advice
             .map(|a| markdown_fragment(&stackwise_advisor::advise::render::markdown(a))),
+    }
+}
+
+/// The profile to advise with: the one given, else `stackwise-profile.toml` in the current
+/// folder when `stackwise advise --init` left one there.
+pub fn profile_path(given: Option<&Path>) -> Option<PathBuf> {
+    match given {
+        Some(p) => Some(p.to_path_buf()),
+        None => {
+            let default = Path::new(crate::advise::DEFAULT_PROFILE);
+            default.is_file().then(|| default.to_path_buf())
+        }
     }
 }
 

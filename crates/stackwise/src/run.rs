@@ -251,7 +251,12 @@ fn write_exports(result: &RunResult, dir: &std::path::Path) -> anyhow::Result<Ve
         written.push(path.display().to_string());
     }
     let path = dir.join("report.html");
-    let html = stackwise_report::render(result, &crate::report::extras(result, None));
+    // With the team's profile at hand, the report carries the recommendation too.
+    let advice = match crate::report::profile_path(None) {
+        Some(file) => Some(crate::advise::advice_for(&file, result)?),
+        None => None,
+    };
+    let html = stackwise_report::render(result, &crate::report::extras(result, advice.as_ref()));
     std::fs::write(&path, html).with_context(|| format!("cannot write '{}'", path.display()))?;
     written.push(path.display().to_string());
     Ok(written)

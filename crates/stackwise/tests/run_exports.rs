@@ -8,25 +8,9 @@ use serde_json::Value;
 use stackwise::export::run::{render, RunFormat, QUICK_BANNER};
 use stackwise_results::RunResult;
 
-/// The fixture as the current model reads it: it was recorded before trials counted their
-/// memory samples, so that count is filled in as 0.
+/// The fixture: a real run (see crates/stackwise/tests/fixtures/README.md).
 fn fixture() -> RunResult {
-    let mut value: Value = serde_json::from_str(include_str!("fixtures/run-result.json")).unwrap();
-    fill_server_samples(&mut value);
-    serde_json::from_value(value).unwrap()
-}
-
-fn fill_server_samples(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            if map.contains_key("pss_peak_bytes") && !map.contains_key("samples") {
-                map.insert("samples".into(), Value::from(0));
-            }
-            map.values_mut().for_each(fill_server_samples);
-        }
-        Value::Array(items) => items.iter_mut().for_each(fill_server_samples),
-        _ => {}
-    }
+    serde_json::from_str(include_str!("fixtures/run-result.json")).unwrap()
 }
 
 /// The output with the clock-derived values replaced: start, finish and the id (a timestamp).

@@ -5,33 +5,16 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
 use stackwise_results::RunResult;
 
 pub fn fixture_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../stackwise/tests/fixtures/run-result.json")
 }
 
-/// The fixture as the current model reads it. Fields the model gained after the fixture was
-/// recorded take their empty value, as they would in a run that did not measure them.
+/// The fixture: a real run.
 pub fn fixture() -> RunResult {
     let text = std::fs::read_to_string(fixture_path()).unwrap();
-    let mut value: Value = serde_json::from_str(&text).unwrap();
-    fill_server_samples(&mut value);
-    serde_json::from_value(value).unwrap()
-}
-
-fn fill_server_samples(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            if map.contains_key("pss_peak_bytes") && !map.contains_key("samples") {
-                map.insert("samples".into(), Value::from(0));
-            }
-            map.values_mut().for_each(fill_server_samples);
-        }
-        Value::Array(items) => items.iter_mut().for_each(fill_server_samples),
-        _ => {}
-    }
+    serde_json::from_str(&text).unwrap()
 }
 
 /// The fixture as another run, started at `started_at` (RFC 3339).
