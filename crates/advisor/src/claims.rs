@@ -22,6 +22,7 @@
 use std::fmt::{self, Write};
 
 use serde::Serialize;
+use stackwise_results::fmt::thousands;
 use stackwise_results::summary::{self, Cell, Spread};
 use stackwise_results::{RunResult, StackResult};
 
@@ -855,18 +856,6 @@ fn ms(v: f64) -> String {
 
 fn mib(bytes: f64) -> String {
     format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Width of the evidence column in [`render_table`], so a line fits 100 columns.

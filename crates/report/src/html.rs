@@ -4,6 +4,8 @@
 //! passes through [`esc`] before it reaches the page; the embedded data goes through
 //! [`json_for_script`] so no value can close its `<script>` block.
 
+pub(crate) use stackwise_results::fmt::thousands;
+
 /// `s` safe as HTML text and as a quoted attribute value.
 pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -29,19 +31,6 @@ pub(crate) fn json_for_script(value: &serde_json::Value) -> String {
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
-}
-
-/// An integer with thousands separators: `12,345`.
-pub(crate) fn thousands(v: u64) -> String {
-    let digits = v.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A rate or count: whole numbers with separators from 100 up, else with the decimals that

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use stackwise_engine::LoadReport;
 
+pub mod fmt;
 pub mod summary;
 
 /// Version of this format; raised when a field changes meaning or goes away.

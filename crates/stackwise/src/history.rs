@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use stackwise_history::compare::{Change, Comparison};
 use stackwise_history::{default_path, History, RunRow};
+use stackwise_results::fmt::aligned;
 use stackwise_results::RunResult;
 
 use crate::cli::{CompareArgs, RunsArgs, ShowArgs};
@@ -108,33 +109,9 @@ fn mode(quick: bool) -> &'static str {
     }
 }
 
-/// Columns left-aligned and separated by two spaces; trailing spaces trimmed.
-fn aligned(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (cell, width) in row.iter().zip(&widths) {
-            let _ = write!(line, "{cell:<width$}  ");
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// The runs as a table, in the order given.
 pub fn runs_table(rows: &[RunRow]) -> String {
-    aligned(&run_rows(rows.iter().map(|r| (None, r))))
+    aligned(&run_rows(rows.iter().map(|r| (None, r))), "")
 }
 
 /// A header and one row per run, each after its label when it has one.
@@ -199,9 +176,10 @@ fn spread_pair(c: &Change, errors: (bool, bool), fmt: impl Fn(f64) -> String) ->
 pub fn comparison_text(c: &Comparison, a: &RunResult, b: &RunResult) -> String {
     let mut out = String::new();
     let (row_a, row_b) = (RunRow::of(a), RunRow::of(b));
-    out.push_str(&aligned(&run_rows(
-        [(Some("A"), &row_a), (Some("B"), &row_b)].into_iter(),
-    )));
+    out.push_str(&aligned(
+        &run_rows([(Some("A"), &row_a), (Some("B"), &row_b)].into_iter()),
+        "",
+    ));
     out.push('\n');
     if c.differences.is_empty() {
         let _ = writeln!(out, "Same host, versions and settings.");
@@ -214,7 +192,7 @@ pub fn comparison_text(c: &Comparison, a: &RunResult, b: &RunResult) -> String {
             .iter()
             .map(|d| vec![format!("  {}", d.what), format!("{:>wa$} → {}", d.a, d.b)])
             .collect();
-        out.push_str(&aligned(&rows));
+        out.push_str(&aligned(&rows, ""));
     }
     out.push('\n');
     if c.cells.is_empty() {
@@ -269,7 +247,7 @@ pub fn comparison_text(c: &Comparison, a: &RunResult, b: &RunResult) -> String {
                 capacity[i].clone(),
             ]);
         }
-        out.push_str(&aligned(&rows));
+        out.push_str(&aligned(&rows, ""));
     }
     for (side, id, only) in [("A", &c.a, &c.only_a), ("B", &c.b, &c.only_b)] {
         if !only.is_empty() {

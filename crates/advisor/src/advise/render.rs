@@ -5,6 +5,8 @@
 
 use std::fmt::Write;
 
+pub(crate) use stackwise_results::fmt::aligned;
+
 use super::score::{money, ms, rps};
 use super::{Advice, Candidate, Criterion};
 
@@ -333,30 +335,6 @@ pub fn markdown(a: &Advice) -> String {
                 let _ = writeln!(out, "  - {l}");
             }
         }
-    }
-    out
-}
-
-/// Columns two spaces apart, each as wide as its widest cell, trailing spaces trimmed.
-pub(crate) fn aligned(rows: &[Vec<String>], indent: &str) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::from(indent);
-        for (cell, width) in row.iter().zip(&widths) {
-            let _ = write!(line, "{cell:<width$}  ");
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
     }
     out
 }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use stackwise_results::fmt::thousands;
 use stackwise_results::RunResult;
 
 use super::knowledge::{self, Level};
@@ -1097,7 +1098,7 @@ fn capitalise(s: &str) -> String {
 
 /// A rate with thousands separators, rounded to a whole request.
 pub(crate) fn rps(v: f64) -> String {
-    group(v.round() as u64)
+    thousands(v.round() as u64)
 }
 
 /// An amount with thousands separators and two decimals below 100.
@@ -1105,7 +1106,7 @@ pub(crate) fn money(v: f64) -> String {
     if v < 100.0 {
         format!("{v:.2}")
     } else {
-        group(v.round() as u64)
+        thousands(v.round() as u64)
     }
 }
 
@@ -1116,16 +1117,4 @@ pub(crate) fn ms(v: f64) -> String {
     } else {
         format!("{v:.1}")
     }
-}
-
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
