@@ -38,9 +38,15 @@ pub struct Pacer {
     next: Cell<u64>,
     /// Measured tickets handed out.
     claimed: Cell<u64>,
-    /// Equal parts the measured window is split into, and the length of one.
-    windows: usize,
-    window_len: Option<Duration>,
+    /// When each part of the measured window starts; one part unless split.
+    window_starts: Vec<Instant>,
+}
+
+/// When each of `n` equal parts of a measured window of `duration` from `measure_start` begins.
+pub fn window_starts(measure_start: Instant, duration: Duration, n: usize) -> Vec<Instant> {
+    let n = n.max(1);
+    let len = duration / n as u32;
+    (0..n).map(|i| measure_start + len * i as u32).collect()
 }
 
 impl Pacer {
@@ -63,8 +69,7 @@ impl Pacer {
             budget: Cell::new(count),
             next: Cell::new(0),
             claimed: Cell::new(0),
-            windows: 1,
-            window_len: duration,
+            window_starts: vec![measure_start],
         }
     }
 
@@ -72,33 +77,24 @@ impl Pacer {
     /// measurements one after another on the same connections. A run stopped by count has one.
     pub fn with_windows(mut self, n: usize) -> Pacer {
         if let Some(d) = self.deadline.map(|d| d - self.measure_start) {
-            self.windows = n.max(1);
-            self.window_len = Some(d / self.windows as u32);
+            self.window_starts = window_starts(self.measure_start, d, n);
         }
         self
     }
 
-    pub fn windows(&self) -> usize {
-        self.windows
-    }
-
     /// When each part of the measured window starts.
-    pub fn window_starts(&self) -> Vec<Instant> {
-        let len = self.window_len.unwrap_or_default();
-        (0..self.windows)
-            .map(|i| self.measure_start + len * i as u32)
-            .collect()
+    pub fn window_starts(&self) -> &[Instant] {
+        &self.window_starts
     }
 
-    /// The part of the measured window `t` falls in: 0 before it, the last after it.
+    /// The part of the measured window `t` falls in: 0 before it, the last after it. Called per
+    /// request, so a comparison per part rather than a division.
+    #[inline]
     pub fn window_at(&self, t: Instant) -> usize {
-        match self.window_len {
-            Some(len) if self.windows > 1 && !len.is_zero() => {
-                let since = t.saturating_duration_since(self.measure_start);
-                ((since.as_nanos() / len.as_nanos()) as usize).min(self.windows - 1)
-            }
-            _ => 0,
-        }
+        self.window_starts
+            .iter()
+            .rposition(|start| t >= *start)
+            .unwrap_or(0)
     }
 
     /// Shifts every slot of an open loop by `phase`.
@@ -126,11 +122,6 @@ impl Pacer {
     /// count counts the requests it sent.
     pub fn measures_completions(&self) -> bool {
         self.interval.is_none() && self.budget.get().is_none()
-    }
-
-    /// Whether a request whose ticket was `ticket` and whose outcome arrived at `done` counts.
-    pub fn counts(&self, ticket: &Ticket, done: Instant) -> bool {
-        self.window(ticket, done).is_some()
     }
 
     /// The part of the measured window a request whose ticket was `ticket` and whose outcome
@@ -252,11 +243,17 @@ mod tests {
         let closed = Pacer::new(None, start, warm, Some(Duration::from_secs(1)), None);
         let t = closed.claim(start).unwrap();
         assert!(!t.measured);
-        assert!(closed.counts(&t, start + Duration::from_millis(150)));
-        assert!(!closed.counts(&t, start + Duration::from_millis(50)));
+        assert!(closed
+            .window(&t, start + Duration::from_millis(150))
+            .is_some());
+        assert!(closed
+            .window(&t, start + Duration::from_millis(50))
+            .is_none());
         let counted = Pacer::new(None, start, warm, None, Some(5));
         let t = counted.claim(start).unwrap();
-        assert!(!counted.counts(&t, start + Duration::from_millis(150)));
+        assert!(counted
+            .window(&t, start + Duration::from_millis(150))
+            .is_none());
     }
 
     #[test]
@@ -266,10 +263,9 @@ mod tests {
         let ms = Duration::from_millis;
         let closed =
             Pacer::new(None, start, warm, Some(Duration::from_secs(3)), None).with_windows(3);
-        assert_eq!(closed.windows(), 3);
         assert_eq!(
             closed.window_starts(),
-            vec![start + ms(100), start + ms(1100), start + ms(2100)]
+            [start + ms(100), start + ms(1100), start + ms(2100)]
         );
         let t = closed.claim(start).unwrap();
         assert_eq!(closed.window(&t, start + ms(50)), None);

@@ -188,10 +188,9 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
 
         let measure_start = start + plan.warmup;
         // The machine's CPU counters are read as each window starts, to tell other load apart.
+        let boundaries =
+            crate::pacer::window_starts(measure_start, duration.unwrap_or_default(), windows);
         let window_len = duration.map(|d| d / windows as u32);
-        let boundaries: Vec<Instant> = (0..windows)
-            .map(|i| measure_start + window_len.unwrap_or_default() * i as u32)
-            .collect();
         let mut ticks = Vec::with_capacity(windows + 1);
         while handles.iter().any(|h| !h.is_finished()) {
             let tick = Duration::from_millis(100);
@@ -423,7 +422,7 @@ fn worker(
     let cpu_marks = Rc::new(RefCell::new(Vec::with_capacity(setup.windows + 1)));
     local.block_on(&runtime, async {
         let marks = cpu_marks.clone();
-        let at = shared.pacer.window_starts();
+        let at = shared.pacer.window_starts().to_vec();
         let mark_shared = shared.clone();
         tokio::task::spawn_local(async move {
             for (i, start) in at.into_iter().enumerate() {
