@@ -67,41 +67,51 @@ pub const RUN_SCENARIOS: [&str; 9] = [
 /// One request of a scenario's mix: its tag, its weight, its path.
 pub type Request = (&'static str, u32, &'static str);
 
-/// What a scenario drives: its requests and the connections.
-pub fn workload(scenario: &str) -> Option<(Vec<Request>, usize)> {
+/// Everything `run` needs to know of a scenario.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub requests: Vec<Request>,
+    /// Connections of the trials.
+    pub connections: usize,
+    /// The least warm-up it needs to reach a steady state.
+    pub min_warmup: Duration,
+    /// The checks that must pass before it is timed.
+    pub checks: Vec<&'static str>,
+}
+
+/// The scenario `scenario`, or `None` for one `run` does not know.
+pub fn workload(scenario: &str) -> Option<Workload> {
+    let one = |tag: &'static str, path: &'static str| Workload {
+        requests: vec![(tag, 1, path)],
+        connections: 64,
+        min_warmup: Duration::ZERO,
+        checks: vec![tag],
+    };
     Some(match scenario {
-        "json" => (vec![("json", 1, "/json")], 64),
-        "plaintext" => (vec![("plaintext", 1, "/plaintext")], 64),
-        "db" => (vec![("db", 1, "/db")], 64),
-        "queries" => (vec![("queries", 1, "/queries?n=20")], 64),
-        "fortunes" => (vec![("fortunes", 1, "/fortunes")], 64),
-        "updates" => (vec![("updates", 1, "/updates?n=20")], 64),
-        // Many connections waiting on a slow dependency: the non-blocking I/O claim.
-        "upstream" => (vec![("upstream", 1, "/upstream?ms=20")], 256),
-        "cpu" => (vec![("cpu", 1, "/cpu?n=10000")], 64),
-        // Head-of-line blocking: /json's latency is reported apart.
-        "mixed" => (vec![("json", 9, "/json"), ("cpu", 1, "/cpu?n=100000")], 64),
+        "json" => one("json", "/json"),
+        "plaintext" => one("plaintext", "/plaintext"),
+        "db" => one("db", "/db"),
+        "queries" => one("queries", "/queries?n=20"),
+        "fortunes" => one("fortunes", "/fortunes"),
+        "updates" => one("updates", "/updates?n=20"),
+        // Many connections waiting on a slow dependency: the non-blocking I/O claim. Node's
+        // fetch takes seconds to settle under 256 concurrent calls: node-http's p99 was 2.3 s
+        // over the first 4 s and 110 ms after a 5 s warm-up, at the same throughput.
+        "upstream" => Workload {
+            connections: 256,
+            min_warmup: Duration::from_secs(4),
+            ..one("upstream", "/upstream?ms=20")
+        },
+        "cpu" => one("cpu", "/cpu?n=10000"),
+        // Head-of-line blocking: /json's latency is reported apart. Verified by the checks of
+        // the two requests it mixes.
+        "mixed" => Workload {
+            requests: vec![("json", 9, "/json"), ("cpu", 1, "/cpu?n=100000")],
+            checks: vec!["json", "cpu"],
+            ..one("mixed", "")
+        },
         _ => return None,
     })
-}
-
-/// The least warm-up a scenario needs to reach its steady state. With 256 connections each
-/// awaiting an upstream call, Node's fetch takes seconds to settle: node-http's p99 was 2.3 s
-/// over the first 4 s and 110 ms after a 5 s warm-up, at the same throughput.
-fn warmup_floor(scenario: &str) -> Duration {
-    match scenario {
-        "upstream" => Duration::from_secs(4),
-        _ => Duration::ZERO,
-    }
-}
-
-/// The checks that must pass before a scenario is timed: its own, or for `mixed` those of the
-/// two requests it mixes.
-fn checks(scenario: &str) -> Vec<&str> {
-    match scenario {
-        "mixed" => vec!["json", "cpu"],
-        other => vec![other],
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -289,16 +299,17 @@ pub fn run(
             }
         };
         for scenario in &options.scenarios {
-            let Some((requests, connections)) = workload(scenario) else {
+            let Some(work) = workload(scenario) else {
                 continue;
             };
             if measured(&result, &m.id, scenario) {
                 continue;
             }
-            let target = requests
+            let target = work
+                .requests
                 .iter()
                 .map(|(_, w, p)| {
-                    if requests.len() > 1 {
+                    if work.requests.len() > 1 {
                         format!("{w}× GET {p}")
                     } else {
                         format!("GET {p}")
@@ -310,7 +321,7 @@ pub fn run(
                 scenario: scenario.clone(),
                 target,
                 error: None,
-                connections: connections as u64,
+                connections: work.connections as u64,
                 trials: Vec::new(),
                 sweep: Vec::new(),
                 capacity: None,
@@ -328,7 +339,7 @@ pub fn run(
                     step(scenario, "verifying", done);
                     let verified =
                         Checker::new(&running.base_url(), &db, &delay).and_then(|mut c| {
-                            checks(scenario).iter().try_for_each(|check| {
+                            work.checks.iter().try_for_each(|check| {
                                 c.scenario(check).map_err(|e| format!("{check}: {e}"))
                             })
                         });
@@ -337,16 +348,14 @@ pub fn run(
                         Ok(()) => {
                             let subject = Subject {
                                 base: running.base_url(),
-                                requests: &requests,
+                                requests: &work.requests,
                                 options,
                                 server: running.pgid(),
                                 also_ours: &also_ours,
                             };
-                            if let Err(e) =
-                                measure(&subject, &mut scen, connections, &mut |doing| {
-                                    step(scenario, doing, done)
-                                })
-                            {
+                            if let Err(e) = measure(&subject, &mut scen, &work, &mut |doing| {
+                                step(scenario, doing, done)
+                            }) {
                                 scen.error = Some(format!("load failed: {e}"));
                             }
                         }
@@ -379,16 +388,17 @@ struct Subject<'a> {
 fn measure(
     p: &Subject<'_>,
     scen: &mut ScenarioResult,
-    connections: usize,
+    work: &Workload,
     step: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
     let o = p.options;
+    let connections = work.connections;
     step(&format!("warm-up and {} trials", o.trials));
     // A quick run is labelled as not for decisions and keeps its short warm-up.
     let warmup = if o.quick {
         o.warmup
     } else {
-        o.warmup.max(warmup_floor(&scen.scenario))
+        o.warmup.max(work.min_warmup)
     };
     let trials = drive(
         p,
@@ -712,4 +722,27 @@ pub fn lines_of_code(dir: &std::path::Path) -> u64 {
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_has_a_workload_verified_before_it_is_timed() {
+        for name in RUN_SCENARIOS {
+            let w = workload(name).unwrap_or_else(|| panic!("{name} has no workload"));
+            assert!(!w.requests.is_empty() && w.connections > 0, "{name}");
+            assert!(!w.checks.is_empty(), "{name} is never verified");
+        }
+        assert_eq!(
+            workload("mixed").map(|w| w.checks),
+            Some(vec!["json", "cpu"])
+        );
+        assert_eq!(
+            workload("upstream").map(|w| (w.connections, w.min_warmup)),
+            Some((256, Duration::from_secs(4)))
+        );
+        assert!(workload("ws-echo").is_none());
+    }
 }
