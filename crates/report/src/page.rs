@@ -344,41 +344,10 @@ pub(crate) fn latency_caption(r: &RunResult) -> String {
     }
 }
 
-/// What a reader must know besides the figures: errors, invalid trials, disturbed trials,
-/// damaged histograms; one line each.
+/// What a reader must know besides the figures (see [`stackwise_results::summary::notes`]),
+/// then `extra` (damaged histograms); one line each.
 pub(crate) fn notes(r: &RunResult, cells: &[Cell], extra: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    for id in &r.settings.stacks {
-        if !r.stacks.iter().any(|s| &s.id == id) {
-            out.push(format!("{id}: planned but not run"));
-        }
-    }
-    for stack in &r.stacks {
-        if let Some(e) = &stack.error {
-            out.push(format!("{}: not measured: {}", stack.id, first_line(e)));
-        }
-        for scenario in &r.settings.scenarios {
-            let at = format!("{} {scenario}", stack.id);
-            let Some(c) = find(cells, &stack.id, scenario) else {
-                if stack.error.is_none() {
-                    out.push(format!("{at}: not run"));
-                }
-                continue;
-            };
-            if let Some(e) = &c.error {
-                out.push(format!("{at}: not measured: {}", first_line(e)));
-            }
-            for why in &c.invalid {
-                out.push(format!("{at}: invalid {why}"));
-            }
-            if c.error.is_none() && c.throughput.is_none() && c.invalid.is_empty() {
-                out.push(format!("{at}: no valid trial"));
-            }
-            if let Some(w) = c.other_load_warning() {
-                out.push(format!("{at}: {w}"));
-            }
-        }
-    }
+    let mut out = stackwise_results::summary::notes(r, cells);
     out.extend(extra.iter().cloned());
     out
 }
@@ -397,10 +366,4 @@ pub(crate) fn notes_html(notes: &[String]) -> String {
     }
     out.push_str("</ul>");
     out
-}
-
-/// The first line of a possibly long error (an installer's output): results.json keeps the
-/// rest.
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("").trim()
 }

@@ -295,6 +295,47 @@ pub fn ranking(cells: &[Cell], scenario: &str) -> Ranking {
     }
 }
 
+/// What a reader must know besides the figures, one line each: stacks planned but not run,
+/// stacks and scenarios not measured (with the first line of their error), invalid trials,
+/// cells with no valid trial, and trials other processes disturbed.
+pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
+    // An installer's error can run to pages: results.json keeps the rest.
+    let first_line = |s: &str| s.lines().next().unwrap_or("").trim().to_string();
+    let mut out = Vec::new();
+    for id in &r.settings.stacks {
+        if !r.stacks.iter().any(|s| &s.id == id) {
+            out.push(format!("{id}: planned but not run"));
+        }
+    }
+    for stack in &r.stacks {
+        if let Some(e) = &stack.error {
+            out.push(format!("{}: not measured: {}", stack.id, first_line(e)));
+        }
+        for scenario in &r.settings.scenarios {
+            let at = format!("{} {scenario}", stack.id);
+            let Some(c) = find(cells, &stack.id, scenario) else {
+                if stack.error.is_none() {
+                    out.push(format!("{at}: not run"));
+                }
+                continue;
+            };
+            if let Some(e) = &c.error {
+                out.push(format!("{at}: not measured: {}", first_line(e)));
+            }
+            for why in &c.invalid {
+                out.push(format!("{at}: invalid {why}"));
+            }
+            if c.error.is_none() && c.throughput.is_none() && c.invalid.is_empty() {
+                out.push(format!("{at}: no valid trial"));
+            }
+            if let Some(w) = c.other_load_warning() {
+                out.push(format!("{at}: {w}"));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -194,37 +194,7 @@ impl<'a> View<'a> {
         if r.finished_at.is_none() {
             out.push(UNFINISHED_BANNER.to_string());
         }
-        for id in &r.settings.stacks {
-            if !r.stacks.iter().any(|s| &s.id == id) {
-                out.push(format!("{id}: planned but not run"));
-            }
-        }
-        for stack in &r.stacks {
-            if let Some(e) = &stack.error {
-                out.push(format!("{}: not measured: {}", stack.id, first_line(e)));
-            }
-            for scenario in &r.settings.scenarios {
-                let Some(c) = self.cell(&stack.id, scenario) else {
-                    if stack.error.is_none() {
-                        out.push(format!("{} {scenario}: not run", stack.id));
-                    }
-                    continue;
-                };
-                let at = format!("{} {scenario}", stack.id);
-                if let Some(e) = &c.error {
-                    out.push(format!("{at}: not measured: {}", first_line(e)));
-                }
-                for why in &c.invalid {
-                    out.push(format!("{at}: invalid {why}"));
-                }
-                if c.error.is_none() && c.throughput.is_none() && c.invalid.is_empty() {
-                    out.push(format!("{at}: no valid trial"));
-                }
-                if let Some(w) = c.other_load_warning() {
-                    out.push(format!("{at}: {w}"));
-                }
-            }
-        }
+        out.extend(summary::notes(r, &self.cells));
         out
     }
 }
@@ -232,12 +202,6 @@ impl<'a> View<'a> {
 /// The median of a stack's start-up times, in seconds.
 fn startup_median(stack: &StackResult) -> Option<f64> {
     Spread::of(&stack.startup_s).map(|s| s.median)
-}
-
-/// The first line of a possibly long error (an installer's output, say): `results.json` keeps
-/// the rest.
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("").trim()
 }
 
 /// `x` rounded to `places` decimals, for machine formats that need not carry float noise.
