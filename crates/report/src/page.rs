@@ -32,85 +32,10 @@ pub(crate) fn banners(r: &RunResult) -> String {
     out
 }
 
-fn cpus(list: &[u64]) -> String {
-    if list.is_empty() {
-        return "-".into();
-    }
-    let ids: Vec<String> = list.iter().map(u64::to_string).collect();
-    let word = if list.len() == 1 { "CPU" } else { "CPUs" };
-    format!("{word} {}", ids.join(","))
-}
-
-fn seconds(s: f64) -> String {
-    if s >= 1.0 {
-        format!("{} s", trim(s))
-    } else {
-        format!("{} ms", trim(s * 1000.0))
-    }
-}
-
-fn trim(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// The run's header: when, where, how, with which versions.
 pub(crate) fn facts(r: &RunResult) -> String {
-    let s = &r.settings;
-    let h = &r.host;
-    let time = match &r.finished_at {
-        Some(end) => format!("{} to {end}", r.started_at),
-        None => format!("{}, not finished", r.started_at),
-    };
-    let database = match s.database.as_str() {
-        "throwaway" => "throwaway PostgreSQL, started for the run".to_string(),
-        "external" => "external PostgreSQL (--database-url)".to_string(),
-        other => other.to_string(),
-    };
-    let runtimes: Vec<String> = r.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    let rows = [
-        ("Time (UTC)", time),
-        (
-            "Host",
-            format!(
-                "{}, {} cores, {} memory, kernel {}",
-                h.cpu_model,
-                h.cores,
-                bytes(h.memory_bytes),
-                h.kernel
-            ),
-        ),
-        (
-            "CPUs",
-            format!(
-                "servers on {}; load engine on {}; database and delay service on {}",
-                cpus(&s.server_cpus),
-                cpus(&s.load_cpus),
-                cpus(&s.infra_cpus)
-            ),
-        ),
-        (
-            "Trials",
-            format!(
-                "{} × {} per stack and scenario after {} of warm-up; sweep and capacity probes of {}",
-                s.trials,
-                seconds(s.duration_s),
-                seconds(s.warmup_s),
-                seconds(s.probe_s)
-            ),
-        ),
-        (
-            "Latency target",
-            format!(
-                "p99 ≤ {} ms, searched with up to {} open-loop rates",
-                ms(s.p99_target_ms),
-                s.capacity_probes
-            ),
-        ),
-        ("Database", database),
-        ("Runtimes", if runtimes.is_empty() { "-".into() } else { runtimes.join(", ") }),
-        ("Measured by", r.tool.clone()),
-    ];
+    let mut rows = stackwise_results::summary::run_facts(r);
+    rows.push(("Measured by", r.tool.clone()));
     let mut out = String::from(r#"<dl class="facts">"#);
     for (k, v) in rows {
         let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));

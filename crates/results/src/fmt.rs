@@ -41,6 +41,100 @@ pub fn aligned(rows: &[Vec<String>], indent: &str) -> String {
     out
 }
 
+/// Milliseconds to about three significant digits.
+pub fn ms(x: f64) -> String {
+    if !x.is_finite() {
+        "?".into()
+    } else if x >= 999.5 {
+        thousands(x.round() as u64)
+    } else if x >= 99.95 {
+        format!("{x:.0}")
+    } else if x >= 9.995 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// A setting as written: `100`, `0.75`.
+pub fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Seconds as written in settings: `1 s`, `0.75 s`.
+pub fn seconds(s: f64) -> String {
+    format!("{} s", number(s))
+}
+
+/// Bytes in binary units, about three significant digits.
+pub fn bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = b as f64;
+    let mut unit = 0;
+    while x >= 1024.0 && unit < UNITS.len() - 1 {
+        x /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{b} B")
+    } else if x >= 99.95 {
+        format!("{x:.0} {}", UNITS[unit])
+    } else {
+        format!("{x:.1} {}", UNITS[unit])
+    }
+}
+
+pub(crate) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// Where a part of the run was pinned: `CPU 1`, `CPUs 0-3,6`.
+pub fn cpus(list: &[u64]) -> String {
+    match list.len() {
+        0 => "any CPU".into(),
+        1 => format!("CPU {}", cpu_list(list)),
+        _ => format!("CPUs {}", cpu_list(list)),
+    }
+}
+
+/// CPU numbers with runs joined: `0-3,6`.
+fn cpu_list(cpus: &[u64]) -> String {
+    if cpus.is_empty() {
+        return String::new();
+    }
+    let mut sorted = cpus.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut start = sorted[0];
+    let mut prev = start;
+    for &c in &sorted[1..] {
+        if c != prev + 1 {
+            parts.push(span(start, prev));
+            start = c;
+        }
+        prev = c;
+    }
+    parts.push(span(start, prev));
+    parts.join(",")
+}
+
+fn span(a: u64, b: u64) -> String {
+    if a == b {
+        a.to_string()
+    } else {
+        format!("{a}-{b}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +154,14 @@ mod tests {
             vec!["node-http".to_string(), "3".to_string()],
         ];
         assert_eq!(aligned(&rows, "  "), "  stack      req/s\n  node-http  3\n");
+    }
+
+    #[test]
+    fn cpu_lists_join_runs() {
+        assert_eq!(cpu_list(&[3, 0, 1, 2, 6]), "0-3,6");
+        assert_eq!(cpu_list(&[1]), "1");
+        assert_eq!(cpus(&[]), "any CPU");
+        assert_eq!(cpus(&[1]), "CPU 1");
+        assert_eq!(cpus(&[0, 1, 2]), "CPUs 0-2");
     }
 }

@@ -295,6 +295,74 @@ pub fn ranking(cells: &[Cell], scenario: &str) -> Ranking {
     }
 }
 
+/// The run's header, label and text: when, where, how, with which versions. Every output
+/// that describes a run shows these.
+pub fn run_facts(r: &RunResult) -> Vec<(&'static str, String)> {
+    let s = &r.settings;
+    let h = &r.host;
+    let time = match &r.finished_at {
+        Some(end) => format!("{} to {end}", r.started_at),
+        None => format!("{}, not finished", r.started_at),
+    };
+    let database = match s.database.as_str() {
+        "throwaway" => "throwaway PostgreSQL, started for the run".to_string(),
+        "external" => "external PostgreSQL (--database-url)".to_string(),
+        other => other.to_string(),
+    };
+    let runtimes = r
+        .versions
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = vec![
+        ("Time", time),
+        (
+            "Host",
+            format!(
+                "{}, {} {}, {} memory, kernel {}",
+                h.cpu_model,
+                h.cores,
+                crate::fmt::plural(h.cores, "core", "cores"),
+                crate::fmt::bytes(h.memory_bytes),
+                h.kernel
+            ),
+        ),
+        (
+            "CPUs",
+            format!(
+                "servers on {}, load engine on {}, database and delay service on {}",
+                crate::fmt::cpus(&s.server_cpus),
+                crate::fmt::cpus(&s.load_cpus),
+                crate::fmt::cpus(&s.infra_cpus)
+            ),
+        ),
+        (
+            "Trials",
+            format!(
+                "{} × {} per stack and scenario after {} warm-up; sweep and capacity probes {}",
+                s.trials,
+                crate::fmt::seconds(s.duration_s),
+                crate::fmt::seconds(s.warmup_s),
+                crate::fmt::seconds(s.probe_s)
+            ),
+        ),
+        (
+            "Target",
+            format!(
+                "p99 ≤ {} ms, searched with up to {} open-loop rates",
+                crate::fmt::number(s.p99_target_ms),
+                s.capacity_probes
+            ),
+        ),
+        ("Database", database),
+    ];
+    if !runtimes.is_empty() {
+        out.push(("Runtimes", runtimes));
+    }
+    out
+}
+
 /// What a reader must know besides the figures, one line each: stacks planned but not run,
 /// stacks and scenarios not measured (with the first line of their error), invalid trials,
 /// cells with no valid trial, and trials other processes disturbed.

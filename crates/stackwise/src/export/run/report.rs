@@ -9,6 +9,7 @@ use stackwise_results::StackResult;
 
 use super::{startup_median, View, QUICK_BANNER, UNFINISHED_BANNER};
 use crate::export::terminal::thousands;
+use stackwise_results::fmt::{bytes, ms, number};
 
 /// One piece of a human report.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +63,12 @@ pub(super) fn build(v: &View<'_>) -> Vec<Block> {
     }
     let mut out = banners.clone();
     out.push(Block::Title(format!("Run {} ({})", r.id, r.tool)));
-    out.push(Block::Facts(facts(v)));
+    out.push(Block::Facts(
+        stackwise_results::summary::run_facts(v.r)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    ));
     if r.stacks.is_empty() {
         out.push(Block::Heading("Results".into()));
         out.push(Block::List(vec!["no stack was measured".into()]));
@@ -146,73 +152,6 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         ">: ranges of the trials apart; ≈: ranges overlap, so the order is within noise".into(),
     ));
     out.push(Block::Grid(rankings(&v.rankings())));
-}
-
-fn facts(v: &View<'_>) -> Vec<(String, String)> {
-    let r = v.r;
-    let s = &r.settings;
-    let h = &r.host;
-    let time = match &r.finished_at {
-        Some(end) => format!("{} to {end}", r.started_at),
-        None => format!("{}, not finished", r.started_at),
-    };
-    let database = match s.database.as_str() {
-        "throwaway" => "throwaway PostgreSQL, started for the run".to_string(),
-        "external" => "external PostgreSQL (--database-url)".to_string(),
-        other => other.to_string(),
-    };
-    let runtimes = r
-        .versions
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut out = vec![
-        ("Time".to_string(), time),
-        (
-            "Host".to_string(),
-            format!(
-                "{}, {} {}, {} memory, kernel {}",
-                h.cpu_model,
-                h.cores,
-                plural(h.cores, "core", "cores"),
-                bytes(h.memory_bytes),
-                h.kernel
-            ),
-        ),
-        (
-            "CPUs".to_string(),
-            format!(
-                "servers on {}, load engine on {}, database and delay service on {}",
-                cpus(&s.server_cpus),
-                cpus(&s.load_cpus),
-                cpus(&s.infra_cpus)
-            ),
-        ),
-        (
-            "Trials".to_string(),
-            format!(
-                "{} × {} per stack and scenario after {} warm-up; sweep and capacity probes {}",
-                s.trials,
-                seconds(s.duration_s),
-                seconds(s.warmup_s),
-                seconds(s.probe_s)
-            ),
-        ),
-        (
-            "Target".to_string(),
-            format!(
-                "p99 ≤ {} ms, searched with up to {} open-loop rates",
-                number(s.p99_target_ms),
-                s.capacity_probes
-            ),
-        ),
-        ("Database".to_string(), database),
-    ];
-    if !runtimes.is_empty() {
-        out.push(("Runtimes".to_string(), runtimes));
-    }
-    out
 }
 
 fn scenarios(v: &View<'_>) -> Grid {
@@ -440,21 +379,6 @@ fn rate(x: f64) -> String {
     }
 }
 
-/// Milliseconds to about three significant digits.
-fn ms(x: f64) -> String {
-    if !x.is_finite() {
-        "?".into()
-    } else if x >= 999.5 {
-        thousands(x.round() as u64)
-    } else if x >= 99.95 {
-        format!("{x:.0}")
-    } else if x >= 9.995 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    }
-}
-
 /// A share as a percentage: one decimal below 10%.
 fn percent(share: f64) -> String {
     let p = share * 100.0;
@@ -464,84 +388,6 @@ fn percent(share: f64) -> String {
         format!("{p:.1}%")
     } else {
         format!("{p:.0}%")
-    }
-}
-
-/// A setting as written: `100`, `0.75`.
-fn number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else {
-        format!("{x}")
-    }
-}
-
-fn seconds(s: f64) -> String {
-    format!("{} s", number(s))
-}
-
-/// Bytes in binary units, about three significant digits.
-fn bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut x = b as f64;
-    let mut unit = 0;
-    while x >= 1024.0 && unit < UNITS.len() - 1 {
-        x /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{b} B")
-    } else if x >= 99.95 {
-        format!("{x:.0} {}", UNITS[unit])
-    } else {
-        format!("{x:.1} {}", UNITS[unit])
-    }
-}
-
-fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
-    }
-}
-
-/// Where a part of the run was pinned: `CPU 1`, `CPUs 0-3,6`.
-fn cpus(list: &[u64]) -> String {
-    match list.len() {
-        0 => "any CPU".into(),
-        1 => format!("CPU {}", cpu_list(list)),
-        _ => format!("CPUs {}", cpu_list(list)),
-    }
-}
-
-/// CPU numbers with runs joined: `0-3,6`.
-fn cpu_list(cpus: &[u64]) -> String {
-    if cpus.is_empty() {
-        return String::new();
-    }
-    let mut sorted = cpus.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut parts = Vec::new();
-    let mut start = sorted[0];
-    let mut prev = start;
-    for &c in &sorted[1..] {
-        if c != prev + 1 {
-            parts.push(span(start, prev));
-            start = c;
-        }
-        prev = c;
-    }
-    parts.push(span(start, prev));
-    parts.join(",")
-}
-
-fn span(a: u64, b: u64) -> String {
-    if a == b {
-        a.to_string()
-    } else {
-        format!("{a}-{b}")
     }
 }
 
@@ -568,14 +414,5 @@ mod tests {
         assert_eq!(bytes(130_719_744), "125 MiB");
         assert_eq!(number(0.75), "0.75");
         assert_eq!(number(100.0), "100");
-    }
-
-    #[test]
-    fn cpu_lists_join_runs() {
-        assert_eq!(cpu_list(&[3, 0, 1, 2, 6]), "0-3,6");
-        assert_eq!(cpu_list(&[1]), "1");
-        assert_eq!(cpus(&[]), "any CPU");
-        assert_eq!(cpus(&[1]), "CPU 1");
-        assert_eq!(cpus(&[0, 1, 2]), "CPUs 0-2");
     }
 }
