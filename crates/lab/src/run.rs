@@ -348,12 +348,12 @@ pub fn run(
                         Ok(()) => {
                             let subject = Subject {
                                 base: running.base_url(),
-                                requests: &work.requests,
+                                work: &work,
                                 options,
                                 server: running.pgid(),
                                 also_ours: &also_ours,
                             };
-                            if let Err(e) = measure(&subject, &mut scen, &work, &mut |doing| {
+                            if let Err(e) = measure(&subject, &mut scen, &mut |doing| {
                                 step(scenario, doing, done)
                             }) {
                                 scen.error = Some(format!("load failed: {e}"));
@@ -376,7 +376,7 @@ pub fn run(
 /// What every load run of one scenario shares.
 struct Subject<'a> {
     base: String,
-    requests: &'a [Request],
+    work: &'a Workload,
     options: &'a RunOptions,
     /// The server's process group, and the roots of the measurement's other processes
     /// (PostgreSQL).
@@ -388,10 +388,10 @@ struct Subject<'a> {
 fn measure(
     p: &Subject<'_>,
     scen: &mut ScenarioResult,
-    work: &Workload,
     step: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
     let o = p.options;
+    let work = p.work;
     let connections = work.connections;
     step(&format!("warm-up and {} trials", o.trials));
     // A quick run is labelled as not for decisions and keeps its short warm-up.
@@ -555,6 +555,7 @@ fn drive(
     };
     let plan = Plan {
         requests: p
+            .work
             .requests
             .iter()
             .map(|(tag, weight, path)| RequestSpec {
