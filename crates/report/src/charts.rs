@@ -349,45 +349,57 @@ pub(crate) fn throughput(r: &RunResult, cells: &[Cell], stacks: &[StackStyle]) -
             draw: whisker_key,
         }],
     );
-    for (scenario, at) in scenarios.iter().zip(rects) {
+    stack_panels(&mut svg, r, stacks, rects, |s, scenario| {
+        let cell = find(cells, &s.id, scenario);
+        let spread = cell.filter(|c| c.error.is_none()).and_then(|c| c.per_core);
+        match spread {
+            Some(p) => Bar {
+                value: Some(p.median),
+                range: (p.n > 1).then_some((p.min, p.max)),
+                label: rate(p.median),
+                tip: format!(
+                    "{} · {scenario}: {} req/s per core, median of {} trial{} (range {}–{})",
+                    s.id,
+                    rate(p.median),
+                    p.n,
+                    if p.n == 1 { "" } else { "s" },
+                    rate(p.min),
+                    rate(p.max)
+                ),
+                ..Bar::default()
+            },
+            None => Bar {
+                missing: why_missing(r, cell, &s.id),
+                ..Bar::default()
+            },
+        }
+    });
+    svg.finish()
+}
+
+/// One panel per scenario of the run, in `rects`, with one bar per stack in its colours:
+/// `bar_for` gives the bar of a stack in a scenario.
+fn stack_panels(
+    svg: &mut Svg,
+    r: &RunResult,
+    stacks: &[StackStyle],
+    rects: Vec<Rect>,
+    bar_for: impl Fn(&StackStyle, &str) -> Bar,
+) {
+    for (scenario, at) in r.settings.scenarios.iter().zip(rects) {
         let groups: Vec<Group> = stacks
             .iter()
-            .map(|s| {
-                let cell = find(cells, &s.id, scenario);
-                let spread = cell.filter(|c| c.error.is_none()).and_then(|c| c.per_core);
-                let bar = match spread {
-                    Some(p) => Bar {
-                        value: Some(p.median),
-                        range: (p.n > 1).then_some((p.min, p.max)),
-                        label: rate(p.median),
-                        tip: format!(
-                            "{} · {scenario}: {} req/s per core, median of {} trial{} (range {}–{})",
-                            s.id,
-                            rate(p.median),
-                            p.n,
-                            if p.n == 1 { "" } else { "s" },
-                            rate(p.min),
-                            rate(p.max)
-                        ),
-                        ..Bar::default()
-                    },
-                    None => Bar {
-                        missing: why_missing(r, cell, &s.id),
-                        ..Bar::default()
-                    },
-                };
-                Group {
-                    label: s.id.clone(),
-                    bars: vec![Bar {
-                        fill: s.colour,
-                        class: s.class.clone(),
-                        ..bar
-                    }],
-                }
+            .map(|s| Group {
+                label: s.id.clone(),
+                bars: vec![Bar {
+                    fill: s.colour,
+                    class: s.class.clone(),
+                    ..bar_for(s, scenario)
+                }],
             })
             .collect();
         bar_panel(
-            &mut svg,
+            svg,
             at,
             scenario,
             &driven(r, scenario),
@@ -395,7 +407,6 @@ pub(crate) fn throughput(r: &RunResult, cells: &[Cell], stacks: &[StackStyle]) -
             &groups,
         );
     }
-    svg.finish()
 }
 
 fn beyond_key(svg: &mut Svg, x: f64, y: f64) {
@@ -428,69 +439,48 @@ pub(crate) fn capacity(r: &RunResult, cells: &[Cell], stacks: &[StackStyle]) -> 
             draw: beyond_key,
         }],
     );
-    for (scenario, at) in scenarios.iter().zip(rects) {
-        let groups: Vec<Group> = stacks
-            .iter()
-            .map(|s| {
-                let cell = find(cells, &s.id, scenario).filter(|c| c.error.is_none());
-                let missed = cell.and_then(|c| c.capacity_missed_rps).map(|m| m / cores);
-                let bar = match cell.map(|c| (c.capacity_rps, c.capacity_per_core)) {
-                    Some((Some(rps), Some(per_core))) if rps > 0.0 => Bar {
-                        value: Some(per_core),
-                        beyond: missed,
-                        label: rate(per_core),
-                        tip: format!(
-                            "{} · {scenario}: {} req/s per core met p99 ≤ {} ms{}",
-                            s.id,
-                            rate(per_core),
-                            ms(target),
-                            missed
-                                .map(|m| format!("; {} missed it", rate(m)))
-                                .unwrap_or_default()
-                        ),
-                        ..Bar::default()
-                    },
-                    Some((Some(_), _)) => Bar {
-                        beyond: missed,
-                        missing: "no rate met the target".into(),
-                        tip: format!(
-                            "{} · {scenario}: no rate met p99 ≤ {} ms{}",
-                            s.id,
-                            ms(target),
-                            missed
-                                .map(|m| format!("; even {} req/s per core missed it", rate(m)))
-                                .unwrap_or_default()
-                        ),
-                        ..Bar::default()
-                    },
-                    Some(_) => Bar {
-                        missing: "not searched".into(),
-                        ..Bar::default()
-                    },
-                    None => Bar {
-                        missing: why_missing(r, find(cells, &s.id, scenario), &s.id),
-                        ..Bar::default()
-                    },
-                };
-                Group {
-                    label: s.id.clone(),
-                    bars: vec![Bar {
-                        fill: s.colour,
-                        class: s.class.clone(),
-                        ..bar
-                    }],
-                }
-            })
-            .collect();
-        bar_panel(
-            &mut svg,
-            at,
-            scenario,
-            &driven(r, scenario),
-            "req/s per core",
-            &groups,
-        );
-    }
+    stack_panels(&mut svg, r, stacks, rects, |s, scenario| {
+        let cell = find(cells, &s.id, scenario).filter(|c| c.error.is_none());
+        let missed = cell.and_then(|c| c.capacity_missed_rps).map(|m| m / cores);
+        match cell.map(|c| (c.capacity_rps, c.capacity_per_core)) {
+            Some((Some(rps), Some(per_core))) if rps > 0.0 => Bar {
+                value: Some(per_core),
+                beyond: missed,
+                label: rate(per_core),
+                tip: format!(
+                    "{} · {scenario}: {} req/s per core met p99 ≤ {} ms{}",
+                    s.id,
+                    rate(per_core),
+                    ms(target),
+                    missed
+                        .map(|m| format!("; {} missed it", rate(m)))
+                        .unwrap_or_default()
+                ),
+                ..Bar::default()
+            },
+            Some((Some(_), _)) => Bar {
+                beyond: missed,
+                missing: "no rate met the target".into(),
+                tip: format!(
+                    "{} · {scenario}: no rate met p99 ≤ {} ms{}",
+                    s.id,
+                    ms(target),
+                    missed
+                        .map(|m| format!("; even {} req/s per core missed it", rate(m)))
+                        .unwrap_or_default()
+                ),
+                ..Bar::default()
+            },
+            Some(_) => Bar {
+                missing: "not searched".into(),
+                ..Bar::default()
+            },
+            None => Bar {
+                missing: why_missing(r, find(cells, &s.id, scenario), &s.id),
+                ..Bar::default()
+            },
+        }
+    });
     svg.finish()
 }
 
