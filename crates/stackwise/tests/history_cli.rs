@@ -3,46 +3,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{assert_usage_error, stackwise, stdout};
+
 #[path = "../../history/tests/support/mod.rs"]
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use stackwise::export::run::RunFormat;
 use stackwise_history::History;
-
-fn stackwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stackwise"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// Exit code 2 and exactly one line on stderr mentioning `mentions`.
-fn assert_usage_error(args: &[&str], mentions: &str) {
-    let out = stackwise(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(out.stdout.is_empty(), "{args:?}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
-    assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
-    assert!(
-        stderr.contains(mentions),
-        "{stderr} should mention {mentions}"
-    );
-}
 
 /// A results folder whose history holds the fixture and, a day later, an interrupted run with
 /// express three times as fast.

@@ -3,15 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Output};
+mod common;
 
-fn stackwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stackwise"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
+use common::stackwise;
+
 
 /// A results folder holding the fixture as run `id`'s folder.
 fn results_with_fixture(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
