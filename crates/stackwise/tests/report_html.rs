@@ -7,7 +7,6 @@ mod common;
 
 use common::stackwise;
 
-
 /// A results folder holding the fixture as run `id`'s folder.
 fn results_with_fixture(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
     let run = dir.join("results").join(id);
