@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use stackwise_engine::{worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, Target};
+use stackwise_results::catalogue::{self, Scenario};
 use stackwise_results::{
     Capacity, Host, Probe, RunResult, ScenarioResult, ServerUsage, Settings, StackResult, Trial,
     SCHEMA_VERSION,
@@ -50,69 +51,6 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 
 /// Longest wait for a server to finish requests abandoned at the end of a load run.
 const DRAIN: Duration = Duration::from_secs(15);
-
-/// Every scenario `run` knows, in its default order.
-pub const RUN_SCENARIOS: [&str; 9] = [
-    "json",
-    "plaintext",
-    "db",
-    "queries",
-    "fortunes",
-    "updates",
-    "upstream",
-    "cpu",
-    "mixed",
-];
-
-/// One request of a scenario's mix: its tag, its weight, its path.
-pub type Request = (&'static str, u32, &'static str);
-
-/// Everything `run` needs to know of a scenario.
-#[derive(Debug, Clone)]
-pub struct Workload {
-    pub requests: Vec<Request>,
-    /// Connections of the trials.
-    pub connections: usize,
-    /// The least warm-up it needs to reach a steady state.
-    pub min_warmup: Duration,
-    /// The checks that must pass before it is timed.
-    pub checks: Vec<&'static str>,
-}
-
-/// The scenario `scenario`, or `None` for one `run` does not know.
-pub fn workload(scenario: &str) -> Option<Workload> {
-    let one = |tag: &'static str, path: &'static str| Workload {
-        requests: vec![(tag, 1, path)],
-        connections: 64,
-        min_warmup: Duration::ZERO,
-        checks: vec![tag],
-    };
-    Some(match scenario {
-        "json" => one("json", "/json"),
-        "plaintext" => one("plaintext", "/plaintext"),
-        "db" => one("db", "/db"),
-        "queries" => one("queries", "/queries?n=20"),
-        "fortunes" => one("fortunes", "/fortunes"),
-        "updates" => one("updates", "/updates?n=20"),
-        // Many connections waiting on a slow dependency: the non-blocking I/O claim. Node's
-        // fetch takes seconds to settle under 256 concurrent calls: node-http's p99 was 2.3 s
-        // over the first 4 s and 110 ms after a 5 s warm-up, at the same throughput.
-        "upstream" => Workload {
-            connections: 256,
-            min_warmup: Duration::from_secs(4),
-            ..one("upstream", "/upstream?ms=20")
-        },
-        "cpu" => one("cpu", "/cpu?n=10000"),
-        // Head-of-line blocking: /json's latency is reported apart. Verified by the checks of
-        // the two requests it mixes.
-        "mixed" => Workload {
-            requests: vec![("json", 9, "/json"), ("cpu", 1, "/cpu?n=100000")],
-            checks: vec!["json", "cpu"],
-            ..one("mixed", "")
-        },
-        _ => return None,
-    })
-}
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -299,27 +237,15 @@ pub fn run(
             }
         };
         for scenario in &options.scenarios {
-            let Some(work) = workload(scenario) else {
+            let Some(work) = catalogue::scenario(scenario) else {
                 continue;
             };
             if measured(&result, &m.id, scenario) {
                 continue;
             }
-            let target = work
-                .requests
-                .iter()
-                .map(|(_, w, p)| {
-                    if work.requests.len() > 1 {
-                        format!("{w}× GET {p}")
-                    } else {
-                        format!("GET {p}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" + ");
             let mut scen = ScenarioResult {
                 scenario: scenario.clone(),
-                target,
+                target: work.target(),
                 error: None,
                 connections: work.connections as u64,
                 trials: Vec::new(),
@@ -339,7 +265,7 @@ pub fn run(
                     step(scenario, "verifying", done);
                     let verified =
                         Checker::new(&running.base_url(), &db, &delay).and_then(|mut c| {
-                            work.checks.iter().try_for_each(|check| {
+                            work.checks().try_for_each(|check| {
                                 c.scenario(check).map_err(|e| format!("{check}: {e}"))
                             })
                         });
@@ -348,7 +274,7 @@ pub fn run(
                         Ok(()) => {
                             let subject = Subject {
                                 base: running.base_url(),
-                                work: &work,
+                                work,
                                 options,
                                 server: running.pgid(),
                                 also_ours: &also_ours,
@@ -376,7 +302,7 @@ pub fn run(
 /// What every load run of one scenario shares.
 struct Subject<'a> {
     base: String,
-    work: &'a Workload,
+    work: &'static Scenario,
     options: &'a RunOptions,
     /// The server's process group, and the roots of the measurement's other processes
     /// (PostgreSQL).
@@ -558,11 +484,11 @@ fn drive(
             .work
             .requests
             .iter()
-            .map(|(tag, weight, path)| RequestSpec {
-                tag: (*tag).to_string(),
-                weight: *weight,
+            .map(|r| RequestSpec {
+                tag: r.tag.to_string(),
+                weight: r.weight,
                 method: "GET".into(),
-                path: (*path).to_string(),
+                path: r.path.to_string(),
                 headers: Vec::new(),
                 body: Vec::new(),
             })
@@ -723,27 +649,4 @@ pub fn lines_of_code(dir: &std::path::Path) -> u64 {
         }
     }
     total
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_scenario_has_a_workload_verified_before_it_is_timed() {
-        for name in RUN_SCENARIOS {
-            let w = workload(name).unwrap_or_else(|| panic!("{name} has no workload"));
-            assert!(!w.requests.is_empty() && w.connections > 0, "{name}");
-            assert!(!w.checks.is_empty(), "{name} is never verified");
-        }
-        assert_eq!(
-            workload("mixed").map(|w| w.checks),
-            Some(vec!["json", "cpu"])
-        );
-        assert_eq!(
-            workload("upstream").map(|w| (w.connections, w.min_warmup)),
-            Some((256, Duration::from_secs(4)))
-        );
-        assert!(workload("ws-echo").is_none());
-    }
 }

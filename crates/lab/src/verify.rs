@@ -13,18 +13,6 @@ use serde_json::{json, Value};
 use crate::delay::DelayService;
 use crate::postgres::{table_counts, Database};
 
-/// The scenarios `verify` checks, in the order it checks them.
-pub const SCENARIOS: [&str; 8] = [
-    "json",
-    "plaintext",
-    "db",
-    "queries",
-    "fortunes",
-    "updates",
-    "upstream",
-    "cpu",
-];
-
 /// The verdict on one scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -84,9 +72,9 @@ impl<'a> Checker<'a> {
 
     /// Checks every scenario.
     pub fn all(&mut self) -> Vec<Outcome> {
-        SCENARIOS
-            .iter()
-            .map(|&scenario| Outcome {
+        stackwise_results::catalogue::checks()
+            .into_iter()
+            .map(|scenario| Outcome {
                 scenario,
                 result: self.scenario(scenario),
             })

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use stackwise_engine::LoadReport;
 
+pub mod catalogue;
 pub mod fmt;
 pub mod summary;
 

@@ -116,10 +116,7 @@ impl Cell {
     }
 }
 
-/// The tag whose latency a scenario reports: `mixed` reports /json's, apart from /cpu's.
-pub fn latency_tag(scenario: &str) -> Option<&'static str> {
-    (scenario == "mixed").then_some("json")
-}
+pub use crate::catalogue::latency_tag;
 
 fn p_ms(
     t: &Trial,

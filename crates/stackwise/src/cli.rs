@@ -214,9 +214,9 @@ pub struct RunArgs {
     #[arg(long = "stacks", value_name = "IDS", value_delimiter = ',')]
     pub stacks: Vec<String>,
 
-    /// Scenarios to run [default: json, plaintext, db, queries, fortunes, updates, upstream,
-    /// cpu, mixed].
-    #[arg(long = "scenarios", value_name = "IDS", value_delimiter = ',')]
+    /// Scenarios to run [default: every one; with --quick, one of each kind of claim].
+    #[arg(long = "scenarios", value_name = "IDS", value_delimiter = ',',
+          value_parser = clap::builder::PossibleValuesParser::new(stackwise_results::catalogue::ids()))]
     pub scenarios: Vec<String>,
 
     /// Measured time per trial [default: 1s; 500ms with --quick].

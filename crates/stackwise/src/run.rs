@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use stackwise_history::History;
 use stackwise_lab::manifest::{discover, select, select_for_run, Stack};
-use stackwise_lab::run::{run as run_lab, RunOptions, RUN_SCENARIOS};
+use stackwise_lab::run::{run as run_lab, RunOptions};
+use stackwise_results::catalogue;
 use stackwise_results::RunResult;
 
 use crate::export::run::{render, RunFormat};
@@ -36,9 +37,6 @@ fn run_id() -> String {
         .trim_end_matches('Z')
         .to_string()
 }
-
-/// The scenarios of a `--quick` run: one of each kind of claim, in about two minutes.
-const QUICK_SCENARIOS: [&str; 4] = ["json", "db", "upstream", "cpu"];
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if !args.stacks_dir.is_dir() {
@@ -120,18 +118,18 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 fn fresh(args: &RunArgs, all: &[Stack], cache_dir: PathBuf) -> anyhow::Result<RunOptions> {
     let stacks = select_for_run(all, &args.stacks).map_err(|e| usage(e.to_string()))?;
     let scenarios: Vec<String> = if args.scenarios.is_empty() {
-        let default: &[&str] = if args.quick {
-            &QUICK_SCENARIOS
+        let ids: Vec<&str> = if args.quick {
+            catalogue::quick_ids().collect()
         } else {
-            &RUN_SCENARIOS
+            catalogue::ids().collect()
         };
-        default.iter().map(|s| (*s).to_string()).collect()
+        ids.into_iter().map(str::to_string).collect()
     } else {
         for s in &args.scenarios {
-            if !RUN_SCENARIOS.contains(&s.as_str()) {
+            if catalogue::scenario(s).is_none() {
                 return Err(usage(format!(
                     "unknown scenario '{s}'; known scenarios: {}",
-                    RUN_SCENARIOS.join(", ")
+                    catalogue::ids().collect::<Vec<_>>().join(", ")
                 )));
             }
         }

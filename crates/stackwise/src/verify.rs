@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use stackwise_lab::verify::{verify_stacks, StackVerdict, VerifyOptions, SCENARIOS};
+use stackwise_lab::verify::{verify_stacks, StackVerdict, VerifyOptions};
 
 use crate::cli::VerifyArgs;
 use crate::settings::{cpus_arg, default_cache_dir, default_cpus};
@@ -59,15 +59,16 @@ pub fn render(verdicts: &[StackVerdict]) -> String {
         .max()
         .unwrap_or(5)
         .max(5);
+    let checks = stackwise_results::catalogue::checks();
     let mut out = String::new();
     let _ = write!(out, "{:<width$}", "stack");
-    for s in SCENARIOS {
+    for s in &checks {
         let _ = write!(out, "  {s}");
     }
     out.push('\n');
     for v in verdicts {
         let _ = write!(out, "{:<width$}", v.id);
-        for s in SCENARIOS {
+        for &s in &checks {
             let cell = match (&v.failure, v.outcomes.iter().find(|o| o.scenario == s)) {
                 (Some(_), _) => "-",
                 (None, Some(o)) if o.result.is_ok() => "ok",

@@ -124,15 +124,17 @@ impl WorkPart {
         }
     }
 
-    /// The measured scenarios that stand for this part. Real-time has no WebSocket scenario
-    /// yet: `upstream` (many connections each waiting on I/O) is the nearest measured one.
-    fn scenarios(self) -> &'static [&'static str] {
-        match self {
-            WorkPart::Crud => &["db", "queries", "fortunes", "updates", "json"],
-            WorkPart::Io | WorkPart::Realtime => &["upstream"],
-            WorkPart::Cpu => &["cpu", "mixed"],
-            WorkPart::Data | WorkPart::Ml => &[],
-        }
+    /// The measured scenarios that stand for this part, as the scenario catalogue says.
+    fn scenarios(self) -> impl Iterator<Item = &'static str> {
+        use stackwise_results::catalogue::{standing_for, Part};
+        standing_for(match self {
+            WorkPart::Crud => Part::Crud,
+            WorkPart::Io => Part::Io,
+            WorkPart::Realtime => Part::Realtime,
+            WorkPart::Cpu => Part::Cpu,
+            WorkPart::Data => Part::Data,
+            WorkPart::Ml => Part::Ml,
+        })
     }
 }
 
