@@ -14,7 +14,7 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -38,10 +38,12 @@ const SUPERVISOR_GRACE: Duration = Duration::from_millis(1);
 /// Longest mix cycle kept; finer weights are rounded to this resolution.
 const MAX_CYCLE: u64 = 100_000;
 
-/// Counters a caller may read while a run goes on, to show progress.
+/// Counters a caller may read while a run goes on, to show progress or to judge whether the
+/// server has settled; and a switch to end the run early.
 #[derive(Debug, Default)]
 pub struct Live {
     workers: OnceLock<Vec<Arc<WorkerLive>>>,
+    stopped: Arc<AtomicBool>,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +67,13 @@ impl Live {
     /// Requests that failed so far, warm-up included.
     pub fn errors(&self) -> u64 {
         self.sum(|w| &w.errors)
+    }
+
+    /// Ends the run within a few milliseconds, as if its time were up: what is in flight is
+    /// cancelled. What the report says of a stopped run covers only the time before the stop;
+    /// callers stop runs whose report they do not use (a warm-up that has settled).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
     }
 
     fn sum(&self, f: impl Fn(&WorkerLive) -> &AtomicU64) -> u64 {
@@ -160,6 +169,7 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
                 windows,
                 ramp: plan.ramp,
                 warmup: plan.warmup,
+                stop: live.stopped.clone(),
                 connect_timeout: plan.connect_timeout,
                 request_timeout: plan.request_timeout,
             };
@@ -348,9 +358,14 @@ struct WorkerSetup {
     windows: usize,
     ramp: Duration,
     warmup: Duration,
+    /// Set by [`Live::stop`].
+    stop: Arc<AtomicBool>,
     connect_timeout: Duration,
     request_timeout: Duration,
 }
+
+/// How often a worker looks at the stop switch: off the load loop, on a timer of its own.
+const STOP_POLL: Duration = Duration::from_millis(10);
 
 /// What one worker thread did.
 struct WorkerDone {
@@ -453,20 +468,32 @@ fn worker(
                 shared.all_done.notified().await;
             }
         };
-        match deadline {
-            Some(d) => {
-                tokio::select! {
-                    _ = finished => {}
-                    _ = tokio::time::sleep_until(d.into()) => {}
-                }
+        let stop = setup.stop.clone();
+        let stopped = async move {
+            let mut poll = tokio::time::interval(STOP_POLL);
+            while !stop.load(Ordering::Relaxed) {
+                poll.tick().await;
             }
-            None => finished.await,
+        };
+        let time_up = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = finished => {}
+            _ = time_up => {}
+            _ = stopped => {}
         }
     });
     let cpu_at_end = cpu::thread_cpu_time();
     // Dropping the set cancels whatever is still in flight and closes every connection.
     drop(local);
-    let end = deadline.unwrap_or_else(Instant::now);
+    let end = match deadline {
+        Some(d) if !setup.stop.load(Ordering::Relaxed) => d,
+        _ => Instant::now(),
+    };
     let mut windows = shared.recordings.replace(Vec::new());
     if let Some(last) = windows.last_mut() {
         last.unsent = shared.pacer.unclaimed(end);

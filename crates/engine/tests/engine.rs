@@ -505,3 +505,30 @@ fn a_ramp_starts_connections_one_after_another_within_the_warmup() {
         "connections opened within {spread:?}"
     );
 }
+
+#[test]
+fn a_stopped_run_ends_at_once_and_leaves_no_request_behind() {
+    let server = start(Behaviour::Delay(Box::new(|_| Duration::from_millis(1))));
+    let mut p = plan(&server.url("/"));
+    p.stop = Stop::Duration(Duration::from_secs(20));
+    let live = Live::new();
+    let began = Instant::now();
+    let mut stopped_at = None;
+    let out = worker::run(&p, &live, || {
+        // Stop once the server has answered some requests: the caller's "settled".
+        if stopped_at.is_none() && live.done() >= 50 {
+            live.stop();
+            stopped_at = Some(Instant::now());
+        }
+    })
+    .unwrap();
+    let stopped_at = stopped_at.expect("the run answered 50 requests");
+    let took = began.elapsed();
+    assert!(
+        took < Duration::from_secs(2) && stopped_at.elapsed() < Duration::from_millis(500),
+        "a 20 s run told to stop after 50 requests took {took:?}"
+    );
+    let report = LoadReport::from_run(&p, &out).unwrap();
+    assert!(report.summary.requests >= 50, "{}", report.summary.requests);
+    assert_eq!(report.summary.errors, 0);
+}
