@@ -424,6 +424,8 @@ impl<'a> Run<'a> {
                         median: m.median / j.median,
                         min: m.min / j.max,
                         max: m.max / j.min,
+                        lo: m.lo / j.hi.max(f64::MIN_POSITIVE),
+                        hi: m.hi / j.lo.max(f64::MIN_POSITIVE),
                         n: m.n.min(j.n),
                         cv: 0.0,
                     },

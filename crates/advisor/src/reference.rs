@@ -12,7 +12,7 @@ const TEXT: &str = include_str!("../../../data/reference/results.json");
 
 /// The reference run. A test proves the embedded file parses, so this cannot fail at run time.
 pub fn results() -> RunResult {
-    serde_json::from_str(TEXT).expect("the bundled reference results parse (tested)")
+    RunResult::parse(TEXT).expect("the bundled reference results parse (tested)")
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ pub enum Error {
     #[error("'{0}' matches {n} runs: {list}", n = .1.len(), list = .1.join(", "))]
     Ambiguous(String, Vec<String>),
     #[error("run '{0}' in the history cannot be read: {1}")]
-    Unreadable(String, serde_json::Error),
+    Unreadable(String, String),
     #[error("cannot store run '{0}': {1}")]
     Unwritable(String, serde_json::Error),
 }
@@ -297,7 +297,7 @@ impl History {
                 .query_row("SELECT result FROM runs WHERE id = ?1", [&id], |row| {
                     row.get(0)
                 })?;
-        serde_json::from_str(&json).map_err(|e| Error::Unreadable(id, e))
+        RunResult::parse(&json).map_err(|e| Error::Unreadable(id, e))
     }
 
     /// Forgets the run with exactly this id; false when there was none.

@@ -204,7 +204,7 @@ impl Database {
             "-c",
             "pg_stat_statements.track=all",
             "-c",
-            "max_connections=400",
+            "max_connections=1000",
             "-c",
             "synchronous_commit=off",
             "-c",

@@ -18,10 +18,13 @@ pub struct Reading {
     pub processes: u64,
 }
 
-/// CPU seconds of process `root` and all its live descendants. PostgreSQL's backends make
-/// themselves leaders of their own sessions, so its processes are found by parentage, not by
-/// group.
-pub fn tree_cpu_seconds(root: i32) -> f64 {
+/// CPU seconds of the processes `roots` and all their live descendants, in one pass over
+/// /proc. PostgreSQL's backends make themselves leaders of their own sessions, so its processes
+/// are found by parentage, not by group.
+pub fn tree_cpu_seconds(roots: &[i32]) -> f64 {
+    if roots.is_empty() {
+        return 0.0;
+    }
     let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
         .flatten()
@@ -48,7 +51,7 @@ pub fn tree_cpu_seconds(root: i32) -> f64 {
         let cpu = f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0);
         procs.push((pid, f[1].parse::<i32>().unwrap_or(0), cpu));
     }
-    let mut inside = std::collections::HashSet::from([root]);
+    let mut inside: std::collections::HashSet<i32> = roots.iter().copied().collect();
     // Parents are usually listed before their children; repeat until nothing is added.
     loop {
         let before = inside.len();
@@ -114,12 +117,12 @@ pub fn read_group(pgid: i32) -> Reading {
     r
 }
 
-/// Waits until group `pgid` uses almost no CPU (under 10% of a core over 100 ms), for at most
+/// Waits until group `pgid` uses almost no CPU (under 10% of a core over 50 ms), for at most
 /// `timeout`. After a load run is cut off, a server may still be working through requests whose
 /// clients are gone (a sync worker's listen backlog); the next run must not inherit that work.
 pub fn wait_idle(pgid: i32, timeout: Duration) {
     let began = Instant::now();
-    let window = Duration::from_millis(100);
+    let window = Duration::from_millis(50);
     let mut before = read_group(pgid).cpu_seconds;
     while began.elapsed() < timeout {
         std::thread::sleep(window);
@@ -152,6 +155,40 @@ struct Sample {
     ours_cpu: f64,
     /// The machine's (busy, total) clock ticks over all CPUs.
     machine: Option<(u64, u64)>,
+    /// The machine's (steal, total) clock ticks over all CPUs.
+    steal: Option<(u64, u64)>,
+}
+
+/// Clock ticks the hypervisor took from this machine, and all ticks, over all CPUs.
+pub fn steal_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = fields.iter().take(8).sum();
+    Some((*fields.get(7)?, total))
+}
+
+/// The value of a counter at `t`, linearly between the samples around it.
+fn at(v: &[Sample], t: Instant, f: impl Fn(&Sample) -> f64) -> f64 {
+    let after = v.iter().position(|s| s.at >= t);
+    match after {
+        None => v.last().map_or(0.0, &f),
+        Some(0) => f(&v[0]),
+        Some(i) => {
+            let (a, b) = (&v[i - 1], &v[i]);
+            let span = (b.at - a.at).as_secs_f64();
+            if span <= 0.0 {
+                return f(b);
+            }
+            let share = (t - a.at).as_secs_f64() / span;
+            f(a) + (f(b) - f(a)) * share
+        }
+    }
 }
 
 /// Samples a server's group every `every` on a thread of its own until finished, keeping every
@@ -181,12 +218,9 @@ impl Sampler {
         let take = move || Sample {
             at: Instant::now(),
             server: read_group(server),
-            ours_cpu: own_cpu_seconds()
-                + also_ours
-                    .iter()
-                    .map(|&root| tree_cpu_seconds(root))
-                    .sum::<f64>(),
+            ours_cpu: own_cpu_seconds() + tree_cpu_seconds(&also_ours),
             machine: stackwise_engine::cpu::machine_cpu_ticks(),
+            steal: steal_ticks(),
         };
         let thread = std::thread::Builder::new()
             .name("stackwise-sampler".into())
@@ -232,18 +266,32 @@ impl Drop for Sampler {
     }
 }
 
+/// What happened on the machine around a stretch of a measurement, besides the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Machine {
+    /// Share of the machine (0..1, all CPUs) that processes outside the measurement used,
+    /// steal included.
+    pub other_load: Option<f64>,
+    /// Share of the machine the hypervisor took.
+    pub steal: Option<f64>,
+}
+
 impl Samples {
-    /// The server's use between `from` and `to`, and the share of the machine (0..1, all CPUs)
-    /// other processes used then. CPU comes from the last sample at or before each end and the
-    /// first at or after it; memory from the samples in between (or the nearest one).
-    pub fn between(&self, from: Instant, to: Instant) -> (Usage, Option<f64>) {
+    /// The server's use between `from` and `to`, and what else the machine did then. The
+    /// server's CPU time is read at `from` and `to` exactly, between the samples around each,
+    /// so it never exceeds its cores over the stretch by more than the samples' own error;
+    /// memory comes from the samples in between (or the nearest one). Other processes' share
+    /// needs the machine's counters, so it covers the samples around the stretch.
+    pub fn between(&self, from: Instant, to: Instant) -> (Usage, Machine) {
         let v = &self.0;
         let (Some(first), Some(last)) = (
             v.iter().rev().find(|s| s.at <= from).or(v.first()),
             v.iter().find(|s| s.at >= to).or(v.last()),
         ) else {
-            return (Usage::default(), None);
+            return (Usage::default(), Machine::default());
         };
+        let server_cpu = |t: Instant| at(v, t, |s| s.server.cpu_seconds);
+        let cpu_at_from = server_cpu(from);
         let mut inside: Vec<&Sample> = v
             .iter()
             .filter(|s| s.at >= from && s.at <= to && s.server.processes > 0)
@@ -260,7 +308,7 @@ impl Samples {
                 / u128::from(n)) as u64
         };
         let usage = Usage {
-            cpu_seconds: (last.server.cpu_seconds - first.server.cpu_seconds).max(0.0),
+            cpu_seconds: (server_cpu(to) - cpu_at_from).max(0.0),
             rss_peak_bytes: inside.iter().map(|s| s.server.rss_bytes).max().unwrap_or(0),
             rss_mean_bytes: mean(|r| r.rss_bytes),
             pss_peak_bytes: inside.iter().map(|s| s.server.pss_bytes).max().unwrap_or(0),
@@ -270,25 +318,31 @@ impl Samples {
                 .iter()
                 .map(|s| stackwise_results::UsageSample {
                     at_s: s.at.saturating_duration_since(from).as_secs_f64(),
-                    cpu_s: (s.server.cpu_seconds - first.server.cpu_seconds).max(0.0),
+                    cpu_s: (s.server.cpu_seconds - cpu_at_from).max(0.0),
                     rss_bytes: s.server.rss_bytes,
                     pss_bytes: s.server.pss_bytes,
                     processes: s.server.processes,
                 })
                 .collect(),
         };
-        let other = match (first.machine, last.machine) {
+        let other_load = match (first.machine, last.machine) {
             (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
                 let cpus = stackwise_engine::cpu::online_cpus() as f64;
                 let seconds = (last.at - first.at).as_secs_f64().max(1e-9);
                 let machine = b1.saturating_sub(b0) as f64 / (t1 - t0) as f64;
-                let ours = (usage.cpu_seconds + (last.ours_cpu - first.ours_cpu).max(0.0))
-                    / (seconds * cpus);
+                let server = (last.server.cpu_seconds - first.server.cpu_seconds).max(0.0);
+                let ours = (server + (last.ours_cpu - first.ours_cpu).max(0.0)) / (seconds * cpus);
                 Some((machine - ours).clamp(0.0, 1.0))
             }
             _ => None,
         };
-        (usage, other)
+        let steal = match (first.steal, last.steal) {
+            (Some((s0, t0)), Some((s1, t1))) if t1 > t0 => {
+                Some((s1.saturating_sub(s0) as f64 / (t1 - t0) as f64).clamp(0.0, 1.0))
+            }
+            _ => None,
+        };
+        (usage, Machine { other_load, steal })
     }
 }
 
@@ -308,7 +362,7 @@ mod tests {
         let root = child.id() as i32;
         let mut seen = 0.0f64;
         while child.try_wait().unwrap().is_none() {
-            seen = seen.max(tree_cpu_seconds(root));
+            seen = seen.max(tree_cpu_seconds(&[root]));
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(seen > 0.05, "the tree used {seen} s");
@@ -329,12 +383,44 @@ mod tests {
         std::hint::black_box(x);
         let to = Instant::now();
         std::thread::sleep(Duration::from_millis(20));
-        let (u, other) = s.finish().between(from, to);
+        let (u, machine) = s.finish().between(from, to);
         assert!(u.samples >= 1 && u.rss_peak_bytes > 0);
         assert_eq!(u.series.len() as u64, u.samples);
         assert!(u.series.iter().all(|s| s.processes >= 1 && s.pss_bytes > 0));
         assert!(u.cpu_seconds > 0.0, "the loop's CPU is the group's");
         // This process is the whole measurement here: whatever else ran is someone else's.
-        assert!(other.is_some_and(|o| (0.0..=1.0).contains(&o)));
+        assert!(machine.other_load.is_some_and(|o| (0.0..=1.0).contains(&o)));
+        assert!(machine.steal.is_some_and(|s| (0.0..=1.0).contains(&s)));
+    }
+
+    /// A busy loop on one thread can use at most one core: the CPU time read for a stretch of
+    /// it never exceeds the stretch, however the samples fall around its ends.
+    #[test]
+    fn cpu_time_in_a_stretch_never_exceeds_one_core_per_thread() {
+        use std::os::unix::process::CommandExt;
+        let mut busy = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = busy.id() as i32;
+        // Samples far apart, as in a run, so their edges fall well outside the stretch.
+        let s = Sampler::start(pgid, Vec::new(), Duration::from_millis(200), None);
+        std::thread::sleep(Duration::from_millis(450));
+        let from = Instant::now();
+        std::thread::sleep(Duration::from_millis(300));
+        let to = Instant::now();
+        std::thread::sleep(Duration::from_millis(450));
+        let (u, _) = s.finish().between(from, to);
+        let _ = busy.kill();
+        let _ = busy.wait();
+        let stretch = (to - from).as_secs_f64();
+        // Clock ticks are 10 ms.
+        assert!(
+            u.cpu_seconds <= stretch + 0.02,
+            "{:.3} s of CPU in a {stretch:.3} s stretch of one busy thread",
+            u.cpu_seconds
+        );
+        assert!(u.cpu_seconds > 0.05, "{:.3} s", u.cpu_seconds);
     }
 }

@@ -65,11 +65,26 @@ impl Running {
     }
 }
 
-/// A TCP port free on 127.0.0.1 right now.
+/// A TCP port free on 127.0.0.1 right now, and never one this process handed out before:
+/// servers started at once each ask for a port and release it to the server, and the kernel
+/// may give a port just released to the next caller.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    // Holding every candidate until one is new keeps the kernel from offering it again.
+    let mut held = Vec::new();
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        if !given.contains(&port) {
+            given.push(port);
+            return Ok(port);
+        }
+        held.push(listener);
+        if held.len() > 64 {
+            return Err(std::io::Error::other("no new free port on 127.0.0.1"));
+        }
+    }
 }
 
 /// Starts `stack` and waits until its health path answers 200, for at most `timeout`.

@@ -613,6 +613,11 @@ pub enum VerifyError {
     Delay(std::io::Error),
     #[error("cannot create '{0}': {1}")]
     Io(std::path::PathBuf, std::io::Error),
+    #[error(
+        "PostgreSQL accepts {have} connections (max_connections) and the servers of one \
+         scenario may open {need} at once: raise max_connections or run fewer stacks"
+    )]
+    TooFewConnections { have: u64, need: u64 },
 }
 
 /// Installs, starts and checks each selected stack in turn; `progress` hears what is happening.

@@ -260,8 +260,17 @@ fn a_capacity_no_rate_met_is_said_not_drawn() {
     let stack = r.stacks[0].id.clone();
     let scenario = r.stacks[0].scenarios[0].scenario.clone();
     let cap = r.stacks[0].scenarios[0].capacity.as_mut().unwrap();
+    // Every probe missed the target by latency.
+    let over = (cap.target_p99_ms * 2000.0) as u64;
+    for p in &mut cap.probes {
+        p.met = false;
+        p.trial.load.summary.latency.corrected.p99_us = over;
+        for t in &mut p.trial.load.tags {
+            t.summary.latency.corrected.p99_us = over;
+        }
+    }
     cap.rps = 0.0;
-    cap.missed_rps = Some(50.0);
+    cap.missed_rps = cap.probes.iter().map(|p| p.rate).reduce(f64::min);
     let page = html(&r);
     let svg = chart(&page, "capacity");
     assert!(svg.contains(">no rate met the target<"));

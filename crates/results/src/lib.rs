@@ -16,7 +16,16 @@ pub mod fmt;
 pub mod summary;
 
 /// Version of this format; raised when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 2;
+///
+/// 3: trials are paired in rounds (`Trial::round`), every stack of a scenario measured in the
+/// same rounds; the warm-up lasts until throughput settles (`ScenarioResult::warmup`); capacity
+/// probes span the closed-loop maximum; calibration and noise (`RunResult::calibration`,
+/// `Trial::steal`) are recorded; the sweep is no longer run.
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The oldest version [`RunResult::load`] reads: version 2 lacks only what version 3 added, and
+/// its figures are summarised as they were measured (trials not paired).
+pub const OLDEST_READABLE: u32 = 2;
 
 /// One run of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -40,6 +49,41 @@ pub struct RunResult {
     pub settings: Settings,
     /// One entry per stack, in run order.
     pub stacks: Vec<StackResult>,
+    /// The machine's speed at the start and at the end of the run: the load engine against a
+    /// built-in static server on the server CPUs. A change between the two says the machine
+    /// drifted during the run.
+    #[serde(default)]
+    pub calibration: Vec<Calibration>,
+    /// How each scenario's rounds went: their order and why they stopped.
+    #[serde(default)]
+    pub rounds: Vec<Rounds>,
+}
+
+/// One calibration: a closed loop against the built-in static server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Calibration {
+    /// `start` or `end`.
+    pub at: String,
+    /// Requests per second the engine got from the static server.
+    pub throughput_rps: f64,
+    /// CPU time the hypervisor took from this machine meanwhile (0..1, all CPUs).
+    pub steal: Option<f64>,
+}
+
+/// The rounds of one scenario: in each, every stack measured gets one trial window, in an order
+/// shuffled from `seed`, so that a drift of the machine's speed hits every stack alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Rounds {
+    pub scenario: String,
+    /// Seed of the shuffles.
+    pub seed: u64,
+    /// Stack ids in the order they were measured, one list per round.
+    pub orders: Vec<Vec<String>>,
+    /// Why no further round was run: the intervals were tight, the time budget was spent, or
+    /// the most rounds were run.
+    pub stopped: String,
+    /// Wall seconds of the whole scenario: start-up, verification, warm-ups, rounds and probes.
+    pub seconds: f64,
 }
 
 /// The machine that measured.
@@ -61,14 +105,26 @@ pub struct Settings {
     pub load_cpus: Vec<u64>,
     /// CPUs PostgreSQL and the delay service ran on.
     pub infra_cpus: Vec<u64>,
-    /// Measured seconds per trial.
+    /// Measured seconds per trial window.
     pub duration_s: f64,
-    /// Warm-up seconds before the trials, discarded.
+    /// Longest warm-up before the trials, discarded; it ends earlier when throughput settles.
     pub warmup_s: f64,
-    /// Trials per scenario.
+    /// Fewest rounds of trials per scenario (before version 3: trials per scenario).
     pub trials: u64,
-    /// Measured seconds of each probe: a connection level of the sweep, a rate of the capacity
-    /// search.
+    /// Most rounds per scenario.
+    #[serde(default)]
+    pub max_rounds: u64,
+    /// Rounds stop once every stack's ratio to the fastest is known within ± this share
+    /// (95% interval).
+    #[serde(default)]
+    pub precision: f64,
+    /// Seconds of rounds per scenario after which no new round starts.
+    #[serde(default)]
+    pub round_budget_s: f64,
+    /// Seed of the rounds' shuffled orders.
+    #[serde(default)]
+    pub seed: u64,
+    /// Longest measured seconds of each capacity probe (before version 3: of each probe).
     pub probe_s: f64,
     /// The latency target of the capacity search: p99 in milliseconds.
     pub p99_target_ms: f64,
@@ -122,14 +178,32 @@ pub struct ScenarioResult {
     pub connections: u64,
     /// Repeated measurements at `connections`, one after another on the same connections.
     pub trials: Vec<Trial>,
-    /// The closed-loop sweep's other connection levels, one probe each, in the order run.
+    /// The closed-loop sweep's other connection levels, one probe each, in the order run (version
+    /// 2; version 3 probes above the maximum in the open loop instead).
+    #[serde(default)]
     pub sweep: Vec<Trial>,
+    /// How long the server was driven before its trials, and whether its throughput settled.
+    #[serde(default)]
+    pub warmup: Option<Warmup>,
     /// The open-loop search for the highest rate that meets the latency target.
     pub capacity: Option<Capacity>,
 }
 
-/// The capacity at the latency target: the highest rate, found by bisection between 0 and the
-/// closed-loop maximum, whose p99 stayed under the target with no errors.
+/// How a server was brought to a steady state before it was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Warmup {
+    /// Seconds it was driven.
+    pub seconds: f64,
+    /// Its throughput settled: the last windows agreed within the rule of docs/protocol.md.
+    /// False when the warm-up's cap came first.
+    pub settled: bool,
+    /// Requests per second of each window, in order.
+    pub windows_rps: Vec<f64>,
+}
+
+/// The latency–throughput curve in the open loop and the capacity at the run's latency target:
+/// the highest rate whose p99 stayed under the target with no errors, below the lowest rate that
+/// missed it. Capacity at any other target is read from the same probes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Capacity {
     /// The target: p99 in milliseconds.
@@ -151,6 +225,10 @@ pub struct Probe {
     pub met: bool,
     /// Why it did not.
     pub reason: Option<String>,
+    /// The engine could not send on time even with more connections: the probe says nothing
+    /// of the server, met or missed.
+    #[serde(default)]
+    pub inconclusive: bool,
     pub trial: Trial,
 }
 
@@ -163,7 +241,11 @@ pub struct Trial {
     pub load: LoadReport,
     /// What the server's processes used during the trial.
     pub server: ServerUsage,
-    /// False when the trial must not be ranked (the engine was saturated, or errors).
+    /// The round it belongs to (version 3), from 0.
+    #[serde(default)]
+    pub round: Option<u64>,
+    /// False when the trial must not be ranked (the engine was saturated, errors, or a noisy
+    /// machine).
     pub valid: bool,
     /// Why the trial is not valid.
     pub invalid_reason: Option<String>,
@@ -171,6 +253,10 @@ pub struct Trial {
     /// are not part of the measurement: not the server, the engine, PostgreSQL or the delay
     /// service. Above [`OTHER_LOAD_WARNING`], reports warn.
     pub other_load: Option<f64>,
+    /// Share of the machine's CPU time the hypervisor took during the trial (0 to 1, all
+    /// cores); part of `other_load` too.
+    #[serde(default)]
+    pub steal: Option<f64>,
 }
 
 /// Other processes' share of the machine above which a trial's figures are flagged.
@@ -219,11 +305,33 @@ impl RunResult {
         std::fs::rename(&tmp, path)
     }
 
+    /// Reads a saved result of this version or an older one it can read.
     pub fn load(path: &Path) -> Result<RunResult, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("'{}' is not a stackwise run result: {e}", path.display()))
+        RunResult::parse(&text).map_err(|e| format!("'{}' {e}", path.display()))
+    }
+
+    /// Parses a result, checking its version first so that a result of another version gets
+    /// one clear line rather than a missing-field error.
+    pub fn parse(text: &str) -> Result<RunResult, String> {
+        #[derive(Deserialize)]
+        struct Versioned {
+            schema_version: Option<u32>,
+        }
+        let v: Versioned = serde_json::from_str(text)
+            .map_err(|e| format!("is not a stackwise run result: {e}"))?;
+        match v.schema_version {
+            Some(v) if (OLDEST_READABLE..=SCHEMA_VERSION).contains(&v) => {}
+            Some(v) => {
+                return Err(format!(
+                    "is a run result of version {v}; this stackwise reads versions \
+                     {OLDEST_READABLE} to {SCHEMA_VERSION}"
+                ))
+            }
+            None => return Err("is not a stackwise run result: no schema_version".into()),
+        }
+        serde_json::from_str(text).map_err(|e| format!("is not a stackwise run result: {e}"))
     }
 }
 

@@ -1,22 +1,61 @@
 //! The figures every output shows, computed once from a [`RunResult`]: per stack × scenario the
-//! median and range of the valid trials, the sweep's maximum, the capacity at the target and
-//! memory; and when two stacks' difference is within noise.
+//! median of the valid trials with its 95% interval, the throughput as a ratio to the scenario's
+//! fastest stack taken round by round, the capacity at any latency target read from the
+//! open-loop probes, and memory; and when two stacks' difference is within noise.
+//!
+//! The lab reads the same functions to decide when it has measured enough.
 //!
 //! Exporters, history comparisons and the advisor read these rather than the raw trials, so
 //! they all say the same thing.
 
 use crate::{RunResult, ScenarioResult, StackResult, Trial, OTHER_LOAD_WARNING};
 
-/// Median and range of a set of repeated measurements.
+/// Median, range and 95% interval of a set of repeated measurements.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spread {
     pub median: f64,
     pub min: f64,
     pub max: f64,
+    /// The 95% interval of the median: a percentile bootstrap over the measurements from three
+    /// of them on, the range below that.
+    pub lo: f64,
+    pub hi: f64,
     /// Measurements behind it.
     pub n: usize,
     /// Coefficient of variation: sample standard deviation over mean; 0 for one measurement.
     pub cv: f64,
+}
+
+/// Resamples of the bootstrap: enough that the interval's ends move by well under a percent
+/// from one seed to another.
+const RESAMPLES: usize = 2000;
+
+fn median_of_sorted(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The 95% percentile-bootstrap interval of the median of `sorted`. Seeded, so the same
+/// measurements always give the same interval.
+fn bootstrap_median(sorted: &[f64]) -> (f64, f64) {
+    let n = sorted.len();
+    let mut rng = fastrand::Rng::with_seed(0x5eed_0000 + n as u64);
+    let mut medians = Vec::with_capacity(RESAMPLES);
+    let mut sample = vec![0.0; n];
+    for _ in 0..RESAMPLES {
+        for x in sample.iter_mut() {
+            *x = sorted[rng.usize(..n)];
+        }
+        sample.sort_by(f64::total_cmp);
+        medians.push(median_of_sorted(&sample));
+    }
+    medians.sort_by(f64::total_cmp);
+    let at = |q: f64| medians[((RESAMPLES as f64 - 1.0) * q).round() as usize];
+    (at(0.025), at(0.975))
 }
 
 impl Spread {
@@ -28,10 +67,11 @@ impl Spread {
         let mut v = values.to_vec();
         v.sort_by(f64::total_cmp);
         let n = v.len();
-        let median = if n % 2 == 1 {
-            v[n / 2]
+        let median = median_of_sorted(&v);
+        let (lo, hi) = if n >= 3 {
+            bootstrap_median(&v)
         } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
+            (v[0], v[n - 1])
         };
         let mean = v.iter().sum::<f64>() / n as f64;
         let cv = if n > 1 && mean != 0.0 {
@@ -44,6 +84,8 @@ impl Spread {
             median,
             min: v[0],
             max: v[n - 1],
+            lo,
+            hi,
             n,
             cv,
         })
@@ -55,15 +97,25 @@ impl Spread {
             median: self.median / by,
             min: self.min / by,
             max: self.max / by,
+            lo: self.lo / by,
+            hi: self.hi / by,
             ..self
         }
     }
 
-    /// Whether the two ranges overlap: then which is higher is not established by the run, and
-    /// reports say "within noise" rather than rank them. A single measurement on either side
-    /// has no range and never overlaps unless equal.
+    /// Half the interval's width as a share of the median: 0.05 is "± 5%".
+    pub fn precision(&self) -> f64 {
+        if self.median == 0.0 {
+            return f64::INFINITY;
+        }
+        (self.hi - self.lo) / 2.0 / self.median.abs()
+    }
+
+    /// Whether the two intervals overlap: then which is higher is not established by the run,
+    /// and reports say "within noise" rather than rank them. A single measurement on either
+    /// side has no interval and never overlaps unless equal.
     pub fn overlaps(&self, other: &Spread) -> bool {
-        self.min <= other.max && other.min <= self.max
+        self.lo <= other.hi && other.lo <= self.hi
     }
 }
 
@@ -78,6 +130,9 @@ pub struct Cell {
     pub throughput: Option<Spread>,
     /// The same per server core.
     pub per_core: Option<Spread>,
+    /// Throughput as a ratio to the scenario's fastest stack, taken round by round (paired
+    /// trials), with its interval: the figure that travels from one machine to another.
+    pub ratio: Option<Spread>,
     /// p99 latency of the valid trials, in milliseconds (for `mixed`, of /json alone).
     pub p99_ms: Option<Spread>,
     /// p50 latency of the valid trials, in milliseconds (for `mixed`, of /json alone).
@@ -90,7 +145,8 @@ pub struct Cell {
     /// Capacity at the latency target, requests per second, and per server core.
     pub capacity_rps: Option<f64>,
     pub capacity_per_core: Option<f64>,
-    /// The rate that missed the target, when one did.
+    /// The rate that missed the target, when one did. When none did the capacity is a lower
+    /// bound, shown as "≥".
     pub capacity_missed_rps: Option<f64>,
     /// Peak summed PSS of the server's processes over the trials, in bytes.
     pub pss_peak_bytes: Option<u64>,
@@ -170,12 +226,17 @@ pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
                 .map(|r| format!("{} connections: {r}", t.connections))
         }))
         .collect();
+    let capacity = sc
+        .capacity
+        .as_ref()
+        .and_then(|c| capacity_at(sc, c.target_p99_ms));
     Cell {
         stack: stack.id.clone(),
         scenario: sc.scenario.clone(),
         error: sc.error.clone(),
         per_core: throughput.map(|s| s.scaled(cores)),
         throughput,
+        ratio: None,
         p99_ms: Spread::of(
             &valid
                 .iter()
@@ -190,9 +251,9 @@ pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
         ),
         connections: sc.connections,
         max_rps,
-        capacity_rps: sc.capacity.as_ref().map(|c| c.rps),
-        capacity_per_core: sc.capacity.as_ref().map(|c| c.rps / cores),
-        capacity_missed_rps: sc.capacity.as_ref().and_then(|c| c.missed_rps),
+        capacity_rps: capacity.map(|c| c.rps),
+        capacity_per_core: capacity.map(|c| c.rps / cores),
+        capacity_missed_rps: capacity.and_then(|c| c.missed_rps),
         pss_peak_bytes: valid.iter().map(|t| t.server.pss_peak_bytes).max(),
         cpu_ms_per_request: Spread::of(&cpu_ms).map(|s| s.median),
         invalid,
@@ -200,7 +261,8 @@ pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
     }
 }
 
-/// Every cell of a run, stack by stack in run order, scenarios in planned order.
+/// Every cell of a run, stack by stack in run order, scenarios in planned order, each with its
+/// ratio to its scenario's fastest stack.
 pub fn cells(r: &RunResult) -> Vec<Cell> {
     let cores = r.settings.server_cpus.len().max(1) as f64;
     let mut out = Vec::new();
@@ -211,7 +273,145 @@ pub fn cells(r: &RunResult) -> Vec<Cell> {
             }
         }
     }
+    for name in &r.settings.scenarios {
+        let measured: Vec<(&str, &ScenarioResult)> = r
+            .stacks
+            .iter()
+            .filter_map(|s| {
+                let sc = s.scenarios.iter().find(|c| &c.scenario == name)?;
+                Some((s.id.as_str(), sc))
+            })
+            .collect();
+        for (stack, ratio) in ratios(&measured) {
+            if let Some(c) = out
+                .iter_mut()
+                .find(|c| c.stack == stack && &c.scenario == name)
+            {
+                c.ratio = Some(ratio);
+            }
+        }
+    }
     out
+}
+
+/// Requests per second of the valid trials of `sc`, by round; trials without a round (results
+/// before version 3) each count as a round of their own, in order.
+fn by_round(sc: &ScenarioResult) -> Vec<(u64, f64)> {
+    sc.trials
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.valid && sc.error.is_none())
+        .map(|(i, t)| (t.round.unwrap_or(i as u64), t.load.summary.throughput_rps))
+        .collect()
+}
+
+/// Each stack's throughput as a ratio to the fastest of `measured` (the highest median), with
+/// its interval. In paired results the ratio is taken within each round, where both stacks met
+/// the same machine, and the interval is over rounds; results before version 3 were not paired,
+/// so their ratio is the throughput's median and interval over the fastest's median.
+pub fn ratios(measured: &[(&str, &ScenarioResult)]) -> Vec<(String, Spread)> {
+    let rounds: Vec<(&str, Vec<(u64, f64)>)> = measured
+        .iter()
+        .map(|(id, sc)| (*id, by_round(sc)))
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    let median = |r: &[(u64, f64)]| {
+        Spread::of(&r.iter().map(|(_, x)| *x).collect::<Vec<_>>()).map_or(0.0, |s| s.median)
+    };
+    let Some((_, fastest)) = rounds
+        .iter()
+        .max_by(|a, b| median(&a.1).total_cmp(&median(&b.1)))
+    else {
+        return Vec::new();
+    };
+    let paired = measured
+        .iter()
+        .all(|(_, sc)| sc.trials.iter().all(|t| t.round.is_some()));
+    let top = median(fastest);
+    rounds
+        .iter()
+        .filter_map(|(id, mine)| {
+            let spread = if paired {
+                let per_round: Vec<f64> = mine
+                    .iter()
+                    .filter_map(|(round, x)| {
+                        let (_, f) = fastest.iter().find(|(r, _)| r == round)?;
+                        (*f > 0.0).then(|| x / f)
+                    })
+                    .collect();
+                Spread::of(&per_round)?
+            } else {
+                Spread::of(&mine.iter().map(|(_, x)| *x).collect::<Vec<_>>())?
+                    .scaled(top.max(f64::MIN_POSITIVE))
+            };
+            Some((id.to_string(), spread))
+        })
+        .collect()
+}
+
+/// Capacity at a latency target, read from a scenario's open-loop probes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CapacityAt {
+    /// The highest rate that met the target below the lowest that missed it; 0 when none did.
+    pub rps: f64,
+    /// The lowest rate that missed it; `None` when none did, and then `rps` is a lower bound.
+    pub missed_rps: Option<f64>,
+    /// Responses behind the p99 of the probe at `rps`.
+    pub responses: u64,
+}
+
+impl CapacityAt {
+    /// No probe missed: the capacity is at least `rps`, shown as "≥".
+    pub fn is_lower_bound(&self) -> bool {
+        self.missed_rps.is_none()
+    }
+}
+
+/// p99 in milliseconds of a trial, of the request the scenario is judged on.
+pub fn p99_ms(t: &Trial, scenario: &str) -> f64 {
+    p_ms(t, scenario, |p| p.p99_us)
+}
+
+/// Whether a probe says anything of the server: the engine kept the schedule and was not the
+/// bottleneck. A probe whose schedule slipped while its p99 already missed the target still
+/// counts as a miss: more connections would not have made it meet.
+fn conclusive(p: &crate::Probe, target_ms: f64, scenario: &str) -> bool {
+    let t = &p.trial;
+    let starved = t.load.engine.delivery.unsent > 0 && p99_ms(t, scenario) <= target_ms;
+    !p.inconclusive && !t.load.engine.saturated && !starved
+}
+
+/// The capacity of `sc` at a p99 of `target_ms`: the highest probed rate that met it (p99 under
+/// the target, no errors, no non-2xx) below the lowest conclusive rate that missed it. `None`
+/// when no probe was conclusive.
+pub fn capacity_at(sc: &ScenarioResult, target_ms: f64) -> Option<CapacityAt> {
+    let probes: Vec<&crate::Probe> = sc
+        .capacity
+        .iter()
+        .flat_map(|c| &c.probes)
+        .filter(|p| conclusive(p, target_ms, &sc.scenario))
+        .collect();
+    if probes.is_empty() {
+        return None;
+    }
+    let meets = |p: &crate::Probe| {
+        let s = &p.trial.load.summary;
+        s.errors == 0 && s.non_2xx == 0 && p99_ms(&p.trial, &sc.scenario) <= target_ms
+    };
+    let missed = probes
+        .iter()
+        .filter(|p| !meets(p))
+        .map(|p| p.rate)
+        .reduce(f64::min);
+    let best = probes
+        .iter()
+        .filter(|p| meets(p) && missed.is_none_or(|m| p.rate < m))
+        .max_by(|a, b| a.rate.total_cmp(&b.rate));
+    Some(CapacityAt {
+        rps: best.map_or(0.0, |p| p.rate),
+        missed_rps: missed,
+        responses: best.map_or(0, |p| p.trial.load.summary.requests),
+    })
 }
 
 /// The cell of `stack` in `scenario`, if measured.
@@ -263,15 +463,16 @@ impl Ranking {
 }
 
 /// Ranks the stacks of `scenario` by median throughput of their valid trials. Equal medians
-/// keep the order of `cells`. Only adjacent places are compared for noise: in `a ≈ b ≈ c`, `a`
-/// and `c` may well be apart.
+/// keep the order of `cells`. Two places are within noise when the intervals of their ratios to
+/// the fastest overlap (of their throughput, for cells without a ratio). Only adjacent places
+/// are compared: in `a ≈ b ≈ c`, `a` and `c` may well be apart.
 pub fn ranking(cells: &[Cell], scenario: &str) -> Ranking {
     let in_scenario = cells.iter().filter(|c| c.scenario == scenario);
-    let mut ranked: Vec<(&str, Spread)> = Vec::new();
+    let mut ranked: Vec<(&str, Spread, Spread)> = Vec::new();
     let mut unranked = Vec::new();
     for c in in_scenario {
         match c.throughput {
-            Some(t) if c.error.is_none() => ranked.push((&c.stack, t)),
+            Some(t) if c.error.is_none() => ranked.push((&c.stack, t, c.ratio.unwrap_or(t))),
             _ => unranked.push(c.stack.clone()),
         }
     }
@@ -279,10 +480,10 @@ pub fn ranking(cells: &[Cell], scenario: &str) -> Ranking {
     let places = ranked
         .iter()
         .enumerate()
-        .map(|(i, (stack, t))| Place {
+        .map(|(i, (stack, t, by))| Place {
             stack: stack.to_string(),
             throughput: *t,
-            within_noise: i > 0 && ranked[i - 1].1.overlaps(t),
+            within_noise: i > 0 && ranked[i - 1].2.overlaps(by),
         })
         .collect();
     Ranking {
@@ -432,6 +633,7 @@ mod tests {
             error: None,
             throughput: Spread::of(rps),
             per_core: Spread::of(rps),
+            ratio: None,
             p99_ms: None,
             p50_ms: None,
             connections: 64,

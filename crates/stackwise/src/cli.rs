@@ -219,38 +219,49 @@ pub struct RunArgs {
           value_parser = clap::builder::PossibleValuesParser::new(stackwise_results::catalogue::ids()))]
     pub scenarios: Vec<String>,
 
-    /// Measured time per trial [default: 1s; 500ms with --quick].
+    /// Measured time of each trial window [default: 750ms; 500ms with --quick].
     #[arg(short = 'd', long)]
     pub duration: Option<String>,
 
-    /// Warm-up before the trials, discarded [default: 750ms; 500ms with --quick].
+    /// Longest warm-up before the trials; it ends once throughput settles
+    /// [default: 10s; 5s with --quick].
     #[arg(long)]
     pub warmup: Option<String>,
 
-    /// Trials per scenario [default: 3; 1 with --quick].
-    #[arg(long)]
+    /// Fewest rounds of trials per scenario [default: 4; 3 with --quick].
+    #[arg(long, value_name = "N")]
     pub trials: Option<usize>,
 
-    /// Measured time of each sweep level and capacity probe [default: 500ms].
+    /// Most rounds of trials per scenario [default: 12; 5 with --quick].
+    #[arg(long, value_name = "N")]
+    pub max_rounds: Option<usize>,
+
+    /// Longest measured time of each capacity probe [default: 1500ms; 600ms with --quick].
     #[arg(long)]
     pub probe: Option<String>,
 
-    /// The latency target of the capacity search, p99 in milliseconds.
+    /// The run's latency target, p99 in milliseconds; capacity at any other is read from the
+    /// same probes.
     #[arg(long, value_name = "MS", default_value_t = 100.0)]
     pub p99: f64,
 
-    /// Most open-loop rates tried per capacity search; 0 skips the search
-    /// [default: 3; 2 with --quick].
+    /// Open-loop probes per stack and scenario, spanning the closed-loop maximum; 0 skips them
+    /// [default: 4; 2 with --quick].
     #[arg(long, value_name = "N")]
     pub capacity_probes: Option<usize>,
 
-    /// A short run (one short trial, fewer scenarios), labelled as such in every output.
+    /// Seed of the rounds' shuffled orders.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// A first look: fewer scenarios, fewer and shorter windows, the same rules; labelled as
+    /// such in every output.
     #[arg(long)]
     pub quick: bool,
 
     /// Finish an interrupted run: RUN is its id (a folder under --results-dir); what it
     /// measured is kept and the rest is run with its settings.
-    #[arg(long, value_name = "RUN", conflicts_with_all = ["stacks", "scenarios", "duration", "warmup", "trials", "probe", "capacity_probes", "quick"])]
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["stacks", "scenarios", "duration", "warmup", "trials", "max_rounds", "probe", "capacity_probes", "seed", "quick"])]
     pub resume: Option<String>,
 
     /// The folder holding one folder per stack.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use stackwise_history::History;
 use stackwise_lab::manifest::{discover, select, select_for_run, Stack};
-use stackwise_lab::run::{run as run_lab, RunOptions};
+use stackwise_lab::run::{run as run_lab, Protocol, RunOptions};
 use stackwise_results::catalogue;
 use stackwise_results::RunResult;
 
@@ -135,16 +135,20 @@ fn fresh(args: &RunArgs, all: &[Stack], cache_dir: PathBuf) -> anyhow::Result<Ru
         }
         args.scenarios.clone()
     };
-    let ms = Duration::from_millis;
-    // (trial, warm-up, trials, probe, capacity probes)
-    let (d, w, t, p, c) = if args.quick {
-        (ms(500), ms(500), 1, ms(500), 2)
+    let base = if args.quick {
+        Protocol::quick()
     } else {
-        (ms(1000), ms(750), 3, ms(500), 3)
+        Protocol::default_run()
     };
-    let trials = args.trials.unwrap_or(t);
-    if trials == 0 {
+    let min_rounds = args.trials.unwrap_or(base.min_rounds);
+    if min_rounds == 0 {
         return Err(usage("--trials must be at least 1"));
+    }
+    let max_rounds = args.max_rounds.unwrap_or(base.max_rounds.max(min_rounds));
+    if max_rounds < min_rounds {
+        return Err(usage(format!(
+            "--max-rounds ({max_rounds}) must be at least --trials ({min_rounds})"
+        )));
     }
     if !(args.p99.is_finite() && args.p99 > 0.0) {
         return Err(usage(format!(
@@ -152,6 +156,17 @@ fn fresh(args: &RunArgs, all: &[Stack], cache_dir: PathBuf) -> anyhow::Result<Ru
             args.p99
         )));
     }
+    let protocol = Protocol {
+        window: duration("--duration", args.duration.as_deref(), base.window)?,
+        warmup_cap: duration("--warmup", args.warmup.as_deref(), base.warmup_cap)?,
+        min_rounds,
+        max_rounds,
+        probe_max: duration("--probe", args.probe.as_deref(), base.probe_max)?,
+        probes: args.capacity_probes.unwrap_or(base.probes),
+        p99_target: Duration::from_secs_f64(args.p99 / 1000.0),
+        seed: args.seed,
+        ..base
+    };
     let (load_default, server_default) = default_cpus();
     let load_cpus = cpus_arg("--load-cpus", args.load_cpus.as_deref(), load_default)?;
     Ok(RunOptions {
@@ -163,14 +178,7 @@ fn fresh(args: &RunArgs, all: &[Stack], cache_dir: PathBuf) -> anyhow::Result<Ru
         server_cpus: cpus_arg("--server-cpus", args.server_cpus.as_deref(), server_default)?,
         infra_cpus: load_cpus.clone(),
         load_cpus,
-        duration: duration("--duration", args.duration.as_deref(), d)?,
-        warmup: duration("--warmup", args.warmup.as_deref(), w)?,
-        trials,
-        probe: duration("--probe", args.probe.as_deref(), p)?,
-        sweep: !args.quick,
-        p99_target: Duration::from_secs_f64(args.p99 / 1000.0),
-        capacity_probes: args.capacity_probes.unwrap_or(c),
-        quick: args.quick,
+        protocol,
         start_timeout: Duration::from_secs(120),
         resume: None,
     })
@@ -192,6 +200,14 @@ fn resumed(
         )));
     }
     let saved = RunResult::load(&path).map_err(usage)?;
+    if saved.schema_version != stackwise_results::SCHEMA_VERSION {
+        return Err(usage(format!(
+            "cannot resume '{id}': it was measured with version {} of the protocol, and this \
+             stackwise measures with version {}; start a new run",
+            saved.schema_version,
+            stackwise_results::SCHEMA_VERSION
+        )));
+    }
     if saved.finished_at.is_some() {
         return Err(usage(format!(
             "run '{id}' is already finished; nothing to resume"
@@ -220,14 +236,7 @@ fn resumed(
         server_cpus: cpus(&s.server_cpus),
         load_cpus: cpus(&s.load_cpus),
         infra_cpus: cpus(&s.infra_cpus),
-        duration: Duration::from_secs_f64(s.duration_s),
-        warmup: Duration::from_secs_f64(s.warmup_s),
-        trials: s.trials as usize,
-        probe: Duration::from_secs_f64(s.probe_s),
-        sweep: !saved.quick,
-        p99_target: Duration::from_secs_f64(s.p99_target_ms / 1000.0),
-        capacity_probes: s.capacity_probes as usize,
-        quick: saved.quick,
+        protocol: Protocol::of(&saved),
         start_timeout: Duration::from_secs(120),
         resume: Some(saved.clone()),
     };

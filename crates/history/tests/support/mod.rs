@@ -34,6 +34,10 @@ pub fn scaled(mut r: RunResult, stack: &str, factor: f64) -> RunResult {
         }
         if let Some(c) = &mut sc.capacity {
             c.rps *= factor;
+            c.missed_rps = c.missed_rps.map(|m| m * factor);
+            for p in &mut c.probes {
+                p.rate *= factor;
+            }
         }
     }
     r

@@ -1,0 +1,337 @@
+//! The latency–throughput curve: open-loop probes at rates spanning the closed-loop maximum,
+//! below and above it, from which the capacity at any p99 target is read
+//! (`stackwise_results::summary::capacity_at`).
+//!
+//! The engine must never be the limit. A probe's connections follow Little's law from the
+//! latency the trials saw (in flight = rate × latency), with room to grow; a probe whose
+//! schedule slipped because every connection was busy, while the latency it did see met the
+//! target, is redone with more connections and never counted against the server.
+
+use stackwise_engine::{Load, LoadReport};
+use stackwise_results::summary::p99_ms;
+use stackwise_results::{Capacity, Probe};
+
+use super::drive::{trial, Subject, Window};
+use super::protocol::Protocol;
+
+/// Headroom over Little's law for a probe's first connections, and how far they may grow.
+const HEADROOM: f64 = 1.5;
+const GROWTH: usize = 4;
+/// Times a starved probe is redone, each with four times the connections.
+const STARVED_RETRIES: usize = 2;
+/// Extra probes after the spanning ones: below when none met the target, above when none
+/// missed it, or between the highest met and the lowest missed when they are far apart.
+const EXTRA: usize = 2;
+/// Met and missed rates further apart than this share of the maximum are bisected.
+const GAP: f64 = 0.1;
+
+/// What one probe says of the server at the target.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Met,
+    Missed(String),
+    /// The engine could not keep the schedule, and what it saw met the target: the probe says
+    /// nothing of the server.
+    Starved(String),
+}
+
+/// Judges a probe at a p99 target of `target_ms`, on the request the scenario is judged on.
+pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
+    let probe = stackwise_results::Trial {
+        connections: 0,
+        round: None,
+        load: r.clone(),
+        server: Default::default(),
+        valid: true,
+        invalid_reason: None,
+        other_load: None,
+        steal: None,
+    };
+    let p99 = p99_ms(&probe, scenario);
+    let mut why = Vec::new();
+    if p99 > target_ms {
+        why.push(format!("p99 {p99:.1} ms over the {target_ms:.0} ms target"));
+    }
+    let s = &r.summary;
+    if s.errors > 0 || s.non_2xx > 0 {
+        why.push(format!(
+            "{} errors and {} non-2xx responses",
+            s.errors, s.non_2xx
+        ));
+    }
+    if !why.is_empty() {
+        return Verdict::Missed(why.join("; "));
+    }
+    let d = &r.engine.delivery;
+    if d.unsent > 0 {
+        return Verdict::Starved(format!(
+            "{} requests could not be sent on time: every one of {} connections was busy",
+            d.unsent, d.peak_connections
+        ));
+    }
+    if r.engine.saturated {
+        return Verdict::Starved(format!(
+            "the load engine was saturated ({:.0}% of its cores)",
+            r.engine.utilisation * 100.0
+        ));
+    }
+    Verdict::Met
+}
+
+/// First connections for `rate` when requests take `latency_s`: Little's law with headroom.
+pub fn connections_for(rate: f64, latency_s: f64) -> usize {
+    ((rate * latency_s * HEADROOM).ceil() as usize).max(4)
+}
+
+/// One probe at `rate`, redone with more connections while it is starved. `run` drives the
+/// server at a rate with (connections, most connections).
+pub fn probe(
+    rate: f64,
+    first: usize,
+    target_ms: f64,
+    scenario: &str,
+    noise_limit: f64,
+    run: &mut dyn FnMut(Load) -> Result<Window, String>,
+) -> Result<Probe, String> {
+    let mut connections = first;
+    let mut attempt = 0;
+    loop {
+        let load = Load::Constant {
+            rate,
+            connections,
+            max_connections: connections * GROWTH,
+        };
+        let w = run(load)?;
+        let v = verdict(&w.load, scenario, target_ms);
+        let t = trial(w, connections, None, noise_limit);
+        match v {
+            Verdict::Starved(_) if attempt < STARVED_RETRIES => {
+                connections *= GROWTH;
+                attempt += 1;
+            }
+            Verdict::Starved(why) => {
+                return Ok(Probe {
+                    rate,
+                    met: false,
+                    reason: Some(why),
+                    inconclusive: true,
+                    trial: t,
+                })
+            }
+            Verdict::Met => {
+                return Ok(Probe {
+                    rate,
+                    met: true,
+                    reason: None,
+                    inconclusive: false,
+                    trial: t,
+                })
+            }
+            Verdict::Missed(why) => {
+                return Ok(Probe {
+                    rate,
+                    met: false,
+                    reason: Some(why),
+                    inconclusive: false,
+                    trial: t,
+                })
+            }
+        }
+    }
+}
+
+/// The rate to probe after `done`, if any: below the lowest when none met the target, above
+/// the highest when none missed it, halfway when the highest met and the lowest missed are
+/// more than [`GAP`] of the maximum apart; at most [`EXTRA`] of them.
+pub fn extra_rate(done: &[Probe], max: f64, extras: usize) -> Option<f64> {
+    if extras >= EXTRA {
+        return None;
+    }
+    let conclusive = || done.iter().filter(|p| !p.inconclusive);
+    let missed = conclusive()
+        .filter(|p| !p.met)
+        .map(|p| p.rate)
+        .reduce(f64::min);
+    let met = conclusive()
+        .filter(|p| p.met && missed.is_none_or(|m| p.rate < m))
+        .map(|p| p.rate)
+        .reduce(f64::max);
+    let rate = match (met, missed) {
+        (None, None) => return None,
+        (None, Some(lowest)) => (lowest / 4.0).floor(),
+        (Some(highest), None) => (highest.max(max) * 1.25).round(),
+        (Some(m), Some(x)) if x - m > GAP * max => ((m + x) / 2.0).round(),
+        (Some(_), Some(_)) => return None,
+    };
+    (rate >= 1.0 && !done.iter().any(|p| p.rate == rate)).then_some(rate)
+}
+
+/// Probes `s` at the protocol's shares of its closed-loop maximum `max` (requests per second),
+/// whose requests took `latency_s` on average in the closed loop.
+pub fn curve(
+    s: &Subject<'_>,
+    p: &Protocol,
+    max: f64,
+    latency_s: f64,
+    step: &mut dyn FnMut(&str),
+) -> Result<Capacity, String> {
+    let target_ms = p.p99_target.as_secs_f64() * 1000.0;
+    let mut rates: Vec<f64> = p
+        .probe_shares()
+        .into_iter()
+        .map(|share| (share * max).round())
+        .filter(|&r| r >= 1.0)
+        .collect();
+    rates.dedup();
+    let mut probes: Vec<Probe> = Vec::new();
+    let mut extras = 0;
+    let mut i = 0;
+    loop {
+        let rate = match rates.get(i) {
+            Some(&r) => r,
+            None => match extra_rate(&probes, max, extras) {
+                Some(r) => {
+                    extras += 1;
+                    r
+                }
+                None => break,
+            },
+        };
+        i += 1;
+        step(&format!("probe {i} at {rate:.0} req/s"));
+        let first = connections_for(rate, latency_s);
+        let length = p.probe_length(rate);
+        probes.push(probe(
+            rate,
+            first,
+            target_ms,
+            s.scenario.id,
+            p.noise_limit,
+            &mut |load| s.drive(load, p.settle, length),
+        )?);
+    }
+    let met = probes
+        .iter()
+        .filter(|p| p.met)
+        .map(|p| p.rate)
+        .reduce(f64::max);
+    let missed = probes
+        .iter()
+        .filter(|p| !p.met && !p.inconclusive)
+        .map(|p| p.rate)
+        .reduce(f64::min);
+    Ok(Capacity {
+        target_p99_ms: target_ms,
+        rps: met.unwrap_or(0.0),
+        missed_rps: missed,
+        probes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use stackwise_results::ServerUsage;
+
+    fn report(p99_ms: f64, unsent: u64) -> LoadReport {
+        let text = include_str!("../../../stackwise/tests/fixtures/load-report.json");
+        let mut r: LoadReport = serde_json::from_str(text).unwrap();
+        r.summary.latency.corrected.p99_us = (p99_ms * 1000.0) as u64;
+        r.summary.errors = 0;
+        r.summary.non_2xx = 0;
+        r.engine.saturated = false;
+        r.engine.delivery.unsent = unsent;
+        for t in &mut r.tags {
+            t.summary.latency.corrected.p99_us = (p99_ms * 1000.0) as u64;
+        }
+        r
+    }
+
+    fn window(r: LoadReport) -> Window {
+        Window {
+            load: r,
+            usage: ServerUsage::default(),
+            machine: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_starved_probe_is_redone_with_more_connections_not_counted_as_a_miss() {
+        let mut seen = Vec::new();
+        let p = probe(1000.0, 10, 100.0, "json", 0.1, &mut |load| {
+            let Load::Constant { connections, .. } = load else {
+                panic!("a probe is open-loop")
+            };
+            seen.push(connections);
+            // Starved with 10 connections; enough with 40.
+            Ok(window(report(5.0, if connections < 40 { 120 } else { 0 })))
+        })
+        .unwrap();
+        assert_eq!(seen, [10, 40]);
+        assert!(p.met && !p.inconclusive, "{p:?}");
+    }
+
+    #[test]
+    fn a_probe_starved_every_time_is_inconclusive() {
+        let p = probe(1000.0, 10, 100.0, "json", 0.1, &mut |_| {
+            Ok(window(report(5.0, 50)))
+        })
+        .unwrap();
+        assert!(!p.met && p.inconclusive, "{p:?}");
+        assert!(p.reason.unwrap().contains("could not be sent on time"));
+    }
+
+    #[test]
+    fn a_slow_server_misses_even_when_the_schedule_slipped() {
+        let r = report(450.0, 300);
+        assert!(matches!(verdict(&r, "json", 100.0), Verdict::Missed(_)));
+    }
+
+    #[test]
+    fn mixed_is_judged_on_json_alone() {
+        let mut r = report(5.0, 0);
+        // The whole mix's p99 is the CPU-heavy requests'; /json's own is 5 ms.
+        r.summary.latency.corrected.p99_us = 900_000;
+        let mut cpu = r.tags[0].clone();
+        cpu.tag = "cpu".into();
+        cpu.summary.latency.corrected.p99_us = 900_000;
+        r.tags[0].tag = "json".into();
+        r.tags.push(cpu);
+        assert_eq!(verdict(&r, "mixed", 100.0), Verdict::Met);
+        assert!(matches!(verdict(&r, "json", 100.0), Verdict::Missed(_)));
+    }
+
+    fn probed(rate: f64, met: bool) -> Probe {
+        Probe {
+            rate,
+            met,
+            reason: None,
+            inconclusive: false,
+            trial: trial(window(report(5.0, 0)), 10, None, 0.1),
+        }
+    }
+
+    #[test]
+    fn extra_probes_bracket_the_capacity() {
+        let max = 1000.0;
+        // Every probe met: one above the highest.
+        let all_met = [probed(500.0, true), probed(1100.0, true)];
+        assert_eq!(extra_rate(&all_met, max, 0), Some(1375.0));
+        // None met: one well below the lowest.
+        let none_met = [probed(500.0, false), probed(1100.0, false)];
+        assert_eq!(extra_rate(&none_met, max, 0), Some(125.0));
+        // Far apart: halfway; close: nothing more to learn.
+        let apart = [probed(500.0, true), probed(1100.0, false)];
+        assert_eq!(extra_rate(&apart, max, 0), Some(800.0));
+        let close = [probed(900.0, true), probed(950.0, false)];
+        assert_eq!(extra_rate(&close, max, 0), None);
+        assert_eq!(extra_rate(&apart, max, EXTRA), None, "bounded");
+    }
+
+    #[test]
+    fn little_s_law_sizes_the_first_connections() {
+        assert_eq!(connections_for(1000.0, 0.02), 30);
+        assert_eq!(connections_for(10.0, 0.001), 4);
+    }
+}

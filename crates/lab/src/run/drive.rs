@@ -1,0 +1,145 @@
+//! One engine run against one server with the server's processes sampled: the unit every part
+//! of the protocol is made of (warm-ups excepted, which watch the engine's live counters).
+
+use std::time::Duration;
+
+use stackwise_engine::{worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, Target};
+use stackwise_results::catalogue::Scenario;
+use stackwise_results::{ServerUsage, Trial};
+
+use crate::sample::{wait_idle, Machine, Sampler};
+
+/// How often the server's processes are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// Longest wait for a server to finish requests abandoned at the end of a load run.
+const DRAIN: Duration = Duration::from_secs(15);
+
+/// The server under load and what the measurement's other processes are.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub scenario: &'static Scenario,
+    /// The server's process group.
+    pub server: i32,
+    /// Roots of the measurement's other process trees (PostgreSQL, the other servers), whose
+    /// CPU is not "other load".
+    pub also_ours: Vec<i32>,
+    pub load_cpus: &'a [usize],
+    pub infra_cpus: &'a [usize],
+}
+
+/// What one engine run measured.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub load: LoadReport,
+    pub usage: ServerUsage,
+    pub machine: Machine,
+}
+
+impl Subject<'_> {
+    /// The engine's plan for `load` against this server: `settle` driven and not counted, then
+    /// `measure` measured. A closed loop's connections start over the first half of the settle,
+    /// so a server meets its concurrency gradually.
+    pub fn plan(&self, load: Load, settle: Duration, measure: Duration) -> Result<Plan, String> {
+        let target = Target::resolve(&format!("{}/", self.base)).map_err(|e| e.to_string())?;
+        let ramp = match load {
+            Load::Closed { .. } => settle / 2,
+            Load::Constant { .. } => Duration::ZERO,
+        };
+        let plan = Plan {
+            requests: self
+                .scenario
+                .requests
+                .iter()
+                .map(|r| RequestSpec {
+                    tag: r.tag.to_string(),
+                    weight: r.weight,
+                    method: "GET".into(),
+                    path: r.path.to_string(),
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                })
+                .collect(),
+            target,
+            load,
+            stop: Stop::Duration(measure),
+            warmup: settle,
+            threads: self.load_cpus.len(),
+            cpus: Some(self.load_cpus.to_vec()),
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(30),
+            windows: 1,
+            ramp,
+        };
+        plan.validate().map_err(|e| e.to_string())?;
+        Ok(plan)
+    }
+
+    /// Runs `load` against the server and samples its processes over the measured window; then
+    /// waits for the server to go idle, so the next run does not inherit its backlog.
+    pub fn drive(&self, load: Load, settle: Duration, measure: Duration) -> Result<Window, String> {
+        let plan = self.plan(load, settle, measure)?;
+        let sampler = Sampler::start(
+            self.server,
+            self.also_ours.clone(),
+            SAMPLE_EVERY,
+            Some(self.infra_cpus.to_vec()),
+        );
+        let out = worker::run(&plan, &Live::new(), || {});
+        let samples = sampler.finish();
+        wait_idle(self.server, DRAIN);
+        let out = out.map_err(|e| e.to_string())?;
+        let load = LoadReport::from_run(&plan, &out).map_err(|e| e.to_string())?;
+        let from = out.measure_start;
+        let (usage, machine) = samples.between(from, from + out.whole.elapsed);
+        Ok(Window {
+            load,
+            usage,
+            machine,
+        })
+    }
+}
+
+/// A window as a trial of `round`, judged: never ranked when the engine was the bottleneck, a
+/// request failed, or other processes used more than `noise_limit` of the machine.
+pub fn trial(w: Window, connections: usize, round: Option<u64>, noise_limit: f64) -> Trial {
+    let mut reasons = Vec::new();
+    if w.load.engine.saturated {
+        reasons.push(format!(
+            "the load engine was saturated ({:.0}% of its cores)",
+            w.load.engine.utilisation * 100.0
+        ));
+    }
+    let s = &w.load.summary;
+    if s.errors > 0 || s.non_2xx > 0 {
+        reasons.push(format!(
+            "{} errors and {} non-2xx responses",
+            s.errors, s.non_2xx
+        ));
+    }
+    if let Some(other) = w.machine.other_load.filter(|&o| o > noise_limit) {
+        reasons.push(format!(
+            "noisy: other processes used {:.0}% of the machine",
+            other * 100.0
+        ));
+    }
+    Trial {
+        connections: connections as u64,
+        round,
+        valid: reasons.is_empty(),
+        invalid_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+        server: w.usage,
+        load: w.load,
+        other_load: w.machine.other_load,
+        steal: w.machine.steal,
+    }
+}
+
+/// Whether a trial was set aside for noise alone, so that a new window may stand in for it.
+pub fn only_noisy(t: &Trial) -> bool {
+    t.invalid_reason
+        .as_deref()
+        .is_some_and(|r| r.starts_with("noisy:"))
+}

@@ -1,0 +1,523 @@
+//! `stackwise run`: the measurement protocol of docs/protocol.md (version 3).
+//!
+//! A scenario at a time, every selected stack's server is started fresh, at once, pinned to the
+//! server CPUs (idle ones cost nothing); each is verified (a wrong answer is never timed) and
+//! driven until its throughput settles; then the stacks are measured in paired rounds, and each
+//! is probed in the open loop at rates spanning its closed-loop maximum. The machine's speed is
+//! calibrated at the start and the end. The result is handed to `save` after every scenario, so
+//! an interruption loses nothing, and a run can be resumed from what was saved.
+//!
+//! # Layout
+//!
+//! - [`protocol`]: the settings of a default and a quick run.
+//! - [`drive`]: one engine run against one server with its processes sampled; trials judged.
+//! - [`steady`]: the warm-up that lasts until throughput settles.
+//! - [`rounds`]: paired trials in shuffled rounds until the ratios are known well enough.
+//! - [`capacity`]: open-loop probes for the latency–throughput curve.
+//! - [`calibrate`]: the machine's speed at the start and the end.
+//! - [`host`]: facts about the machine and the stacks' code.
+
+pub mod calibrate;
+pub mod capacity;
+pub mod drive;
+pub mod host;
+pub mod protocol;
+pub mod rounds;
+pub mod steady;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use stackwise_results::catalogue::{self, Scenario};
+use stackwise_results::{RunResult, ScenarioResult, Settings, StackResult, SCHEMA_VERSION};
+
+use crate::delay::DelayService;
+use crate::manifest::Stack;
+use crate::postgres::Database;
+use crate::process::{group_alive, interrupted, wait_if_interrupted};
+use crate::provision::Provisioned;
+use crate::sample::read_group;
+use crate::server::{start, Running, ServerEnv};
+use crate::verify::{Checker, VerifyError};
+
+pub use protocol::Protocol;
+
+impl Protocol {
+    /// The protocol a saved run was measured with.
+    pub fn of(saved: &RunResult) -> Protocol {
+        let s = &saved.settings;
+        let base = if saved.quick {
+            Protocol::quick()
+        } else {
+            Protocol::default_run()
+        };
+        Protocol {
+            window: Duration::from_secs_f64(s.duration_s),
+            warmup_cap: Duration::from_secs_f64(s.warmup_s),
+            min_rounds: s.trials as usize,
+            max_rounds: (s.max_rounds as usize).max(s.trials as usize),
+            precision: if s.precision > 0.0 {
+                s.precision
+            } else {
+                base.precision
+            },
+            round_budget: Duration::from_secs_f64(s.round_budget_s),
+            probes: s.capacity_probes as usize,
+            probe_max: Duration::from_secs_f64(s.probe_s),
+            p99_target: Duration::from_secs_f64(s.p99_target_ms / 1000.0),
+            seed: s.seed,
+            ..base
+        }
+    }
+}
+
+/// Connections each server worker process may hold open to PostgreSQL: the largest default
+/// pool of the contestants (`DB_POOL_MAX`).
+const POOL_PER_WORKER: u64 = 16;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub stacks: Vec<Stack>,
+    pub scenarios: Vec<String>,
+    pub cache_dir: PathBuf,
+    pub logs_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub server_cpus: Vec<usize>,
+    pub load_cpus: Vec<usize>,
+    pub infra_cpus: Vec<usize>,
+    pub protocol: Protocol,
+    pub start_timeout: Duration,
+    /// A saved, unfinished run to finish: its id, settings and measured scenarios are kept,
+    /// and only what it lacks is run.
+    pub resume: Option<RunResult>,
+}
+
+/// Where the run is, for progress display.
+#[derive(Debug, Clone)]
+pub struct Step<'a> {
+    pub stack: &'a str,
+    pub scenario: &'a str,
+    /// What is happening: installing, starting, verifying, warming up, trial N.
+    pub doing: String,
+    /// Scenarios finished so far, of `total`.
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Runs the comparison; `save` gets the result after every scenario; `progress` hears each
+/// step. A stack or scenario that fails is recorded with its error and the run goes on.
+pub fn run(
+    options: &RunOptions,
+    id: &str,
+    progress: &mut dyn FnMut(Step<'_>),
+    save: &mut dyn FnMut(&RunResult),
+) -> Result<RunResult, VerifyError> {
+    std::fs::create_dir_all(&options.logs_dir)
+        .map_err(|e| VerifyError::Io(options.logs_dir.clone(), e))?;
+    let delay =
+        DelayService::start(Some(options.infra_cpus.clone())).map_err(VerifyError::Delay)?;
+    let db = match &options.database_url {
+        Some(url) => Database::existing(url)?,
+        None => Database::throwaway(
+            Some(&options.infra_cpus),
+            &options.logs_dir.join("postgres.log"),
+            &options.cache_dir,
+        )?,
+    };
+    check_connections(options, &db)?;
+    let env = ServerEnv {
+        db: db.info.clone(),
+        upstream_url: delay.url(),
+        cpus: options.server_cpus.clone(),
+    };
+    let mut result = match &options.resume {
+        Some(saved) => resumed(saved),
+        None => fresh(options, id, &db),
+    };
+    let p = &options.protocol;
+    let cells = options.stacks.len() * options.scenarios.len();
+    let mut done = result.rounds.len() * options.stacks.len();
+    let mut report = |stack: &str, scenario: &str, doing: &str, done: usize| {
+        progress(Step {
+            stack,
+            scenario,
+            doing: doing.to_string(),
+            done,
+            total: cells,
+        })
+    };
+
+    // Every stack is installed first: a scenario's servers all start together.
+    let mut installed: Vec<(usize, Provisioned)> = Vec::new();
+    for stack in &options.stacks {
+        wait_if_interrupted();
+        let m = &stack.manifest;
+        report(&m.id, "", "installing", done);
+        let log = options.logs_dir.join(format!("{}.log", m.id));
+        let index = match result.stacks.iter().position(|s| s.id == m.id) {
+            Some(i) => i,
+            None => {
+                result.stacks.push(stack_result(stack, options));
+                result.stacks.len() - 1
+            }
+        };
+        match crate::provision::provision(stack, &options.cache_dir, &log) {
+            Ok(provisioned) => {
+                let sr = &mut result.stacks[index];
+                sr.install_seconds = provisioned.install.seconds;
+                sr.installed_bytes = provisioned.install.size_bytes;
+                sr.dependencies = provisioned.install.dependencies;
+                installed.push((index, provisioned));
+            }
+            Err(e) => result.stacks[index].error = Some(format!("install failed: {e}")),
+        }
+    }
+    save(&result);
+
+    if result.calibration.is_empty() {
+        report("", "", "calibrating the machine", done);
+        let c = calibrate::calibrate(
+            "start",
+            &options.server_cpus,
+            &options.load_cpus,
+            p.calibration,
+        );
+        result.calibration.extend(c.ok());
+    }
+    for name in &options.scenarios {
+        let Some(scenario) = catalogue::scenario(name) else {
+            continue;
+        };
+        if result.rounds.iter().any(|r| &r.scenario == name) {
+            continue;
+        }
+        wait_if_interrupted();
+        let began = Instant::now();
+        let mut slots = start_all(&installed, &result, scenario, &env, options, &db);
+        let mut step = |stack: &str, doing: &str| report(stack, name, doing, done);
+        for slot in &mut slots {
+            slot.prepare(&db, &delay, p, &mut step);
+        }
+        let mut rounds = rounds::run(&mut slots, p, name, &mut step);
+        for slot in slots.iter_mut().filter(|s| s.live()) {
+            let Some((max, latency)) = rounds::closed_loop(&slot.scen) else {
+                continue;
+            };
+            let id = slot.id.clone();
+            let subject = slot.subject();
+            match capacity::curve(&subject, p, max, latency, &mut |doing| step(&id, doing)) {
+                Ok(c) => slot.scen.capacity = Some(c),
+                Err(e) => slot.fail(format!("load failed: {e}")),
+            }
+            slot.check_alive();
+        }
+        // What failed while the lab was being torn down says nothing of the stack.
+        wait_if_interrupted();
+        rounds.seconds = began.elapsed().as_secs_f64();
+        for slot in slots {
+            let (index, started, scen) = slot.finish();
+            let sr = &mut result.stacks[index];
+            if let Some((startup, idle_pss)) = started {
+                sr.startup_s.push(startup);
+                sr.idle_pss_bytes.get_or_insert(idle_pss);
+            }
+            sr.scenarios.push(scen);
+        }
+        result.rounds.push(rounds);
+        done += options.stacks.len();
+        save(&result);
+    }
+    report("", "", "calibrating the machine", done);
+    if let Ok(c) = calibrate::calibrate(
+        "end",
+        &options.server_cpus,
+        &options.load_cpus,
+        p.calibration,
+    ) {
+        result.calibration.push(c);
+    }
+    result.finished_at = Some(stackwise_engine::report::rfc3339(SystemTime::now()));
+    save(&result);
+    Ok(result)
+}
+
+/// Refuses a database that cannot take the connections of one scenario's servers at once.
+fn check_connections(options: &RunOptions, db: &Database) -> Result<(), VerifyError> {
+    let cpus = options.server_cpus.len();
+    let need = options
+        .stacks
+        .iter()
+        .map(|s| s.manifest.workers.workers(cpus) as u64 * POOL_PER_WORKER)
+        .sum::<u64>()
+        // The checks' own connection and psql's superuser reserve.
+        + 10;
+    let have = db
+        .info
+        .connect()
+        .ok()
+        .and_then(|mut c| c.query_one("SHOW max_connections", &[]).ok())
+        .and_then(|row| row.get::<_, String>(0).parse::<u64>().ok());
+    match have {
+        Some(have) if have < need => Err(VerifyError::TooFewConnections { have, need }),
+        _ => Ok(()),
+    }
+}
+
+fn fresh(options: &RunOptions, id: &str, db: &Database) -> RunResult {
+    let p = &options.protocol;
+    let mut versions = host::runtime_versions();
+    versions.insert("postgres".into(), db.version.clone());
+    let to_u64 = |v: &[usize]| v.iter().map(|&c| c as u64).collect::<Vec<_>>();
+    RunResult {
+        schema_version: SCHEMA_VERSION,
+        tool: format!("stackwise {}", env!("CARGO_PKG_VERSION")),
+        id: id.to_string(),
+        started_at: stackwise_engine::report::rfc3339(SystemTime::now()),
+        finished_at: None,
+        quick: p.quick,
+        host: host::host(),
+        versions,
+        settings: Settings {
+            server_cpus: to_u64(&options.server_cpus),
+            load_cpus: to_u64(&options.load_cpus),
+            infra_cpus: to_u64(&options.infra_cpus),
+            duration_s: p.window.as_secs_f64(),
+            warmup_s: p.warmup_cap.as_secs_f64(),
+            trials: p.min_rounds as u64,
+            max_rounds: p.max_rounds as u64,
+            precision: p.precision,
+            round_budget_s: p.round_budget.as_secs_f64(),
+            seed: p.seed,
+            probe_s: p.probe_max.as_secs_f64(),
+            p99_target_ms: p.p99_target.as_secs_f64() * 1000.0,
+            capacity_probes: p.probes as u64,
+            stacks: options
+                .stacks
+                .iter()
+                .map(|s| s.manifest.id.clone())
+                .collect(),
+            scenarios: options.scenarios.clone(),
+            database: if options.database_url.is_some() {
+                "external"
+            } else {
+                "throwaway"
+            }
+            .into(),
+        },
+        stacks: Vec::new(),
+        calibration: Vec::new(),
+        rounds: Vec::new(),
+    }
+}
+
+/// A saved run to finish: scenarios whose rounds were recorded are kept; a scenario cut off
+/// part-way is measured again for every stack, so its stacks stay paired; a stack that failed
+/// as a whole is tried again.
+fn resumed(saved: &RunResult) -> RunResult {
+    let mut r = RunResult {
+        finished_at: None,
+        ..saved.clone()
+    };
+    r.stacks.retain(|s| s.error.is_none());
+    let done: Vec<String> = r.rounds.iter().map(|x| x.scenario.clone()).collect();
+    for s in &mut r.stacks {
+        s.scenarios.retain(|c| done.contains(&c.scenario));
+    }
+    r.calibration.retain(|c| c.at == "start");
+    r
+}
+
+fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
+    let m = &stack.manifest;
+    StackResult {
+        id: m.id.clone(),
+        name: m.name.clone(),
+        language: m.language.clone(),
+        framework: m.framework.clone(),
+        framework_version: m.framework_version.clone(),
+        database: m.database.clone(),
+        workers: m.workers.workers(options.server_cpus.len()) as u64,
+        workers_rule: m.workers_rule.clone(),
+        install_seconds: 0.0,
+        installed_bytes: 0,
+        dependencies: 0,
+        lines_of_code: host::lines_of_code(&stack.dir),
+        startup_s: Vec::new(),
+        idle_pss_bytes: None,
+        error: None,
+        scenarios: Vec::new(),
+    }
+}
+
+/// One stack in one scenario: its server while it runs, and what it measured.
+#[derive(Debug)]
+pub struct Slot {
+    /// Where its result goes in `RunResult::stacks`.
+    index: usize,
+    pub id: String,
+    running: Option<Running>,
+    /// Seconds from start to the first correct answer, and memory right after (summed PSS).
+    started: Option<(f64, u64)>,
+    pub scen: ScenarioResult,
+    /// Windows redone for noise so far.
+    pub redos: usize,
+    scenario: &'static Scenario,
+    also_ours: Vec<i32>,
+    load_cpus: Vec<usize>,
+    infra_cpus: Vec<usize>,
+}
+
+impl Slot {
+    /// Still being measured: its server runs and nothing has failed.
+    pub fn live(&self) -> bool {
+        self.running.is_some() && self.scen.error.is_none()
+    }
+
+    pub fn subject(&self) -> drive::Subject<'_> {
+        let (base, server) = self
+            .running
+            .as_ref()
+            .map_or((String::new(), 0), |r| (r.base_url(), r.pgid()));
+        drive::Subject {
+            base,
+            scenario: self.scenario,
+            server,
+            also_ours: self.also_ours.clone(),
+            load_cpus: &self.load_cpus,
+            infra_cpus: &self.infra_cpus,
+        }
+    }
+
+    /// Records why it cannot be measured further and stops its server.
+    pub fn fail(&mut self, why: String) {
+        if self.scen.error.is_none() {
+            self.scen.error = Some(why);
+        }
+        if let Some(r) = self.running.take() {
+            r.stop();
+        }
+    }
+
+    /// Whether its server still runs; if not, it is failed with the server's last output.
+    pub fn check_alive(&mut self) -> bool {
+        let Some(r) = &self.running else {
+            return false;
+        };
+        if group_alive(r.pgid()) {
+            return true;
+        }
+        if interrupted() {
+            wait_if_interrupted();
+        }
+        let tail = r.log_tail(10);
+        self.fail(format!(
+            "the server exited during the measurement; last output:\n{tail}"
+        ));
+        false
+    }
+
+    /// Verifies the scenario and brings the server to a steady state.
+    fn prepare(
+        &mut self,
+        db: &Database,
+        delay: &DelayService,
+        p: &Protocol,
+        step: &mut dyn FnMut(&str, &str),
+    ) {
+        let Some(running) = &self.running else {
+            return;
+        };
+        step(&self.id, "verifying");
+        let verified = Checker::new(&running.base_url(), db, delay).and_then(|mut c| {
+            self.scenario
+                .checks()
+                .try_for_each(|check| c.scenario(check).map_err(|e| format!("{check}: {e}")))
+        });
+        if let Err(e) = verified {
+            wait_if_interrupted();
+            return self.fail(format!("verify failed: {e}"));
+        }
+        step(&self.id, "warming up");
+        let least = self.scenario.min_warmup;
+        match steady::warm_up(&self.subject(), least, p.warmup_cap.max(least)) {
+            Ok(w) => self.scen.warmup = Some(w),
+            Err(e) => self.fail(format!("load failed: {e}")),
+        }
+        self.check_alive();
+    }
+
+    fn finish(mut self) -> (usize, Option<(f64, u64)>, ScenarioResult) {
+        if let Some(r) = self.running.take() {
+            r.stop();
+        }
+        (self.index, self.started, self.scen)
+    }
+}
+
+/// Starts every installed stack's server for `scenario` at once and waits for each to answer.
+fn start_all(
+    installed: &[(usize, Provisioned)],
+    result: &RunResult,
+    scenario: &'static Scenario,
+    env: &ServerEnv,
+    options: &RunOptions,
+    db: &Database,
+) -> Vec<Slot> {
+    let started: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = installed
+            .iter()
+            .map(|(index, prov)| {
+                let log = options.logs_dir.join(format!("{}.log", prov.stack.id()));
+                scope.spawn(move || (*index, start(prov, env, &log, options.start_timeout)))
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let servers: Vec<i32> = started
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().map(Running::pgid))
+        .collect();
+    started
+        .into_iter()
+        .map(|(index, running)| {
+            let id = result.stacks[index].id.clone();
+            let mut scen = ScenarioResult {
+                scenario: scenario.id.to_string(),
+                target: scenario.target(),
+                error: None,
+                connections: scenario.connections as u64,
+                trials: Vec::new(),
+                sweep: Vec::new(),
+                warmup: None,
+                capacity: None,
+            };
+            let running = match running {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    scen.error = Some(format!("start failed: {e}"));
+                    None
+                }
+            };
+            let mine = running.as_ref().map(Running::pgid);
+            let started = running
+                .as_ref()
+                .map(|r| (r.startup.as_secs_f64(), read_group(r.pgid()).pss_bytes));
+            Slot {
+                index,
+                id,
+                running,
+                started,
+                scen,
+                redos: 0,
+                scenario,
+                also_ours: db
+                    .pgid()
+                    .into_iter()
+                    .chain(servers.iter().copied().filter(|&g| Some(g) != mine))
+                    .collect(),
+                load_cpus: options.load_cpus.clone(),
+                infra_cpus: options.infra_cpus.clone(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,134 @@
+//! The protocol's settings, written once: what a default run and a `--quick` run do, which the
+//! command line may change one by one. docs/protocol.md explains each.
+
+use std::time::Duration;
+
+/// How a scenario is measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Protocol {
+    /// Measured time of each trial window.
+    pub window: Duration,
+    /// Driven before each trial window on its new connections, not counted.
+    pub settle: Duration,
+    /// Longest warm-up; it ends earlier once throughput settles.
+    pub warmup_cap: Duration,
+    /// Rounds of trials: at least, at most, and until every stack's ratio to the fastest is
+    /// known within ± `precision` (95% interval) or `round_budget` is spent.
+    pub min_rounds: usize,
+    pub max_rounds: usize,
+    pub precision: f64,
+    pub round_budget: Duration,
+    /// Open-loop probes for the latency–throughput curve: how many, spanning the closed-loop
+    /// maximum, each long enough for [`PROBE_RESPONSES`] responses within these bounds.
+    pub probes: usize,
+    pub probe_min: Duration,
+    pub probe_max: Duration,
+    /// The run's latency target; capacity at any other is read from the same probes.
+    pub p99_target: Duration,
+    /// Share of the machine (0..1) other processes may use during a window before it is redone.
+    pub noise_limit: f64,
+    /// Most windows redone per stack and scenario for noise.
+    pub max_redos: usize,
+    /// Measured time of each calibration, at the start and at the end of the run.
+    pub calibration: Duration,
+    /// Seed of the rounds' shuffles.
+    pub seed: u64,
+    /// A shortened run, labelled as such everywhere.
+    pub quick: bool,
+}
+
+/// Responses each capacity probe aims for, so that its p99 rests on twenty beyond it.
+pub const PROBE_RESPONSES: f64 = 2000.0;
+
+impl Protocol {
+    /// The default run: seven stacks and nine scenarios in about fifteen minutes on two cores.
+    pub fn default_run() -> Protocol {
+        Protocol {
+            window: Duration::from_millis(750),
+            settle: Duration::from_millis(250),
+            warmup_cap: Duration::from_secs(10),
+            min_rounds: 4,
+            max_rounds: 12,
+            precision: 0.05,
+            round_budget: Duration::from_secs(35),
+            probes: 4,
+            probe_min: Duration::from_millis(500),
+            probe_max: Duration::from_millis(1500),
+            p99_target: Duration::from_millis(100),
+            noise_limit: 0.10,
+            max_redos: 2,
+            calibration: Duration::from_secs(1),
+            seed: 0,
+            quick: false,
+        }
+    }
+
+    /// A first look in about three minutes: the same rules, fewer and shorter windows.
+    pub fn quick() -> Protocol {
+        Protocol {
+            window: Duration::from_millis(500),
+            warmup_cap: Duration::from_secs(5),
+            min_rounds: 3,
+            max_rounds: 5,
+            precision: 0.10,
+            round_budget: Duration::from_secs(12),
+            probes: 2,
+            probe_min: Duration::from_millis(300),
+            probe_max: Duration::from_millis(600),
+            max_redos: 1,
+            calibration: Duration::from_millis(500),
+            quick: true,
+            ..Protocol::default_run()
+        }
+    }
+
+    /// The probes' rates as shares of the closed-loop maximum: evenly from half of it to 10%
+    /// above it, so the curve shows the knee and the overload past it.
+    pub fn probe_shares(&self) -> Vec<f64> {
+        match self.probes {
+            0 => Vec::new(),
+            1 => vec![0.9],
+            n => (0..n)
+                .map(|i| 0.5 + 0.6 * i as f64 / (n - 1) as f64)
+                .collect(),
+        }
+    }
+
+    /// How long a probe at `rate` runs: long enough for [`PROBE_RESPONSES`] responses, within
+    /// the bounds.
+    pub fn probe_length(&self, rate: f64) -> Duration {
+        let want = Duration::from_secs_f64(PROBE_RESPONSES / rate.max(1e-3));
+        want.clamp(self.probe_min, self.probe_max.max(self.probe_min))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_span_the_maximum() {
+        let p = Protocol::default_run();
+        let shares = p.probe_shares();
+        assert_eq!(shares.len(), 4);
+        assert!(
+            shares[0] < 0.6 && *shares.last().unwrap_or(&0.0) > 1.0,
+            "{shares:?}"
+        );
+        assert_eq!(Protocol::quick().probe_shares(), vec![0.5, 1.1]);
+        assert!(Protocol {
+            probes: 0,
+            ..p.clone()
+        }
+        .probe_shares()
+        .is_empty());
+    }
+
+    #[test]
+    fn a_probe_is_as_long_as_two_thousand_responses_need_within_bounds() {
+        let p = Protocol::default_run();
+        assert_eq!(p.probe_length(2000.0), Duration::from_secs(1));
+        assert_eq!(p.probe_length(100_000.0), p.probe_min);
+        assert_eq!(p.probe_length(35.0), p.probe_max);
+    }
+}

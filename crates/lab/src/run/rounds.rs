@@ -1,0 +1,144 @@
+//! Paired trials: rounds in which every stack of the scenario gets one trial window, in a
+//! shuffled order, so that a drift of the machine's speed hits all of them alike and ratios
+//! between stacks are taken within a round. Rounds go on until every stack's ratio to the
+//! fastest is known within the protocol's precision, or the time budget is spent.
+
+use std::time::Instant;
+
+use stackwise_engine::Load;
+use stackwise_results::summary::{ratios, Spread};
+use stackwise_results::{Rounds, ScenarioResult};
+
+use super::drive::{only_noisy, trial};
+use super::protocol::Protocol;
+use super::Slot;
+
+/// Why the rounds stopped, as results.json says it.
+pub const TIGHT: &str = "every ratio within the precision";
+pub const BUDGET: &str = "time budget spent";
+pub const MOST: &str = "most rounds run";
+pub const NONE_LEFT: &str = "no stack left to measure";
+
+/// The widest interval among the stacks' ratios to the fastest, as a share of the ratio; `None`
+/// before there is a ratio for every measured stack.
+pub fn widest(measured: &[(&str, &ScenarioResult)]) -> Option<f64> {
+    let r = ratios(measured);
+    if r.len() < measured.len() {
+        return None;
+    }
+    r.iter().map(|(_, s)| s.precision()).reduce(f64::max)
+}
+
+/// Whether the rounds may stop after `done` rounds.
+pub fn stop_after(done: usize, p: &Protocol, widest: Option<f64>, spent: bool) -> Option<&str> {
+    if done >= p.max_rounds {
+        return Some(MOST);
+    }
+    if done < p.min_rounds {
+        return None;
+    }
+    if widest.is_some_and(|w| w <= p.precision) {
+        return Some(TIGHT);
+    }
+    spent.then_some(BUDGET)
+}
+
+/// Runs the rounds over the live slots, appending each trial to its slot's result.
+pub fn run(
+    slots: &mut [Slot],
+    p: &Protocol,
+    scenario: &str,
+    step: &mut dyn FnMut(&str, &str),
+) -> Rounds {
+    let began = Instant::now();
+    let seed = p.seed
+        ^ scenario
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut orders = Vec::new();
+    let stopped = loop {
+        let mut order: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].live()).collect();
+        if order.is_empty() {
+            break NONE_LEFT;
+        }
+        rng.shuffle(&mut order);
+        let round = orders.len() as u64;
+        for &i in &order {
+            let slot = &mut slots[i];
+            step(&slot.id, &format!("round {}", round + 1));
+            loop {
+                let subject = slot.subject();
+                let connections = subject.scenario.connections;
+                let measured = subject.drive(Load::Closed { connections }, p.settle, p.window);
+                let t = match measured {
+                    Ok(w) => trial(w, connections, Some(round), p.noise_limit),
+                    Err(e) => {
+                        slot.fail(format!("load failed: {e}"));
+                        break;
+                    }
+                };
+                let redo = only_noisy(&t) && slot.redos < p.max_redos;
+                slot.scen.trials.push(t);
+                if !slot.check_alive() || !redo {
+                    break;
+                }
+                slot.redos += 1;
+            }
+        }
+        orders.push(order.iter().map(|&i| slots[i].id.clone()).collect());
+        let measured: Vec<(&str, &ScenarioResult)> = slots
+            .iter()
+            .filter(|s| s.live())
+            .map(|s| (s.id.as_str(), &s.scen))
+            .collect();
+        let spent = began.elapsed() >= p.round_budget;
+        if let Some(why) = stop_after(orders.len(), p, widest(&measured), spent) {
+            break why;
+        }
+    };
+    Rounds {
+        scenario: scenario.to_string(),
+        seed,
+        orders,
+        stopped: stopped.to_string(),
+        seconds: 0.0,
+    }
+}
+
+/// The closed-loop maximum of a stack's trials and the mean latency behind it (seconds), for
+/// the capacity probes: the median throughput of its valid trials.
+pub fn closed_loop(scen: &ScenarioResult) -> Option<(f64, f64)> {
+    let valid: Vec<_> = scen.trials.iter().filter(|t| t.valid).collect();
+    let rps = Spread::of(
+        &valid
+            .iter()
+            .map(|t| t.load.summary.throughput_rps)
+            .collect::<Vec<_>>(),
+    )?
+    .median;
+    let latency = Spread::of(
+        &valid
+            .iter()
+            .map(|t| t.load.summary.latency.uncorrected.mean_us / 1e6)
+            .collect::<Vec<_>>(),
+    )?
+    .median;
+    (rps >= 1.0).then_some((rps, latency))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_stop_when_tight_after_the_least_or_when_spent() {
+        let p = Protocol::default_run();
+        assert_eq!(stop_after(1, &p, Some(0.01), false), None, "too few rounds");
+        assert_eq!(stop_after(p.min_rounds, &p, Some(0.01), false), Some(TIGHT));
+        assert_eq!(stop_after(p.min_rounds, &p, Some(0.2), false), None);
+        assert_eq!(stop_after(p.min_rounds, &p, Some(0.2), true), Some(BUDGET));
+        assert_eq!(stop_after(p.min_rounds, &p, None, true), Some(BUDGET));
+        assert_eq!(stop_after(p.max_rounds, &p, Some(0.2), false), Some(MOST));
+    }
+}
