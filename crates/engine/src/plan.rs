@@ -180,6 +180,12 @@ pub struct Plan {
     /// all at once, so a cold server meets its full concurrency gradually. Must end within the
     /// warm-up.
     pub ramp: Duration,
+    /// Closed loop: each connection is opened at its start and sends its first request only
+    /// when the ramp ends, so the server takes in every connection while idle. Node.js takes in
+    /// one new connection per turn of its event loop, and under load those turns are long:
+    /// 256 connections opened into a busy server took 4–15 s to be taken in
+    /// (docs/upstream-tail.md).
+    pub connect_first: bool,
 }
 
 /// Everything that can be wrong with a plan, found before any load is sent.

@@ -168,6 +168,7 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
                 duration,
                 windows,
                 ramp: plan.ramp,
+                connect_first: plan.connect_first,
                 warmup: plan.warmup,
                 stop: live.stopped.clone(),
                 connect_timeout: plan.connect_timeout,
@@ -357,6 +358,7 @@ struct WorkerSetup {
     duration: Option<Duration>,
     windows: usize,
     ramp: Duration,
+    connect_first: bool,
     warmup: Duration,
     /// Set by [`Live::stop`].
     stop: Arc<AtomicBool>,
@@ -431,6 +433,8 @@ fn worker(
         all_done: Notify::new(),
         last_done: Cell::new(start),
         live,
+        first_send: (setup.connect_first && setup.rate.is_none() && !setup.ramp.is_zero())
+            .then(|| start + setup.ramp),
     });
 
     // The thread's CPU time as each part of the measured window starts.
@@ -533,6 +537,8 @@ struct Shared {
     all_done: Notify,
     last_done: Cell<Instant>,
     live: Arc<WorkerLive>,
+    /// Closed loop with `connect_first`: connections opened before this send nothing until it.
+    first_send: Option<Instant>,
 }
 
 impl Shared {
@@ -586,6 +592,11 @@ async fn supervise(shared: Rc<Shared>, cap: usize) {
 /// The load loop of one connection.
 async fn drive(shared: &Shared) {
     let mut conn: Option<Conn> = None;
+    if let Some(at) = shared.first_send.filter(|&at| Instant::now() < at) {
+        // A failed connect is tried again, and counted, by the first request.
+        conn = connect(shared).await.ok();
+        tokio::time::sleep_until(at.into()).await;
+    }
     // The last time read. Between reading it and sending, a closed loop with an open connection
     // only does bookkeeping (no await), so it is the send time too; that saves a clock read per
     // request.

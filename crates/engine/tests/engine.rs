@@ -26,6 +26,7 @@ fn plan(url: &str) -> Plan {
         request_timeout: Duration::from_secs(5),
         windows: 1,
         ramp: Duration::ZERO,
+        connect_first: false,
     }
 }
 
@@ -531,4 +532,42 @@ fn a_stopped_run_ends_at_once_and_leaves_no_request_behind() {
     let report = LoadReport::from_run(&p, &out).unwrap();
     assert!(report.summary.requests >= 50, "{}", report.summary.requests);
     assert_eq!(report.summary.errors, 0);
+}
+
+#[test]
+fn connect_first_opens_every_connection_before_the_first_request() {
+    let server = start(Behaviour::Delay(Box::new(|_| Duration::ZERO)));
+    let mut p = plan(&server.url("/"));
+    p.load = Load::Closed { connections: 8 };
+    p.ramp = Duration::from_millis(400);
+    p.warmup = Duration::from_millis(500);
+    p.stop = Stop::Duration(Duration::from_millis(200));
+    p.connect_first = true;
+    let began = Instant::now();
+    let mut readings = Vec::new();
+    let out = worker::run(&p, &Live::new(), || {
+        readings.push((
+            began.elapsed(),
+            server.requests.load(std::sync::atomic::Ordering::Relaxed),
+        ))
+    })
+    .unwrap();
+    let ramp_end = began + p.ramp;
+    let accepted = server.connection_starts();
+    assert_eq!(accepted.len(), 8, "every connection opened once");
+    assert!(
+        accepted.iter().all(|&at| at < ramp_end),
+        "every connection was open before the ramp ended"
+    );
+    // Well before the ramp ends, nothing has been sent.
+    let early: Vec<_> = readings
+        .iter()
+        .filter(|(at, _)| *at < Duration::from_millis(330))
+        .collect();
+    assert!(
+        !early.is_empty() && early.iter().all(|(_, n)| *n == 0),
+        "{early:?}"
+    );
+    let report = LoadReport::from_run(&p, &out).unwrap();
+    assert!(report.summary.requests > 0 && report.summary.errors == 0);
 }

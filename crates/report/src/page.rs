@@ -148,13 +148,17 @@ fn best(cells: &[Cell], c: &Cell, key: impl Fn(&Cell) -> Option<f64>, higher: bo
         .all(|o| if higher { mine >= o } else { mine <= o })
 }
 
-/// Throughput per core: median, and the trials' range and CV beneath it.
+/// Throughput per core: median, and its 95% interval and ratio to the fastest beneath it.
 pub(crate) fn throughput_table(r: &RunResult, cells: &[Cell], styles: &[StackStyle]) -> String {
     let per_core = |c: &Cell| c.per_core.map(|p| p.median);
     matrix(r, cells, styles, &|c| match c.per_core {
         Some(p) => {
             let detail = if p.n > 1 {
-                format!("{}–{} · cv {:.1}%", rate(p.min), rate(p.max), p.cv * 100.0)
+                let ratio = c
+                    .ratio
+                    .map(|r| format!(" · {:.2}× fastest ({:.2}–{:.2})", r.median, r.lo, r.hi))
+                    .unwrap_or_default();
+                format!("{}–{}{ratio}", rate(p.lo), rate(p.hi))
             } else {
                 "1 trial".into()
             };
@@ -201,17 +205,23 @@ pub(crate) fn capacity_table(r: &RunResult, cells: &[Cell], styles: &[StackStyle
         styles,
         &|c| match (c.capacity_rps, c.capacity_per_core) {
             (Some(rps), Some(per_core)) if rps > 0.0 => {
+                let lower_bound = c.capacity_missed_rps.is_none();
                 let missed = c
                     .capacity_missed_rps
                     .map(|m| format!("{} missed", rate(m / cores)))
-                    .unwrap_or_else(|| "every rate tried met it".into());
+                    .unwrap_or_else(|| "every rate tried met it: a lower bound".into());
                 let class = if best(cells, c, cap, true) {
                     "best"
                 } else {
                     ""
                 };
+                let at_least = if lower_bound { "≥ " } else { "" };
                 (
-                    format!("{}<small>{}</small>", rate(per_core), esc(&missed)),
+                    format!(
+                        "{at_least}{}<small>{}</small>",
+                        rate(per_core),
+                        esc(&missed)
+                    ),
                     class.into(),
                 )
             }

@@ -129,12 +129,13 @@ pub const SCENARIOS: [Scenario; 9] = [
         &[get("fortunes", "/fortunes")],
     ),
     one("updates", "writes", &[get("updates", "/updates?n=20")]),
-    // Many connections waiting on a slow dependency: the non-blocking I/O claim. Node's fetch
-    // takes seconds to settle under 256 concurrent calls: node-http's p99 was 2.3 s over the
-    // first 4 s and 110 ms after a 5 s warm-up, at the same throughput.
+    // Many connections waiting on a slow dependency: the non-blocking I/O claim. Node takes in
+    // one new connection per turn of its event loop, and fetch makes those turns long: 256
+    // connections opened into a busy server took 4-15 s to be taken in, a p99 of seconds that
+    // only the first request of each late connection had (docs/upstream-tail.md). The lab opens
+    // every connection before the first request, so the trials measure the steady state.
     Scenario {
         connections: 256,
-        min_warmup: Duration::from_secs(4),
         quick: true,
         parts: &[Part::Io, Part::Realtime],
         ..one(
@@ -244,10 +245,7 @@ mod tests {
         );
         assert_eq!(latency_tag("mixed"), Some("json"));
         assert_eq!(latency_tag("json"), None);
-        assert_eq!(
-            scenario("upstream").map(|s| (s.connections, s.min_warmup)),
-            Some((256, Duration::from_secs(4)))
-        );
+        assert_eq!(scenario("upstream").map(|s| s.connections), Some(256));
         assert_eq!(
             scenario("cpu").map(Scenario::target).as_deref(),
             Some("GET /cpu?n=10000")

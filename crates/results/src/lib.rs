@@ -59,6 +59,14 @@ pub struct RunResult {
     pub rounds: Vec<Rounds>,
 }
 
+impl Rounds {
+    /// Why rounds stop, as `stopped` says it.
+    pub const TIGHT: &'static str = "every ratio within the precision";
+    pub const BUDGET: &'static str = "time budget spent";
+    pub const MOST: &'static str = "most rounds run";
+    pub const NONE_LEFT: &'static str = "no stack left to measure";
+}
+
 /// One calibration: a closed loop against the built-in static server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Calibration {

@@ -535,16 +535,7 @@ pub fn run_facts(r: &RunResult) -> Vec<(&'static str, String)> {
                 crate::fmt::cpus(&s.infra_cpus)
             ),
         ),
-        (
-            "Trials",
-            format!(
-                "{} × {} per stack and scenario after {} warm-up; sweep and capacity probes {}",
-                s.trials,
-                crate::fmt::seconds(s.duration_s),
-                crate::fmt::seconds(s.warmup_s),
-                crate::fmt::seconds(s.probe_s)
-            ),
-        ),
+        ("Trials", trials(r)),
         (
             "Target",
             format!(
@@ -558,7 +549,96 @@ pub fn run_facts(r: &RunResult) -> Vec<(&'static str, String)> {
     if !runtimes.is_empty() {
         out.push(("Runtimes", runtimes));
     }
+    if let Some(m) = machine(r) {
+        out.push(("Machine", m));
+    }
     out
+}
+
+/// How the trials were taken, as the run's version of the protocol did.
+fn trials(r: &RunResult) -> String {
+    let s = &r.settings;
+    let secs = crate::fmt::seconds;
+    if r.schema_version < 3 {
+        return format!(
+            "{} × {} per stack and scenario after {} warm-up; sweep and capacity probes {} \
+             (protocol of version {}: trials not paired)",
+            s.trials,
+            secs(s.duration_s),
+            secs(s.warmup_s),
+            secs(s.probe_s),
+            r.schema_version
+        );
+    }
+    let rounds: Vec<usize> = r.rounds.iter().map(|x| x.orders.len()).collect();
+    let spread = match (rounds.iter().min(), rounds.iter().max()) {
+        (Some(a), Some(b)) if a == b => format!("{a}"),
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        _ => "no".into(),
+    };
+    format!(
+        "{spread} rounds of {} windows per scenario, every stack once a round in a shuffled \
+         order (seed {}), until ratios were within ±{:.0}% or {} was spent; warm-up until \
+         throughput settled (at most {}); capacity probes up to {}",
+        secs(s.duration_s),
+        s.seed,
+        s.precision * 100.0,
+        secs(s.round_budget_s),
+        secs(s.warmup_s),
+        secs(s.probe_s)
+    )
+}
+
+/// How steady the machine was: the calibration's change over the run, other processes' share
+/// and steal over the trial windows, and windows set aside for noise.
+pub fn machine(r: &RunResult) -> Option<String> {
+    let mut parts = Vec::new();
+    let at = |name: &str| r.calibration.iter().find(|c| c.at == name);
+    match (at("start"), at("end")) {
+        (Some(a), Some(b)) if a.throughput_rps > 0.0 => parts.push(format!(
+            "calibration {} → {} req/s ({:+.1}% over the run)",
+            crate::fmt::thousands(a.throughput_rps.round() as u64),
+            crate::fmt::thousands(b.throughput_rps.round() as u64),
+            (b.throughput_rps / a.throughput_rps - 1.0) * 100.0
+        )),
+        (Some(a), None) => parts.push(format!(
+            "calibration {} req/s at the start",
+            crate::fmt::thousands(a.throughput_rps.round() as u64)
+        )),
+        _ => {}
+    }
+    let trials: Vec<&Trial> = r
+        .stacks
+        .iter()
+        .flat_map(|s| &s.scenarios)
+        .flat_map(|sc| &sc.trials)
+        .collect();
+    let others: Vec<f64> = trials.iter().filter_map(|t| t.other_load).collect();
+    if let Some(o) = Spread::of(&others) {
+        parts.push(format!(
+            "other processes {:.0}% of the machine in the median window, {:.0}% at most",
+            o.median * 100.0,
+            o.max * 100.0
+        ));
+    }
+    if let Some(steal) = trials.iter().filter_map(|t| t.steal).reduce(f64::max) {
+        parts.push(format!("steal at most {:.1}%", steal * 100.0));
+    }
+    let noisy = trials
+        .iter()
+        .filter(|t| {
+            t.invalid_reason
+                .as_deref()
+                .is_some_and(|w| w.starts_with("noisy"))
+        })
+        .count();
+    if !trials.is_empty() && r.schema_version >= 3 {
+        parts.push(format!(
+            "{noisy} of {} windows set aside as noisy",
+            trials.len()
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// What a reader must know besides the figures, one line each: stacks planned but not run,
@@ -571,6 +651,17 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
     for id in &r.settings.stacks {
         if !r.stacks.iter().any(|s| &s.id == id) {
             out.push(format!("{id}: planned but not run"));
+        }
+    }
+    for rounds in &r.rounds {
+        if rounds.stopped != crate::Rounds::TIGHT {
+            out.push(format!(
+                "{}: {} round(s), {}; the intervals are wider than ±{:.0}%",
+                rounds.scenario,
+                rounds.orders.len(),
+                rounds.stopped,
+                r.settings.precision * 100.0
+            ));
         }
     }
     for stack in &r.stacks {
@@ -596,6 +687,13 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
             }
             if let Some(w) = c.other_load_warning() {
                 out.push(format!("{at}: {w}"));
+            }
+            let sc = stack.scenarios.iter().find(|s| &s.scenario == scenario);
+            if let Some(w) = sc.and_then(|s| s.warmup.as_ref()).filter(|w| !w.settled) {
+                out.push(format!(
+                    "{at}: throughput had not settled after the {} warm-up",
+                    crate::fmt::seconds(w.seconds)
+                ));
             }
         }
     }

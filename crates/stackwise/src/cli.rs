@@ -94,6 +94,11 @@ pub struct LoadArgs {
     #[arg(long)]
     pub ramp: Option<String>,
 
+    /// With --ramp: open each connection at its time in the ramp and send the first requests
+    /// only when the ramp ends, so the server takes in every connection before it is busy.
+    #[arg(long, requires = "ramp")]
+    pub connect_first: bool,
+
     /// Requests per second on a fixed schedule (open loop) instead of a closed loop.
     #[arg(short = 'r', long, allow_negative_numbers = true)]
     pub rate: Option<f64>,

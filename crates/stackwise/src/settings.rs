@@ -65,6 +65,7 @@ pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
             Some(r) => duration("--ramp", r)?,
             None => Duration::ZERO,
         },
+        connect_first: args.connect_first,
     };
     plan.validate().map_err(|e| usage(e.to_string()))?;
     Ok(plan)

@@ -33,6 +33,7 @@ pub fn calibrate(
         request_timeout: Duration::from_secs(10),
         windows: 1,
         ramp: Duration::ZERO,
+        connect_first: false,
     };
     plan.validate().map_err(|e| e.to_string())?;
     let before = steal_ticks();

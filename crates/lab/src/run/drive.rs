@@ -44,9 +44,9 @@ impl Subject<'_> {
     /// so a server meets its concurrency gradually.
     pub fn plan(&self, load: Load, settle: Duration, measure: Duration) -> Result<Plan, String> {
         let target = Target::resolve(&format!("{}/", self.base)).map_err(|e| e.to_string())?;
-        let ramp = match load {
-            Load::Closed { .. } => settle / 2,
-            Load::Constant { .. } => Duration::ZERO,
+        let (ramp, connect_first) = match load {
+            Load::Closed { .. } => (settle / 2, true),
+            Load::Constant { .. } => (Duration::ZERO, false),
         };
         let plan = Plan {
             requests: self
@@ -72,6 +72,7 @@ impl Subject<'_> {
             request_timeout: Duration::from_secs(30),
             windows: 1,
             ramp,
+            connect_first,
         };
         plan.validate().map_err(|e| e.to_string())?;
         Ok(plan)

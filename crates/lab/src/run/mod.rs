@@ -361,6 +361,9 @@ pub struct Slot {
     pub scen: ScenarioResult,
     /// Windows redone for noise so far.
     pub redos: usize,
+    /// How long one request took in the closed loop at the end of the warm-up (Little's law:
+    /// connections over throughput): trials settle and measure for a few of these.
+    pub cycle: Duration,
     scenario: &'static Scenario,
     also_ours: Vec<i32>,
     load_cpus: Vec<usize>,
@@ -440,7 +443,13 @@ impl Slot {
         step(&self.id, "warming up");
         let least = self.scenario.min_warmup;
         match steady::warm_up(&self.subject(), least, p.warmup_cap.max(least)) {
-            Ok(w) => self.scen.warmup = Some(w),
+            Ok(w) => {
+                let rate = w.windows_rps.last().copied().unwrap_or(0.0);
+                if rate > 0.0 {
+                    self.cycle = Duration::from_secs_f64(self.scenario.connections as f64 / rate);
+                }
+                self.scen.warmup = Some(w);
+            }
             Err(e) => self.fail(format!("load failed: {e}")),
         }
         self.check_alive();
@@ -509,6 +518,7 @@ fn start_all(
                 started,
                 scen,
                 redos: 0,
+                cycle: Duration::ZERO,
                 scenario,
                 also_ours: db
                     .pgid()

@@ -13,11 +13,14 @@ use super::drive::{only_noisy, trial};
 use super::protocol::Protocol;
 use super::Slot;
 
-/// Why the rounds stopped, as results.json says it.
-pub const TIGHT: &str = "every ratio within the precision";
-pub const BUDGET: &str = "time budget spent";
-pub const MOST: &str = "most rounds run";
-pub const NONE_LEFT: &str = "no stack left to measure";
+/// Request cycles (see [`Slot::cycle`]) a trial settles for, and measures at least.
+const SETTLE_CYCLES: u32 = 3;
+const WINDOW_CYCLES: u32 = 2;
+
+const TIGHT: &str = Rounds::TIGHT;
+const BUDGET: &str = Rounds::BUDGET;
+const MOST: &str = Rounds::MOST;
+const NONE_LEFT: &str = Rounds::NONE_LEFT;
 
 /// The widest interval among the stacks' ratios to the fastest, as a share of the ratio; `None`
 /// before there is a ratio for every measured stack.
@@ -67,10 +70,14 @@ pub fn run(
         for &i in &order {
             let slot = &mut slots[i];
             step(&slot.id, &format!("round {}", round + 1));
+            // A slow server's requests take long: its closed loop needs a few of them to settle
+            // and a few more to measure.
+            let settle = p.settle.max(slot.cycle * SETTLE_CYCLES);
+            let window = p.window.max(slot.cycle * WINDOW_CYCLES);
             loop {
                 let subject = slot.subject();
                 let connections = subject.scenario.connections;
-                let measured = subject.drive(Load::Closed { connections }, p.settle, p.window);
+                let measured = subject.drive(Load::Closed { connections }, settle, window);
                 let t = match measured {
                     Ok(w) => trial(w, connections, Some(round), p.noise_limit),
                     Err(e) => {

@@ -15,7 +15,8 @@ use super::drive::Subject;
 /// [`WINDOW_RESPONSES`] responses, so that counting one more or less does not look like drift.
 pub const WINDOW: Duration = Duration::from_millis(250);
 pub const WINDOW_RESPONSES: f64 = 50.0;
-/// Windows that must agree, and how closely: each within this share of their mean.
+/// Windows that must agree, and how closely: each within this share of their mean, and their
+/// mean within it of the windows before them.
 pub const AGREEING: usize = 3;
 pub const TOLERANCE: f64 = 0.05;
 /// The connections start over this much of the warm-up, which the rule then ignores.
@@ -50,14 +51,20 @@ pub fn windows(readings: &[(Duration, u64)], window: Duration) -> Vec<f64> {
     out
 }
 
-/// Whether the last [`AGREEING`] windows agree within [`TOLERANCE`] of their mean.
+/// Whether the last [`AGREEING`] windows agree within [`TOLERANCE`] of their mean, and that
+/// mean is within the tolerance of the windows' before them: a server still climbing slowly
+/// can pass the first test alone (node-http in `upstream` rose 5% a window for seconds).
 pub fn settled(rates: &[f64]) -> bool {
-    if rates.len() < AGREEING {
+    if rates.len() < 2 * AGREEING {
         return false;
     }
+    let mean = |w: &[f64]| w.iter().sum::<f64>() / w.len() as f64;
     let last = &rates[rates.len() - AGREEING..];
-    let mean = last.iter().sum::<f64>() / AGREEING as f64;
-    mean > 0.0 && last.iter().all(|r| (r - mean).abs() <= TOLERANCE * mean)
+    let before = &rates[rates.len() - 2 * AGREEING..rates.len() - AGREEING];
+    let m = mean(last);
+    m > 0.0
+        && last.iter().all(|r| (r - m).abs() <= TOLERANCE * m)
+        && (mean(before) - m).abs() <= TOLERANCE * m
 }
 
 /// Drives the server until its throughput settles (after at least `least`), or for `cap`.
@@ -96,6 +103,8 @@ pub fn warm_up(s: &Subject<'_>, least: Duration, cap: Duration) -> Result<Warmup
         }
     });
     out.map_err(|e| e.to_string())?;
+    // The requests cut off by the stop must not spill into the first trial.
+    crate::sample::wait_idle(s.server, Duration::from_secs(15));
     let start = readings.partition_point(|(t, _)| *t < plan.ramp);
     Ok(Warmup {
         seconds: began.elapsed().as_secs_f64(),
@@ -123,11 +132,16 @@ mod tests {
     }
 
     #[test]
-    fn a_rising_server_is_not_settled_until_three_windows_agree() {
+    fn a_rising_server_is_not_settled_until_six_windows_agree() {
         assert!(!settled(&[100.0, 200.0, 300.0]));
         assert!(!settled(&[1000.0, 1000.0]));
-        assert!(settled(&[500.0, 1000.0, 1040.0, 990.0]));
-        assert!(!settled(&[1000.0, 1000.0, 1120.0]));
-        assert!(!settled(&[0.0, 0.0, 0.0]));
+        assert!(settled(&[
+            500.0, 1000.0, 1020.0, 990.0, 1040.0, 990.0, 1000.0
+        ]));
+        assert!(!settled(&[1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1120.0]));
+        assert!(!settled(&[0.0; 6]));
+        // Rising 3% a window: each three agree, but not with the three before.
+        let rising: Vec<f64> = (0..6).map(|i| 1000.0 * 1.03f64.powi(i)).collect();
+        assert!(!settled(&rising));
     }
 }

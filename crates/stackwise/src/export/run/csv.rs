@@ -2,11 +2,13 @@
 //! for a spreadsheet, pandas or R. Rows that were not measured are present with `error` set, so
 //! the row count is always stacks × scenarios.
 //!
-//! Columns, units in the name: throughput `rps_*` and `rps_per_core_*` (median, min, max and cv
-//! of the valid trials; `valid_trials` of them), latency `p50_ms`/`p99_ms` (medians; `mixed`:
+//! Columns, units in the name: throughput `rps_*` and `rps_per_core_*` (median, min, max, the
+//! 95% interval of the median `lo`/`hi`, and cv of the valid trials; `valid_trials` of them),
+//! `ratio_*` (throughput over the scenario's fastest stack's, round by round, median and
+//! interval), latency `p50_ms`/`p99_ms` (medians; `mixed`:
 //! its /json requests), the closed-loop maximum `max_rps` at `max_rps_connections`, the capacity
-//! at `p99_target_ms` (`capacity_rps`, `capacity_rps_per_core`, and `capacity_missed_rps`, the
-//! lowest rate that missed), `pss_peak_bytes`, `cpu_ms_per_request`, `invalid` (trials and sweep
+//! at `p99_target_ms` (`capacity_rps`, `capacity_rps_per_core`, `capacity_missed_rps`, the
+//! lowest rate that missed, and `capacity_lower_bound`, true when none did), `pss_peak_bytes`, `cpu_ms_per_request`, `invalid` (trials and sweep
 //! levels not ranked) and `other_load` (highest share of the machine used by other processes).
 //! Empty means no figure.
 //!
@@ -14,7 +16,7 @@
 
 use super::{round, Entry, View};
 
-const COLUMNS: [&str; 30] = [
+const COLUMNS: [&str; 36] = [
     "run_id",
     "quick",
     "stack",
@@ -27,10 +29,15 @@ const COLUMNS: [&str; 30] = [
     "rps_median",
     "rps_min",
     "rps_max",
+    "rps_lo",
+    "rps_hi",
     "rps_cv",
     "rps_per_core_median",
     "rps_per_core_min",
     "rps_per_core_max",
+    "ratio_median",
+    "ratio_lo",
+    "ratio_hi",
     "p50_ms",
     "p99_ms",
     "max_rps",
@@ -39,6 +46,7 @@ const COLUMNS: [&str; 30] = [
     "capacity_rps",
     "capacity_rps_per_core",
     "capacity_missed_rps",
+    "capacity_lower_bound",
     "pss_peak_bytes",
     "idle_pss_bytes",
     "cpu_ms_per_request",
@@ -65,6 +73,7 @@ fn fields(v: &View<'_>, e: &Entry<'_>) -> [String; COLUMNS.len()] {
     let sc = e.stack.scenarios.iter().find(|s| s.scenario == e.scenario);
     let t = c.and_then(|c| c.throughput);
     let pc = c.and_then(|c| c.per_core);
+    let ratio = c.and_then(|c| c.ratio);
     [
         v.r.id.clone(),
         v.r.quick.to_string(),
@@ -78,10 +87,15 @@ fn fields(v: &View<'_>, e: &Entry<'_>) -> [String; COLUMNS.len()] {
         float(t.map(|t| t.median), 1),
         float(t.map(|t| t.min), 1),
         float(t.map(|t| t.max), 1),
+        float(t.map(|t| t.lo), 1),
+        float(t.map(|t| t.hi), 1),
         float(t.map(|t| t.cv), 4),
         float(pc.map(|t| t.median), 1),
         float(pc.map(|t| t.min), 1),
         float(pc.map(|t| t.max), 1),
+        float(ratio.map(|t| t.median), 4),
+        float(ratio.map(|t| t.lo), 4),
+        float(ratio.map(|t| t.hi), 4),
         float(c.and_then(|c| c.p50_ms).map(|s| s.median), 3),
         float(c.and_then(|c| c.p99_ms).map(|s| s.median), 3),
         float(c.and_then(|c| c.max_rps).map(|m| m.0), 1),
@@ -90,6 +104,9 @@ fn fields(v: &View<'_>, e: &Entry<'_>) -> [String; COLUMNS.len()] {
         float(c.and_then(|c| c.capacity_rps), 1),
         float(c.and_then(|c| c.capacity_per_core), 1),
         float(c.and_then(|c| c.capacity_missed_rps), 1),
+        opt(c
+            .and_then(|c| c.capacity_rps.filter(|&r| r > 0.0))
+            .map(|_| c.is_some_and(|c| c.capacity_missed_rps.is_none()))),
         opt(c.and_then(|c| c.pss_peak_bytes)),
         opt(e.stack.idle_pss_bytes),
         float(c.and_then(|c| c.cpu_ms_per_request), 4),

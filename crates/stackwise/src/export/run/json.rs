@@ -72,6 +72,8 @@ struct CellOut<'a> {
     /// Requests per second of the valid trials, then the same per server core.
     throughput: Option<SpreadOut>,
     per_core: Option<SpreadOut>,
+    /// Throughput as a ratio to the scenario's fastest stack, taken round by round.
+    ratio: Option<SpreadOut>,
     /// Medians of the valid trials (`mixed`: its /json requests alone).
     p50_ms: Option<f64>,
     p99_ms: Option<SpreadOut>,
@@ -91,6 +93,9 @@ struct SpreadOut {
     median: f64,
     min: f64,
     max: f64,
+    /// The 95% interval of the median.
+    lo: f64,
+    hi: f64,
     cv: f64,
     n: usize,
 }
@@ -109,6 +114,8 @@ struct CapacityOut {
     per_core: f64,
     /// The lowest rate that missed it, when one did.
     missed_rps: Option<f64>,
+    /// No rate tried missed it: the capacity is at least `rps`.
+    lower_bound: bool,
 }
 
 #[derive(Serialize)]
@@ -178,6 +185,7 @@ pub(super) fn render(v: &View<'_>) -> String {
                     connections: c.map(|c| c.connections),
                     throughput: c.and_then(|c| c.throughput).map(|s| spread(s, 1)),
                     per_core: c.and_then(|c| c.per_core).map(|s| spread(s, 1)),
+                    ratio: c.and_then(|c| c.ratio).map(|s| spread(s, 4)),
                     p50_ms: c.and_then(|c| c.p50_ms).map(|s| round(s.median, 3)),
                     p99_ms: c.and_then(|c| c.p99_ms).map(|s| spread(s, 3)),
                     closed_loop_max: c.and_then(|c| c.max_rps).map(|(rps, connections)| MaxOut {
@@ -190,6 +198,8 @@ pub(super) fn render(v: &View<'_>) -> String {
                             rps: round(c.capacity_rps?, 1),
                             per_core: round(c.capacity_per_core?, 1),
                             missed_rps: c.capacity_missed_rps.map(|m| round(m, 1)),
+                            lower_bound: c.capacity_missed_rps.is_none()
+                                && c.capacity_rps.is_some_and(|r| r > 0.0),
                         })
                     }),
                     pss_peak_bytes: c.and_then(|c| c.pss_peak_bytes),
@@ -214,6 +224,8 @@ fn spread(s: Spread, places: i32) -> SpreadOut {
         median: round(s.median, places),
         min: round(s.min, places),
         max: round(s.max, places),
+        lo: round(s.lo, places),
+        hi: round(s.hi, places),
         cv: round(s.cv, 4),
         n: s.n,
     }

@@ -106,7 +106,9 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         "Throughput: requests/s per server core, median of the valid trials".into(),
     ));
     out.push(Block::Caption(
-        "range: slowest to fastest trial; cv: standard deviation over mean across trials".into(),
+        "interval: 95% interval of the median; vs fastest: the ratio to the scenario's fastest \
+         stack, taken round by round, with its interval"
+            .into(),
     ));
     out.push(Block::Grid(throughput(v)));
 
@@ -133,7 +135,8 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         number(r.settings.p99_target_ms)
     )));
     out.push(Block::Caption(
-        "the highest open-loop rate that met the target; <x: even x missed it; -: not searched"
+        "the highest open-loop rate that met the target; ≥x: no rate tried missed it; <x: even x \
+         missed it; -: not searched"
             .into(),
     ));
     out.push(Block::Grid(matrix(v, |c| capacity(c, v.cores))));
@@ -149,7 +152,7 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         "Ranking by throughput, fastest first".into(),
     ));
     out.push(Block::Caption(
-        ">: ranges of the trials apart; ≈: ranges overlap, so the order is within noise".into(),
+        ">: intervals apart; ≈: intervals overlap, so the order is within noise".into(),
     ));
     out.push(Block::Grid(rankings(&v.rankings())));
 }
@@ -237,16 +240,16 @@ fn matrix_row(
     Row { sub, cells }
 }
 
-/// Median per core, then the range and the CV of the trials below it.
+/// Median per core, then its interval and the ratio to the fastest below it.
 fn throughput(v: &View<'_>) -> Grid {
     let mut g = matrix_grid(v);
     for stack in &v.r.stacks {
         g.rows
             .push(matrix_row(v, stack, false, stack.id.clone(), &median));
-        let range = matrix_row(v, stack, true, "range".into(), &range);
-        let cv = matrix_row(v, stack, true, "cv".into(), &cv);
+        let interval = matrix_row(v, stack, true, "interval".into(), &interval);
+        let ratio = matrix_row(v, stack, true, "vs fastest".into(), &vs_fastest);
         // A stack that failed everywhere needs no blank detail lines.
-        for row in [range, cv] {
+        for row in [interval, ratio] {
             if row.cells[1..].iter().any(|c| !c.is_empty()) {
                 g.rows.push(row);
             }
@@ -262,23 +265,31 @@ fn median(c: &Cell) -> String {
     }
 }
 
-fn range(c: &Cell) -> String {
+fn interval(c: &Cell) -> String {
     match &c.per_core {
         Some(s) if s.n == 1 => "1 trial".into(),
-        Some(s) => format!("{}–{}", rate(s.min), rate(s.max)),
+        Some(s) => format!("{}–{}", rate(s.lo), rate(s.hi)),
         None => String::new(),
     }
 }
 
-fn cv(c: &Cell) -> String {
-    match &c.per_core {
-        Some(s) if s.n > 1 => percent(s.cv),
-        _ => String::new(),
+fn vs_fastest(c: &Cell) -> String {
+    match &c.ratio {
+        Some(r) if r.n > 1 => format!("{} ({}–{})", ratio(r.median), ratio(r.lo), ratio(r.hi)),
+        Some(r) => ratio(r.median),
+        None => String::new(),
     }
+}
+
+fn ratio(x: f64) -> String {
+    format!("{x:.2}")
 }
 
 fn capacity(c: &Cell, cores: f64) -> String {
     match (c.capacity_rps, c.capacity_per_core) {
+        (Some(rps), Some(per_core)) if rps > 0.0 && c.capacity_missed_rps.is_none() => {
+            format!("≥{}", rate(per_core))
+        }
         (Some(rps), Some(per_core)) if rps > 0.0 => rate(per_core),
         (Some(_), _) => match c.capacity_missed_rps {
             Some(missed) => format!("<{}", rate(missed / cores)),
@@ -379,18 +390,6 @@ fn rate(x: f64) -> String {
     }
 }
 
-/// A share as a percentage: one decimal below 10%.
-fn percent(share: f64) -> String {
-    let p = share * 100.0;
-    if !p.is_finite() {
-        "?".into()
-    } else if p < 9.95 {
-        format!("{p:.1}%")
-    } else {
-        format!("{p:.0}%")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,8 +406,6 @@ mod tests {
         assert_eq!(ms(21.34), "21.3");
         assert_eq!(ms(123.4), "123");
         assert_eq!(ms(1234.0), "1,234");
-        assert_eq!(percent(0.021), "2.1%");
-        assert_eq!(percent(0.14), "14%");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(3_076_365), "2.9 MiB");
         assert_eq!(bytes(130_719_744), "125 MiB");
