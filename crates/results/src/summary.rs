@@ -808,3 +808,84 @@ mod tests {
         assert_eq!(ranking(&cells, "json").order(), "b ≈ a");
     }
 }
+
+#[cfg(test)]
+mod capacity_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{Capacity, Probe, ScenarioResult, ServerUsage};
+
+    fn probe(rate: f64, p99_ms: f64, unsent: u64) -> Probe {
+        let text = include_str!("../../stackwise/tests/fixtures/load-report.json");
+        let mut load: stackwise_engine::LoadReport = serde_json::from_str(text).unwrap();
+        load.summary.latency.corrected.p99_us = (p99_ms * 1000.0) as u64;
+        load.summary.errors = 0;
+        load.summary.non_2xx = 0;
+        load.engine.saturated = false;
+        load.engine.delivery.unsent = unsent;
+        Probe {
+            rate,
+            met: p99_ms <= 100.0,
+            reason: None,
+            inconclusive: false,
+            trial: Trial {
+                connections: 64,
+                round: None,
+                load,
+                server: ServerUsage::default(),
+                valid: true,
+                invalid_reason: None,
+                other_load: None,
+                steal: None,
+            },
+        }
+    }
+
+    fn scenario(probes: Vec<Probe>) -> ScenarioResult {
+        ScenarioResult {
+            scenario: "json".into(),
+            target: "GET /json".into(),
+            error: None,
+            connections: 64,
+            trials: Vec::new(),
+            sweep: Vec::new(),
+            warmup: None,
+            capacity: Some(Capacity {
+                target_p99_ms: 100.0,
+                rps: 0.0,
+                missed_rps: None,
+                probes,
+            }),
+        }
+    }
+
+    #[test]
+    fn capacity_is_read_at_any_target_and_bracketed_or_a_lower_bound() {
+        let sc = scenario(vec![
+            probe(500.0, 4.0, 0),
+            probe(800.0, 12.0, 0),
+            probe(1000.0, 60.0, 0),
+            probe(1100.0, 900.0, 0),
+        ]);
+        let at = |t: f64| capacity_at(&sc, t).unwrap();
+        assert_eq!(
+            (at(100.0).rps, at(100.0).missed_rps),
+            (1000.0, Some(1100.0))
+        );
+        assert_eq!((at(20.0).rps, at(20.0).missed_rps), (800.0, Some(1000.0)));
+        // A target every probe met: a lower bound, shown as "≥".
+        assert!(at(1000.0).is_lower_bound() && at(1000.0).rps == 1100.0);
+        // A target none met: no capacity, and the lowest miss.
+        assert_eq!((at(1.0).rps, at(1.0).missed_rps), (0.0, Some(500.0)));
+    }
+
+    #[test]
+    fn a_starved_probe_is_neither_met_nor_missed() {
+        // Every connection was busy at 1100 req/s, yet what was sent met the target: the
+        // engine's limit, not the server's.
+        let sc = scenario(vec![probe(500.0, 4.0, 0), probe(1100.0, 30.0, 250)]);
+        let c = capacity_at(&sc, 100.0).unwrap();
+        assert_eq!(c.rps, 500.0);
+        assert!(c.is_lower_bound());
+    }
+}

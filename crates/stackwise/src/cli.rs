@@ -224,12 +224,12 @@ pub struct RunArgs {
           value_parser = clap::builder::PossibleValuesParser::new(stackwise_results::catalogue::ids()))]
     pub scenarios: Vec<String>,
 
-    /// Measured time of each trial window [default: 750ms; 500ms with --quick].
+    /// Measured time of each trial window [default: 600ms; 400ms with --quick].
     #[arg(short = 'd', long)]
     pub duration: Option<String>,
 
     /// Longest warm-up before the trials; it ends once throughput settles
-    /// [default: 10s; 5s with --quick].
+    /// [default: 8s; 3s with --quick].
     #[arg(long)]
     pub warmup: Option<String>,
 
@@ -241,7 +241,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub max_rounds: Option<usize>,
 
-    /// Longest measured time of each capacity probe [default: 1500ms; 600ms with --quick].
+    /// Longest measured time of each capacity probe [default: 1200ms; 500ms with --quick].
     #[arg(long)]
     pub probe: Option<String>,
 

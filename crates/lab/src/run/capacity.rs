@@ -19,9 +19,6 @@ const HEADROOM: f64 = 1.5;
 const GROWTH: usize = 4;
 /// Times a starved probe is redone, each with four times the connections.
 const STARVED_RETRIES: usize = 2;
-/// Extra probes after the spanning ones: below when none met the target, above when none
-/// missed it, or between the highest met and the lowest missed when they are far apart.
-const EXTRA: usize = 2;
 /// Met and missed rates further apart than this share of the maximum are bisected.
 const GAP: f64 = 0.1;
 
@@ -142,11 +139,8 @@ pub fn probe(
 
 /// The rate to probe after `done`, if any: below the lowest when none met the target, above
 /// the highest when none missed it, halfway when the highest met and the lowest missed are
-/// more than [`GAP`] of the maximum apart; at most [`EXTRA`] of them.
-pub fn extra_rate(done: &[Probe], max: f64, extras: usize) -> Option<f64> {
-    if extras >= EXTRA {
-        return None;
-    }
+/// more than [`GAP`] of the maximum apart.
+pub fn extra_rate(done: &[Probe], max: f64) -> Option<f64> {
     let conclusive = || done.iter().filter(|p| !p.inconclusive);
     let missed = conclusive()
         .filter(|p| !p.met)
@@ -189,7 +183,8 @@ pub fn curve(
     loop {
         let rate = match rates.get(i) {
             Some(&r) => r,
-            None => match extra_rate(&probes, max, extras) {
+            None if extras >= p.extra_probes => break,
+            None => match extra_rate(&probes, max) {
                 Some(r) => {
                     extras += 1;
                     r
@@ -317,16 +312,15 @@ mod tests {
         let max = 1000.0;
         // Every probe met: one above the highest.
         let all_met = [probed(500.0, true), probed(1100.0, true)];
-        assert_eq!(extra_rate(&all_met, max, 0), Some(1375.0));
+        assert_eq!(extra_rate(&all_met, max), Some(1375.0));
         // None met: one well below the lowest.
         let none_met = [probed(500.0, false), probed(1100.0, false)];
-        assert_eq!(extra_rate(&none_met, max, 0), Some(125.0));
+        assert_eq!(extra_rate(&none_met, max), Some(125.0));
         // Far apart: halfway; close: nothing more to learn.
         let apart = [probed(500.0, true), probed(1100.0, false)];
-        assert_eq!(extra_rate(&apart, max, 0), Some(800.0));
+        assert_eq!(extra_rate(&apart, max), Some(800.0));
         let close = [probed(900.0, true), probed(950.0, false)];
-        assert_eq!(extra_rate(&close, max, 0), None);
-        assert_eq!(extra_rate(&apart, max, EXTRA), None, "bounded");
+        assert_eq!(extra_rate(&close, max), None);
     }
 
     #[test]

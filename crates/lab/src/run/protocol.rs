@@ -21,6 +21,8 @@ pub struct Protocol {
     /// Open-loop probes for the latency–throughput curve: how many, spanning the closed-loop
     /// maximum, each long enough for [`PROBE_RESPONSES`] responses within these bounds.
     pub probes: usize,
+    /// Probes after those: below, above, or between met and missed (see `capacity::extra_rate`).
+    pub extra_probes: usize,
     pub probe_min: Duration,
     pub probe_max: Duration,
     /// The run's latency target; capacity at any other is read from the same probes.
@@ -41,19 +43,20 @@ pub struct Protocol {
 pub const PROBE_RESPONSES: f64 = 2000.0;
 
 impl Protocol {
-    /// The default run: seven stacks and nine scenarios in about fifteen minutes on two cores.
+    /// The default run: seven stacks and nine scenarios in under fifteen minutes on two cores.
     pub fn default_run() -> Protocol {
         Protocol {
-            window: Duration::from_millis(750),
+            window: Duration::from_millis(600),
             settle: Duration::from_millis(250),
-            warmup_cap: Duration::from_secs(10),
+            warmup_cap: Duration::from_secs(8),
             min_rounds: 4,
             max_rounds: 12,
             precision: 0.05,
-            round_budget: Duration::from_secs(35),
+            round_budget: Duration::from_secs(30),
             probes: 4,
-            probe_min: Duration::from_millis(500),
-            probe_max: Duration::from_millis(1500),
+            extra_probes: 1,
+            probe_min: Duration::from_millis(400),
+            probe_max: Duration::from_millis(1200),
             p99_target: Duration::from_millis(100),
             noise_limit: 0.10,
             max_redos: 2,
@@ -66,15 +69,17 @@ impl Protocol {
     /// A first look in about three minutes: the same rules, fewer and shorter windows.
     pub fn quick() -> Protocol {
         Protocol {
-            window: Duration::from_millis(500),
-            warmup_cap: Duration::from_secs(5),
+            window: Duration::from_millis(400),
+            settle: Duration::from_millis(200),
+            warmup_cap: Duration::from_secs(3),
             min_rounds: 3,
             max_rounds: 5,
             precision: 0.10,
-            round_budget: Duration::from_secs(12),
+            round_budget: Duration::from_secs(10),
             probes: 2,
-            probe_min: Duration::from_millis(300),
-            probe_max: Duration::from_millis(600),
+            extra_probes: 1,
+            probe_min: Duration::from_millis(250),
+            probe_max: Duration::from_millis(500),
             max_redos: 1,
             calibration: Duration::from_millis(500),
             quick: true,
@@ -128,6 +133,7 @@ mod tests {
     fn a_probe_is_as_long_as_two_thousand_responses_need_within_bounds() {
         let p = Protocol::default_run();
         assert_eq!(p.probe_length(2000.0), Duration::from_secs(1));
+        assert_eq!(p.probe_length(4000.0), Duration::from_millis(500));
         assert_eq!(p.probe_length(100_000.0), p.probe_min);
         assert_eq!(p.probe_length(35.0), p.probe_max);
     }

@@ -13,9 +13,10 @@ use super::drive::{only_noisy, trial};
 use super::protocol::Protocol;
 use super::Slot;
 
-/// Request cycles (see [`Slot::cycle`]) a trial settles for, and measures at least.
-const SETTLE_CYCLES: u32 = 3;
-const WINDOW_CYCLES: u32 = 2;
+/// Request cycles (see [`Slot::cycle`]) a trial settles for, and measures at least: a saturated
+/// closed loop is in its steady state once its first requests complete.
+const SETTLE_CYCLES: u32 = 1;
+const WINDOW_CYCLES: u32 = 1;
 
 const TIGHT: &str = Rounds::TIGHT;
 const BUDGET: &str = Rounds::BUDGET;

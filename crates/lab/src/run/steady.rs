@@ -104,7 +104,7 @@ pub fn warm_up(s: &Subject<'_>, least: Duration, cap: Duration) -> Result<Warmup
     });
     out.map_err(|e| e.to_string())?;
     // The requests cut off by the stop must not spill into the first trial.
-    crate::sample::wait_idle(s.server, Duration::from_secs(15));
+    s.drain();
     let start = readings.partition_point(|(t, _)| *t < plan.ramp);
     Ok(Warmup {
         seconds: began.elapsed().as_secs_f64(),
