@@ -538,11 +538,21 @@ pub fn run_facts(r: &RunResult) -> Vec<(&'static str, String)> {
         ("Trials", trials(r)),
         (
             "Target",
-            format!(
-                "p99 ≤ {} ms, searched with up to {} open-loop rates",
-                crate::fmt::number(s.p99_target_ms),
-                s.capacity_probes
-            ),
+            if r.schema_version < 3 {
+                format!(
+                    "p99 ≤ {} ms, searched with up to {} open-loop rates",
+                    crate::fmt::number(s.p99_target_ms),
+                    s.capacity_probes
+                )
+            } else {
+                format!(
+                    "p99 ≤ {} ms, read from {} open-loop probes spanning the closed-loop maximum \
+                     (and one more where it helps); capacity at any other target is read from \
+                     the same probes",
+                    crate::fmt::number(s.p99_target_ms),
+                    s.capacity_probes
+                )
+            },
         ),
         ("Database", database),
     ];
@@ -691,8 +701,8 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
             let sc = stack.scenarios.iter().find(|s| &s.scenario == scenario);
             if let Some(w) = sc.and_then(|s| s.warmup.as_ref()).filter(|w| !w.settled) {
                 out.push(format!(
-                    "{at}: throughput had not settled after the {} warm-up",
-                    crate::fmt::seconds(w.seconds)
+                    "{at}: throughput had not settled after the {:.1} s warm-up",
+                    w.seconds
                 ));
             }
         }

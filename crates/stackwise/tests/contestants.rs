@@ -114,9 +114,17 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
             assert!(trial["load"]["summary"]["requests"].as_u64().unwrap() > 0);
             assert!(trial["server"]["pss_peak_bytes"].as_u64().unwrap() > 0);
             assert!(trial["server"]["cpu_seconds"].as_f64().unwrap() > 0.0);
-            // The capacity search ran open-loop probes below the closed-loop maximum.
+            // The capacity probes ran in the open loop at rates spanning the closed-loop maximum.
             let capacity = &scenario["capacity"];
-            let max = trial["load"]["summary"]["throughput_rps"].as_f64().unwrap();
+            let mut valid: Vec<f64> = scenario["trials"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["valid"] == true)
+                .map(|t| t["load"]["summary"]["throughput_rps"].as_f64().unwrap())
+                .collect();
+            valid.sort_by(f64::total_cmp);
+            let max = valid[valid.len() / 2];
             let probes = capacity["probes"].as_array().unwrap_or_else(|| {
                 panic!(
                     "no capacity search in {}: trial valid {}, {}",
@@ -126,11 +134,24 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
             assert!(!probes.is_empty(), "{capacity}");
             for p in probes {
                 assert_eq!(p["trial"]["load"]["plan"]["mode"], "constant");
-                assert!(p["rate"].as_f64().unwrap() < max);
                 assert_eq!(p["met"].as_bool().unwrap(), p["reason"].is_null());
             }
-            let met = probes.iter().filter(|p| p["met"] == true);
-            let best = met.map(|p| p["rate"].as_f64().unwrap()).fold(0.0, f64::max);
+            let rates: Vec<f64> = probes.iter().map(|p| p["rate"].as_f64().unwrap()).collect();
+            assert!(
+                rates.iter().any(|&r| r < max) && rates.iter().any(|&r| r > max),
+                "{rates:?} around {max}"
+            );
+            // The stored capacity is the one read from the probes.
+            let missed = probes
+                .iter()
+                .filter(|p| p["met"] == false && p["inconclusive"] == false)
+                .map(|p| p["rate"].as_f64().unwrap())
+                .fold(f64::INFINITY, f64::min);
+            let best = probes
+                .iter()
+                .filter(|p| p["met"] == true && p["rate"].as_f64().unwrap() < missed)
+                .map(|p| p["rate"].as_f64().unwrap())
+                .fold(0.0, f64::max);
             assert_eq!(capacity["rps"].as_f64().unwrap(), best);
         }
         // The mixed scenario reports /json apart from /cpu.
@@ -151,15 +172,17 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
     let logs = run_dir.join("logs");
     assert!(logs.join("node-http.log").exists());
 
-    // An interrupted run is finished by --resume: what it measured is kept, the rest is run.
+    // An interrupted run is finished by --resume: what it measured is kept, the rest is run. A
+    // run is cut between scenarios: the first scenario's rounds and every stack's result of it
+    // stay.
     let mut cut = json.clone();
     cut["finished_at"] = serde_json::Value::Null;
+    cut["rounds"].as_array_mut().unwrap().truncate(1);
+    cut["calibration"].as_array_mut().unwrap().truncate(1);
+    for stack in cut["stacks"].as_array_mut().unwrap() {
+        stack["scenarios"].as_array_mut().unwrap().truncate(1);
+    }
     let kept = cut["stacks"][0]["scenarios"][0].clone();
-    cut["stacks"][0]["scenarios"]
-        .as_array_mut()
-        .unwrap()
-        .truncate(1);
-    cut["stacks"].as_array_mut().unwrap().truncate(1);
     std::fs::write(run_dir.join("results.json"), cut.to_string()).unwrap();
     let id = json["id"].as_str().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_stackwise"))

@@ -19,6 +19,8 @@ const HEADROOM: f64 = 1.5;
 const GROWTH: usize = 4;
 /// Times a starved probe is redone, each with four times the connections.
 const STARVED_RETRIES: usize = 2;
+/// Closed-loop load before a stack's first probe, not recorded.
+const REWARM: std::time::Duration = std::time::Duration::from_millis(500);
 /// Met and missed rates further apart than this share of the maximum are bisected.
 const GAP: f64 = 0.1;
 
@@ -170,6 +172,10 @@ pub fn curve(
     step: &mut dyn FnMut(&str),
 ) -> Result<Capacity, String> {
     let target_ms = p.p99_target.as_secs_f64() * 1000.0;
+    // The server idled while the others were measured: a Node server is slower for a while
+    // after that, and the first probe would meet that transient rather than the server.
+    let connections = s.scenario.connections;
+    s.drive(Load::Closed { connections }, p.settle, REWARM)?;
     let mut rates: Vec<f64> = p
         .probe_shares()
         .into_iter()
@@ -205,16 +211,44 @@ pub fn curve(
             &mut |load| s.drive(load, p.settle, length),
         )?);
     }
-    let met = probes
-        .iter()
-        .filter(|p| p.met)
-        .map(|p| p.rate)
-        .reduce(f64::max);
+    // A miss below a rate that met contradicts it: measured once more, the first verdict kept
+    // as inconclusive beside the second.
+    let contradicted: Vec<usize> = (0..probes.len())
+        .filter(|&i| {
+            let q = &probes[i];
+            !q.met && !q.inconclusive && probes.iter().any(|h| h.met && h.rate > q.rate)
+        })
+        .collect();
+    for i in contradicted {
+        let rate = probes[i].rate;
+        step(&format!("probe at {rate:.0} req/s again"));
+        probes[i].inconclusive = true;
+        let why = probes[i].reason.take().unwrap_or_default();
+        probes[i].reason = Some(format!(
+            "{why}; contradicted by a higher rate that met the target, so measured again"
+        ));
+        let first = connections_for(rate, latency_s);
+        let length = p.probe_length(rate);
+        probes.push(probe(
+            rate,
+            first,
+            target_ms,
+            s.scenario.id,
+            p.noise_limit,
+            &mut |load| s.drive(load, p.settle, length),
+        )?);
+    }
+    // Read as summary::capacity_at reads it: the highest rate met below the lowest missed.
     let missed = probes
         .iter()
         .filter(|p| !p.met && !p.inconclusive)
         .map(|p| p.rate)
         .reduce(f64::min);
+    let met = probes
+        .iter()
+        .filter(|p| p.met && missed.is_none_or(|m| p.rate < m))
+        .map(|p| p.rate)
+        .reduce(f64::max);
     Ok(Capacity {
         target_p99_ms: target_ms,
         rps: met.unwrap_or(0.0),

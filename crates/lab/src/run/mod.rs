@@ -99,7 +99,7 @@ pub struct Step<'a> {
     pub scenario: &'a str,
     /// What is happening: installing, starting, verifying, warming up, trial N.
     pub doing: String,
-    /// Scenarios finished so far, of `total`.
+    /// Stack × scenario cells finished so far, of `total`.
     pub done: usize,
     pub total: usize,
 }
@@ -419,6 +419,13 @@ impl Slot {
         false
     }
 
+    /// Sets the request cycle from a closed-loop throughput at the scenario's connections.
+    pub fn set_cycle(&mut self, rps: f64) {
+        if rps > 0.0 {
+            self.cycle = Duration::from_secs_f64(self.scenario.connections as f64 / rps);
+        }
+    }
+
     /// Verifies the scenario and brings the server to a steady state.
     fn prepare(
         &mut self,
@@ -444,9 +451,10 @@ impl Slot {
         let least = self.scenario.min_warmup;
         match steady::warm_up(&self.subject(), least, p.warmup_cap.max(least)) {
             Ok(w) => {
-                let rate = w.windows_rps.last().copied().unwrap_or(0.0);
-                if rate > 0.0 {
-                    self.cycle = Duration::from_secs_f64(self.scenario.connections as f64 / rate);
+                // The last windows' median: one window cut short says little.
+                let last = &w.windows_rps[w.windows_rps.len().saturating_sub(3)..];
+                if let Some(rate) = stackwise_results::summary::Spread::of(last) {
+                    self.set_cycle(rate.median);
                 }
                 self.scen.warmup = Some(w);
             }

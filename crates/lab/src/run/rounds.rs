@@ -87,6 +87,9 @@ pub fn run(
                     }
                 };
                 let redo = only_noisy(&t) && slot.redos < p.max_redos;
+                if t.valid {
+                    slot.set_cycle(t.load.summary.throughput_rps);
+                }
                 slot.scen.trials.push(t);
                 if !slot.check_alive() || !redo {
                     break;
