@@ -117,6 +117,9 @@ pub struct Settings {
     pub duration_s: f64,
     /// Longest warm-up before the trials, discarded; it ends earlier when throughput settles.
     pub warmup_s: f64,
+    /// Least time each trial is driven on its new connections before its window, not counted.
+    #[serde(default)]
+    pub settle_s: f64,
     /// Fewest rounds of trials per scenario (before version 3: trials per scenario).
     pub trials: u64,
     /// Most rounds per scenario.
@@ -132,6 +135,10 @@ pub struct Settings {
     /// Seed of the rounds' shuffled orders.
     #[serde(default)]
     pub seed: u64,
+    /// Share of the machine (0..1) other processes could use in a window before it was set
+    /// aside as noisy.
+    #[serde(default)]
+    pub noise_limit: f64,
     /// Longest measured seconds of each capacity probe (before version 3: of each probe).
     pub probe_s: f64,
     /// The latency target of the capacity search: p99 in milliseconds.

@@ -35,7 +35,7 @@ pub enum Command {
     /// and scenario starts a fresh server pinned to the server CPUs, verifies the scenario,
     /// warms up, and measures trials with the load engine on its own CPUs. results.json is
     /// written after every scenario.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the runs in the history, newest first.
     ///
     /// Every `stackwise run` is recorded in <results-dir>/history.sqlite after each scenario,
@@ -233,6 +233,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub warmup: Option<String>,
 
+    /// Driven before each trial window on its new connections, not counted; at least one
+    /// request cycle [default: 1s; 500ms with --quick].
+    #[arg(long)]
+    pub settle: Option<String>,
+
     /// Fewest rounds of trials per scenario [default: 4; 3 with --quick].
     #[arg(long, value_name = "N")]
     pub trials: Option<usize>,
@@ -255,6 +260,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub capacity_probes: Option<usize>,
 
+    /// A window in which processes outside the measurement used more than this share of the
+    /// machine, in percent, is set aside as noisy and measured again (bounded); 100 keeps every
+    /// window.
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0)]
+    pub noise_limit: f64,
+
     /// Seed of the rounds' shuffled orders.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
@@ -266,7 +277,7 @@ pub struct RunArgs {
 
     /// Finish an interrupted run: RUN is its id (a folder under --results-dir); what it
     /// measured is kept and the rest is run with its settings.
-    #[arg(long, value_name = "RUN", conflicts_with_all = ["stacks", "scenarios", "duration", "warmup", "trials", "max_rounds", "probe", "capacity_probes", "seed", "quick"])]
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["stacks", "scenarios", "duration", "warmup", "settle", "trials", "max_rounds", "probe", "capacity_probes", "seed", "noise_limit", "quick"])]
     pub resume: Option<String>,
 
     /// The folder holding one folder per stack.

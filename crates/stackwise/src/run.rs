@@ -156,9 +156,17 @@ fn fresh(args: &RunArgs, all: &[Stack], cache_dir: PathBuf) -> anyhow::Result<Ru
             args.p99
         )));
     }
+    if !(0.0..=100.0).contains(&args.noise_limit) {
+        return Err(usage(format!(
+            "--noise-limit must be a percentage from 0 to 100, got {}",
+            args.noise_limit
+        )));
+    }
     let protocol = Protocol {
+        noise_limit: args.noise_limit / 100.0,
         window: duration("--duration", args.duration.as_deref(), base.window)?,
         warmup_cap: duration("--warmup", args.warmup.as_deref(), base.warmup_cap)?,
+        settle: duration("--settle", args.settle.as_deref(), base.settle)?,
         min_rounds,
         max_rounds,
         probe_max: duration("--probe", args.probe.as_deref(), base.probe_max)?,

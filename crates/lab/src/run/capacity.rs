@@ -19,6 +19,9 @@ const HEADROOM: f64 = 1.5;
 const GROWTH: usize = 4;
 /// Times a starved probe is redone, each with four times the connections.
 const STARVED_RETRIES: usize = 2;
+/// Driven before each probe's window, not counted: the probes of a stack follow one another, so
+/// only the first meets a server that has idled, and it is re-warmed first.
+const PROBE_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 /// Closed-loop load before a stack's first probe, not recorded.
 const REWARM: std::time::Duration = std::time::Duration::from_millis(500);
 /// Met and missed rates further apart than this share of the maximum are bisected.
@@ -183,6 +186,17 @@ pub fn curve(
         .filter(|&r| r >= 1.0)
         .collect();
     rates.dedup();
+    let measure = |rate: f64| {
+        let length = p.probe_length(rate);
+        probe(
+            rate,
+            connections_for(rate, latency_s),
+            target_ms,
+            s.scenario.id,
+            p.noise_limit,
+            &mut |load| s.drive(load, PROBE_SETTLE, length),
+        )
+    };
     let mut probes: Vec<Probe> = Vec::new();
     let mut extras = 0;
     let mut i = 0;
@@ -200,16 +214,7 @@ pub fn curve(
         };
         i += 1;
         step(&format!("probe {i} at {rate:.0} req/s"));
-        let first = connections_for(rate, latency_s);
-        let length = p.probe_length(rate);
-        probes.push(probe(
-            rate,
-            first,
-            target_ms,
-            s.scenario.id,
-            p.noise_limit,
-            &mut |load| s.drive(load, p.settle, length),
-        )?);
+        probes.push(measure(rate)?);
     }
     // A miss below a rate that met contradicts it: measured once more, the first verdict kept
     // as inconclusive beside the second.
@@ -227,16 +232,7 @@ pub fn curve(
         probes[i].reason = Some(format!(
             "{why}; contradicted by a higher rate that met the target, so measured again"
         ));
-        let first = connections_for(rate, latency_s);
-        let length = p.probe_length(rate);
-        probes.push(probe(
-            rate,
-            first,
-            target_ms,
-            s.scenario.id,
-            p.noise_limit,
-            &mut |load| s.drive(load, p.settle, length),
-        )?);
+        probes.push(measure(rate)?);
     }
     // Read as summary::capacity_at reads it: the highest rate met below the lowest missed.
     let missed = probes

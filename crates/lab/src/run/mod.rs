@@ -54,6 +54,11 @@ impl Protocol {
         Protocol {
             window: Duration::from_secs_f64(s.duration_s),
             warmup_cap: Duration::from_secs_f64(s.warmup_s),
+            settle: if s.settle_s > 0.0 {
+                Duration::from_secs_f64(s.settle_s)
+            } else {
+                base.settle
+            },
             min_rounds: s.trials as usize,
             max_rounds: (s.max_rounds as usize).max(s.trials as usize),
             precision: if s.precision > 0.0 {
@@ -66,6 +71,11 @@ impl Protocol {
             probe_max: Duration::from_secs_f64(s.probe_s),
             p99_target: Duration::from_secs_f64(s.p99_target_ms / 1000.0),
             seed: s.seed,
+            noise_limit: if s.noise_limit > 0.0 {
+                s.noise_limit
+            } else {
+                base.noise_limit
+            },
             ..base
         }
     }
@@ -283,11 +293,13 @@ fn fresh(options: &RunOptions, id: &str, db: &Database) -> RunResult {
             infra_cpus: to_u64(&options.infra_cpus),
             duration_s: p.window.as_secs_f64(),
             warmup_s: p.warmup_cap.as_secs_f64(),
+            settle_s: p.settle.as_secs_f64(),
             trials: p.min_rounds as u64,
             max_rounds: p.max_rounds as u64,
             precision: p.precision,
             round_budget_s: p.round_budget.as_secs_f64(),
             seed: p.seed,
+            noise_limit: p.noise_limit,
             probe_s: p.probe_max.as_secs_f64(),
             p99_target_ms: p.p99_target.as_secs_f64() * 1000.0,
             capacity_probes: p.probes as u64,
