@@ -106,39 +106,23 @@ pub fn probe(
         let w = run(load)?;
         let v = verdict(&w.load, scenario, target_ms);
         let t = trial(w, connections, None, noise_limit);
-        match v {
+        let (met, inconclusive, reason) = match v {
             Verdict::Starved(_) if attempt < STARVED_RETRIES => {
                 connections *= GROWTH;
                 attempt += 1;
+                continue;
             }
-            Verdict::Starved(why) => {
-                return Ok(Probe {
-                    rate,
-                    met: false,
-                    reason: Some(why),
-                    inconclusive: true,
-                    trial: t,
-                })
-            }
-            Verdict::Met => {
-                return Ok(Probe {
-                    rate,
-                    met: true,
-                    reason: None,
-                    inconclusive: false,
-                    trial: t,
-                })
-            }
-            Verdict::Missed(why) => {
-                return Ok(Probe {
-                    rate,
-                    met: false,
-                    reason: Some(why),
-                    inconclusive: false,
-                    trial: t,
-                })
-            }
-        }
+            Verdict::Starved(why) => (false, true, Some(why)),
+            Verdict::Met => (true, false, None),
+            Verdict::Missed(why) => (false, false, Some(why)),
+        };
+        return Ok(Probe {
+            rate,
+            met,
+            reason,
+            inconclusive,
+            trial: t,
+        });
     }
 }
 
