@@ -65,21 +65,33 @@ pub fn thread_cpu_time() -> Duration {
     }
 }
 
-/// CPU time used by the whole machine, from /proc/stat: (busy, total), in clock ticks.
-pub fn machine_cpu_ticks() -> Option<(u64, u64)> {
+/// The machine's clock ticks over all CPUs, from /proc/stat's first line: user, nice, system,
+/// idle, iowait, irq, softirq, steal.
+fn machine_fields() -> Option<Vec<u64>> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = stat.lines().next()?;
-    let fields: Vec<u64> = line
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
         .split_whitespace()
         .skip(1)
         .filter_map(|f| f.parse().ok())
         .collect();
-    if fields.len() < 4 {
-        return None;
-    }
+    (fields.len() >= 4).then_some(fields)
+}
+
+/// CPU time used by the whole machine, from /proc/stat: (busy, total), in clock ticks.
+pub fn machine_cpu_ticks() -> Option<(u64, u64)> {
+    let fields = machine_fields()?;
     let total: u64 = fields.iter().take(8).sum();
     let idle = fields[3] + fields.get(4).copied().unwrap_or(0);
     Some((total - idle, total))
+}
+
+/// Time the hypervisor took from the machine, from /proc/stat: (steal, total), in clock ticks.
+pub fn machine_steal_ticks() -> Option<(u64, u64)> {
+    let fields = machine_fields()?;
+    let total: u64 = fields.iter().take(8).sum();
+    Some((*fields.get(7)?, total))
 }
 
 /// Parses a CPU list such as `0`, `0,2` or `0-3,6`.

@@ -159,20 +159,6 @@ struct Sample {
     steal: Option<(u64, u64)>,
 }
 
-/// Clock ticks the hypervisor took from this machine, and all ticks, over all CPUs.
-pub fn steal_ticks() -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let fields: Vec<u64> = stat
-        .lines()
-        .next()?
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    let total: u64 = fields.iter().take(8).sum();
-    Some((*fields.get(7)?, total))
-}
-
 /// The value of a counter at `t`, linearly between the samples around it.
 fn at(v: &[Sample], t: Instant, f: impl Fn(&Sample) -> f64) -> f64 {
     let after = v.iter().position(|s| s.at >= t);
@@ -220,7 +206,7 @@ impl Sampler {
             server: read_group(server),
             ours_cpu: own_cpu_seconds() + tree_cpu_seconds(&also_ours),
             machine: stackwise_engine::cpu::machine_cpu_ticks(),
-            steal: steal_ticks(),
+            steal: stackwise_engine::cpu::machine_steal_ticks(),
         };
         let thread = std::thread::Builder::new()
             .name("stackwise-sampler".into())

@@ -205,7 +205,7 @@ pub(crate) fn capacity_table(r: &RunResult, cells: &[Cell], styles: &[StackStyle
         styles,
         &|c| match (c.capacity_rps, c.capacity_per_core) {
             (Some(rps), Some(per_core)) if rps > 0.0 => {
-                let lower_bound = c.capacity_missed_rps.is_none();
+                let lower_bound = c.capacity_is_lower_bound();
                 let missed = c
                     .capacity_missed_rps
                     .map(|m| format!("{} missed", rate(m / cores)))

@@ -159,6 +159,11 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// The capacity is a lower bound: some rate met the target and none tried missed it.
+    pub fn capacity_is_lower_bound(&self) -> bool {
+        self.capacity_missed_rps.is_none() && self.capacity_rps.is_some_and(|r| r > 0.0)
+    }
+
     /// A warning when other processes disturbed the measurement.
     pub fn other_load_warning(&self) -> Option<String> {
         self.other_load
@@ -179,9 +184,17 @@ fn p_ms(
     scenario: &str,
     p: impl Fn(&stackwise_engine::report::Percentiles) -> u64,
 ) -> f64 {
-    let us = match latency_tag(scenario).and_then(|tag| t.load.tags.iter().find(|x| x.tag == tag)) {
+    load_p_ms(&t.load, scenario, p)
+}
+
+fn load_p_ms(
+    load: &stackwise_engine::LoadReport,
+    scenario: &str,
+    p: impl Fn(&stackwise_engine::report::Percentiles) -> u64,
+) -> f64 {
+    let us = match latency_tag(scenario).and_then(|tag| load.tags.iter().find(|x| x.tag == tag)) {
         Some(tag) => p(&tag.summary.latency.corrected),
-        None => p(&t.load.summary.latency.corrected),
+        None => p(&load.summary.latency.corrected),
     };
     us as f64 / 1000.0
 }
@@ -367,9 +380,9 @@ impl CapacityAt {
     }
 }
 
-/// p99 in milliseconds of a trial, of the request the scenario is judged on.
-pub fn p99_ms(t: &Trial, scenario: &str) -> f64 {
-    p_ms(t, scenario, |p| p.p99_us)
+/// p99 in milliseconds of a load run, of the request the scenario is judged on.
+pub fn p99_ms(load: &stackwise_engine::LoadReport, scenario: &str) -> f64 {
+    load_p_ms(load, scenario, |p| p.p99_us)
 }
 
 /// Whether a probe says anything of the server: the engine kept the schedule and was not the
@@ -377,7 +390,7 @@ pub fn p99_ms(t: &Trial, scenario: &str) -> f64 {
 /// counts as a miss: more connections would not have made it meet.
 fn conclusive(p: &crate::Probe, target_ms: f64, scenario: &str) -> bool {
     let t = &p.trial;
-    let starved = t.load.engine.delivery.unsent > 0 && p99_ms(t, scenario) <= target_ms;
+    let starved = t.load.engine.delivery.unsent > 0 && p99_ms(&t.load, scenario) <= target_ms;
     !p.inconclusive && !t.load.engine.saturated && !starved
 }
 
@@ -396,7 +409,7 @@ pub fn capacity_at(sc: &ScenarioResult, target_ms: f64) -> Option<CapacityAt> {
     }
     let meets = |p: &crate::Probe| {
         let s = &p.trial.load.summary;
-        s.errors == 0 && s.non_2xx == 0 && p99_ms(&p.trial, &sc.scenario) <= target_ms
+        s.errors == 0 && s.non_2xx == 0 && p99_ms(&p.trial.load, &sc.scenario) <= target_ms
     };
     let missed = probes
         .iter()

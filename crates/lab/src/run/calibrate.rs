@@ -9,7 +9,7 @@ use stackwise_engine::{worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, 
 use stackwise_results::Calibration;
 
 use crate::delay::DelayService;
-use crate::sample::steal_ticks;
+use stackwise_engine::cpu::machine_steal_ticks as steal_ticks;
 
 /// Measures once; `at` is `start` or `end`.
 pub fn calibrate(

@@ -39,17 +39,7 @@ pub enum Verdict {
 
 /// Judges a probe at a p99 target of `target_ms`, on the request the scenario is judged on.
 pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
-    let probe = stackwise_results::Trial {
-        connections: 0,
-        round: None,
-        load: r.clone(),
-        server: Default::default(),
-        valid: true,
-        invalid_reason: None,
-        other_load: None,
-        steal: None,
-    };
-    let p99 = p99_ms(&probe, scenario);
+    let p99 = p99_ms(r, scenario);
     let mut why = Vec::new();
     if p99 > target_ms {
         why.push(format!("p99 {p99:.1} ms over the {target_ms:.0} ms target"));

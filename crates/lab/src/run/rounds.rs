@@ -18,11 +18,6 @@ use super::Slot;
 const SETTLE_CYCLES: u32 = 1;
 const WINDOW_CYCLES: u32 = 1;
 
-const TIGHT: &str = Rounds::TIGHT;
-const BUDGET: &str = Rounds::BUDGET;
-const MOST: &str = Rounds::MOST;
-const NONE_LEFT: &str = Rounds::NONE_LEFT;
-
 /// The widest interval among the stacks' ratios to the fastest, as a share of the ratio; `None`
 /// before there is a ratio for every measured stack.
 pub fn widest(measured: &[(&str, &ScenarioResult)]) -> Option<f64> {
@@ -36,15 +31,15 @@ pub fn widest(measured: &[(&str, &ScenarioResult)]) -> Option<f64> {
 /// Whether the rounds may stop after `done` rounds.
 pub fn stop_after(done: usize, p: &Protocol, widest: Option<f64>, spent: bool) -> Option<&str> {
     if done >= p.max_rounds {
-        return Some(MOST);
+        return Some(Rounds::MOST);
     }
     if done < p.min_rounds {
         return None;
     }
     if widest.is_some_and(|w| w <= p.precision) {
-        return Some(TIGHT);
+        return Some(Rounds::TIGHT);
     }
-    spent.then_some(BUDGET)
+    spent.then_some(Rounds::BUDGET)
 }
 
 /// Runs the rounds over the live slots, appending each trial to its slot's result.
@@ -64,7 +59,7 @@ pub fn run(
     let stopped = loop {
         let mut order: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].live()).collect();
         if order.is_empty() {
-            break NONE_LEFT;
+            break Rounds::NONE_LEFT;
         }
         rng.shuffle(&mut order);
         let round = orders.len() as u64;
@@ -146,10 +141,22 @@ mod tests {
     fn rounds_stop_when_tight_after_the_least_or_when_spent() {
         let p = Protocol::default_run();
         assert_eq!(stop_after(1, &p, Some(0.01), false), None, "too few rounds");
-        assert_eq!(stop_after(p.min_rounds, &p, Some(0.01), false), Some(TIGHT));
+        assert_eq!(
+            stop_after(p.min_rounds, &p, Some(0.01), false),
+            Some(Rounds::TIGHT)
+        );
         assert_eq!(stop_after(p.min_rounds, &p, Some(0.2), false), None);
-        assert_eq!(stop_after(p.min_rounds, &p, Some(0.2), true), Some(BUDGET));
-        assert_eq!(stop_after(p.min_rounds, &p, None, true), Some(BUDGET));
-        assert_eq!(stop_after(p.max_rounds, &p, Some(0.2), false), Some(MOST));
+        assert_eq!(
+            stop_after(p.min_rounds, &p, Some(0.2), true),
+            Some(Rounds::BUDGET)
+        );
+        assert_eq!(
+            stop_after(p.min_rounds, &p, None, true),
+            Some(Rounds::BUDGET)
+        );
+        assert_eq!(
+            stop_after(p.max_rounds, &p, Some(0.2), false),
+            Some(Rounds::MOST)
+        );
     }
 }

@@ -105,8 +105,8 @@ fn fields(v: &View<'_>, e: &Entry<'_>) -> [String; COLUMNS.len()] {
         float(c.and_then(|c| c.capacity_per_core), 1),
         float(c.and_then(|c| c.capacity_missed_rps), 1),
         opt(c
-            .and_then(|c| c.capacity_rps.filter(|&r| r > 0.0))
-            .map(|_| c.is_some_and(|c| c.capacity_missed_rps.is_none()))),
+            .filter(|c| c.capacity_rps.is_some_and(|r| r > 0.0))
+            .map(|c| c.capacity_is_lower_bound())),
         opt(c.and_then(|c| c.pss_peak_bytes)),
         opt(e.stack.idle_pss_bytes),
         float(c.and_then(|c| c.cpu_ms_per_request), 4),

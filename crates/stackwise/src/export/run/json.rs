@@ -198,8 +198,7 @@ pub(super) fn render(v: &View<'_>) -> String {
                             rps: round(c.capacity_rps?, 1),
                             per_core: round(c.capacity_per_core?, 1),
                             missed_rps: c.capacity_missed_rps.map(|m| round(m, 1)),
-                            lower_bound: c.capacity_missed_rps.is_none()
-                                && c.capacity_rps.is_some_and(|r| r > 0.0),
+                            lower_bound: c.capacity_is_lower_bound(),
                         })
                     }),
                     pss_peak_bytes: c.and_then(|c| c.pss_peak_bytes),

@@ -287,7 +287,7 @@ fn ratio(x: f64) -> String {
 
 fn capacity(c: &Cell, cores: f64) -> String {
     match (c.capacity_rps, c.capacity_per_core) {
-        (Some(rps), Some(per_core)) if rps > 0.0 && c.capacity_missed_rps.is_none() => {
+        (Some(_), Some(per_core)) if c.capacity_is_lower_bound() => {
             format!("≥{}", rate(per_core))
         }
         (Some(rps), Some(per_core)) if rps > 0.0 => rate(per_core),
