@@ -12,12 +12,14 @@
 //! - [`report`]: the serialisable result, computed from recordings; merging shards exactly.
 //! - [`hdr`]: histograms in HdrHistogram's encodings (the interval log, base64 V2).
 //! - [`cpu`]: pinning, and the engine's own CPU use.
+//! - [`limits`]: the file descriptor limit, raised or refused before a run.
 //!
 //! The engine knows nothing of stacks, scenarios or reports beyond its own result.
 
 pub mod cpu;
 pub mod hdr;
 pub mod http;
+pub mod limits;
 pub mod pacer;
 pub mod plan;
 pub mod record;

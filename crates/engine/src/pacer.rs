@@ -192,10 +192,15 @@ impl Pacer {
         };
         let end = self.deadline.map_or(end, |d| d.min(end));
         let step = interval.as_nanos().max(1);
-        // Slots i with measure_start <= start + i * interval < end.
-        let first = (self.measure_start - self.start).as_nanos().div_ceil(step);
+        // Slots i with measure_start <= start + phase + i * interval < end.
+        let zero = self.start + self.phase;
+        let first = self
+            .measure_start
+            .saturating_duration_since(zero)
+            .as_nanos()
+            .div_ceil(step);
         let past_end = end
-            .saturating_duration_since(self.start)
+            .saturating_duration_since(zero)
             .as_nanos()
             .div_ceil(step);
         let mut due = past_end.saturating_sub(first) as u64;
@@ -301,6 +306,17 @@ mod tests {
         let first = p.claim(start).unwrap().intended.unwrap();
         assert_eq!(first - start, Duration::from_millis(5));
         assert_eq!(p.unclaimed(start + Duration::from_secs(2)), 99);
+        // A phase longer than the run: no slot of this pacer falls in it, none goes unsent.
+        let late = Pacer::new(
+            Some(0.0005),
+            start,
+            Duration::ZERO,
+            Some(Duration::from_secs(3)),
+            None,
+        )
+        .with_phase(Duration::from_secs(1000));
+        assert!(late.next_slot().is_none());
+        assert_eq!(late.unclaimed(start + Duration::from_secs(3)), 0);
     }
 
     #[test]

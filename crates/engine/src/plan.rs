@@ -64,8 +64,9 @@ impl RequestSpec {
         }
     }
 
-    /// The bytes sent on the wire for this request to `host`.
-    pub(crate) fn encode(&self, host: &str) -> Vec<u8> {
+    /// The bytes sent on the wire for this request to `target`.
+    pub(crate) fn encode(&self, target: &Target) -> Vec<u8> {
+        let host = target.host.as_str();
         let mut out = Vec::with_capacity(128 + self.body.len());
         out.extend_from_slice(self.method.as_bytes());
         out.push(b' ');
@@ -81,6 +82,13 @@ impl RequestSpec {
             out.extend_from_slice(host.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
+        if let Some(credentials) = target.authorization.as_deref() {
+            if !has("authorization") {
+                out.extend_from_slice(b"Authorization: ");
+                out.extend_from_slice(credentials.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
         for (name, value) in &self.headers {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
@@ -89,7 +97,7 @@ impl RequestSpec {
         }
         let needs_length =
             !self.body.is_empty() || matches!(self.method.as_str(), "POST" | "PUT" | "PATCH");
-        if needs_length && !has("content-length") {
+        if needs_length && !has("content-length") && !has("transfer-encoding") {
             out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
         }
         out.extend_from_slice(b"\r\n");
@@ -99,6 +107,51 @@ impl RequestSpec {
 
     pub(crate) fn is_head(&self) -> bool {
         self.method.eq_ignore_ascii_case("HEAD")
+    }
+
+    /// Why this request cannot be sent as given, if it cannot: anything that would let a header
+    /// or the path end early or smuggle another request, or a framing the body contradicts.
+    fn check(&self) -> Result<(), String> {
+        if !self.path.starts_with('/') || self.path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(format!(
+                "path '{}' must start with '/' and hold no spaces or control characters",
+                self.path.escape_debug()
+            ));
+        }
+        if self.method.is_empty() || !self.method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(format!("'{}' is not an HTTP method", self.method));
+        }
+        let control = |b: u8| (b < b' ' && b != b'\t') || b == 0x7f;
+        for (name, value) in &self.headers {
+            let bad_name =
+                name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+            if bad_name || value.bytes().any(control) {
+                return Err(format!(
+                    "invalid header '{}: {}': header names are visible characters without ':', \
+                     and neither names nor values may hold control characters (CR, LF, NUL, ...)",
+                    name.escape_debug(),
+                    value.escape_debug()
+                ));
+            }
+            if name.eq_ignore_ascii_case("content-length") {
+                let body = self.body.len();
+                if value.trim().parse::<usize>() != Ok(body) {
+                    return Err(format!(
+                        "the header 'Content-Length: {value}' contradicts the body, which has \
+                         {body} byte(s); leave Content-Length out and it is set from the body"
+                    ));
+                }
+            }
+        }
+        let has = |n: &str| self.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(n));
+        if has("transfer-encoding") && has("content-length") {
+            return Err(
+                "Transfer-Encoding and Content-Length together make the request's length \
+                 ambiguous; give one of them"
+                    .to_string(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -111,6 +164,9 @@ pub struct Target {
     pub addrs: Vec<SocketAddr>,
     /// The `Host` header value.
     pub host: String,
+    /// The `Authorization` header value for credentials in the URL (`user:password@host`),
+    /// sent as HTTP Basic, as curl does, unless a request sets its own.
+    pub authorization: Option<String>,
 }
 
 impl Target {
@@ -137,16 +193,62 @@ impl Target {
             Some(p) => format!("{host}:{p}"),
             None => host,
         };
+        let authorization = (!url.username().is_empty() || url.password().is_some()).then(|| {
+            use base64::Engine as _;
+            let credentials = format!(
+                "{}:{}",
+                percent_decode(url.username()),
+                percent_decode(url.password().unwrap_or(""))
+            );
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(credentials)
+            )
+        });
         Ok(Target {
             url,
             addrs,
             host: host_header,
+            authorization,
         })
+    }
+
+    /// The URL as reports show it: a password in it is masked.
+    pub fn display_url(&self) -> String {
+        let mut url = self.url.clone();
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+        url.to_string()
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addrs[0]
     }
+}
+
+/// `s` with its %XX escapes decoded, as the URL's user name and password are stored.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Path and query of `url`, as sent in the request line.
@@ -288,28 +390,8 @@ impl Plan {
             if r.weight == 0 {
                 return Err(PlanError::Weight(r.tag.clone()));
             }
-            if !r.path.starts_with('/') || r.path.bytes().any(|b| b.is_ascii_whitespace()) {
-                return Err(PlanError::Request(
-                    r.tag.clone(),
-                    format!("path '{}' must start with '/' and hold no spaces", r.path),
-                ));
-            }
-            if r.method.is_empty() || !r.method.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Err(PlanError::Request(
-                    r.tag.clone(),
-                    format!("'{}' is not an HTTP method", r.method),
-                ));
-            }
-            for (name, value) in &r.headers {
-                let bad_name =
-                    name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
-                if bad_name || value.bytes().any(|b| b == b'\r' || b == b'\n') {
-                    return Err(PlanError::Request(
-                        r.tag.clone(),
-                        format!("invalid header '{name}: {value}'"),
-                    ));
-                }
-            }
+            r.check()
+                .map_err(|why| PlanError::Request(r.tag.clone(), why))?;
         }
         if let Some(cpus) = &self.cpus {
             if cpus.is_empty() {
@@ -334,7 +416,7 @@ impl Plan {
     pub(crate) fn encoded_requests(&self) -> Arc<[Arc<[u8]>]> {
         self.requests
             .iter()
-            .map(|r| Arc::from(r.encode(&self.target.host)))
+            .map(|r| Arc::from(r.encode(&self.target)))
             .collect()
     }
 }
@@ -360,19 +442,93 @@ mod tests {
 
     #[test]
     fn encodes_host_headers_and_body() {
-        let url = Url::parse("http://127.0.0.1:8080/a?b=1").unwrap();
-        let mut spec = RequestSpec::get(&url);
+        let target = Target::resolve("http://127.0.0.1:8080/a?b=1").unwrap();
+        let mut spec = RequestSpec::get(&target.url);
         assert_eq!(
-            spec.encode("127.0.0.1:8080"),
+            spec.encode(&target),
             b"GET /a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
         );
         spec.method = "POST".into();
         spec.headers.push(("X-A".into(), "1".into()));
         spec.body = b"hi".to_vec();
+        let mut h = target.clone();
+        h.host = "h".into();
         assert_eq!(
-            spec.encode("h"),
+            spec.encode(&h),
             b"POST /a?b=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nhi"
         );
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_sent_as_basic_auth_and_masked() {
+        // curl -u 'Aladdin:open sesame' sends this header (RFC 7617's example).
+        let target = Target::resolve("http://Aladdin:open%20sesame@127.0.0.1:9/x").unwrap();
+        assert_eq!(
+            target.authorization.as_deref(),
+            Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+        );
+        assert_eq!(target.host, "127.0.0.1:9");
+        assert_eq!(target.display_url(), "http://Aladdin:***@127.0.0.1:9/x");
+        let mut spec = RequestSpec::get(&target.url);
+        let wire = String::from_utf8(spec.encode(&target)).unwrap();
+        assert!(
+            wire.contains("\r\nAuthorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n"),
+            "{wire}"
+        );
+        // A request's own Authorization header wins.
+        spec.headers
+            .push(("Authorization".into(), "Bearer t".into()));
+        let wire = String::from_utf8(spec.encode(&target)).unwrap();
+        assert_eq!(wire.matches("Authorization").count(), 1, "{wire}");
+        assert!(Target::resolve("http://127.0.0.1:9/")
+            .unwrap()
+            .authorization
+            .is_none());
+    }
+
+    #[test]
+    fn requests_that_cannot_be_sent_as_given_are_refused() {
+        let target = Target::resolve("http://127.0.0.1:9/").unwrap();
+        let get = RequestSpec::get(&target.url);
+        let with = |headers: &[(&str, &str)], body: &[u8]| {
+            let mut r = get.clone();
+            r.headers = headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            r.body = body.to_vec();
+            r.check()
+        };
+        assert!(with(&[("X-A", "1\tb")], b"").is_ok());
+        for value in ["a\rb", "a\nb", "a\0b", "a\x1bb", "a\x7fb"] {
+            let err = with(&[("X-A", value)], b"").unwrap_err();
+            assert!(err.contains("control characters"), "{value:?}: {err}");
+        }
+        assert!(with(&[("X\0A", "1")], b"").is_err());
+        assert!(with(&[("Content-Length", "5")], b"hello").is_ok());
+        let err = with(&[("Content-Length", "10")], b"").unwrap_err();
+        assert!(err.contains("contradicts the body"), "{err}");
+        assert!(with(&[("Content-Length", "x")], b"").is_err());
+        let err = with(
+            &[("Transfer-Encoding", "chunked"), ("Content-Length", "0")],
+            b"",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("Transfer-Encoding and Content-Length"),
+            "{err}"
+        );
+        let mut nul = get.clone();
+        nul.path = "/a\0b".into();
+        assert!(nul.check().is_err());
+        // Chunked framing given by the user gets no Content-Length added.
+        let mut chunked = get.clone();
+        chunked.method = "POST".into();
+        chunked.headers = vec![("Transfer-Encoding".into(), "chunked".into())];
+        chunked.body = b"0\r\n\r\n".to_vec();
+        assert!(chunked.check().is_ok());
+        let wire = String::from_utf8(chunked.encode(&target)).unwrap();
+        assert!(!wire.contains("Content-Length"), "{wire}");
     }
 
     #[test]

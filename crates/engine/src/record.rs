@@ -51,12 +51,15 @@ pub enum ErrorKind {
     Closed,
     /// The response was not valid HTTP/1.1.
     Protocol,
+    /// The process ran out of file descriptors (EMFILE/ENFILE): the engine, not the server,
+    /// could not open a socket. Raise the limit (`ulimit -n`).
+    Descriptors,
     /// Any other socket error.
     Io,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Connect,
@@ -64,12 +67,16 @@ impl ErrorKind {
         ErrorKind::Reset,
         ErrorKind::Closed,
         ErrorKind::Protocol,
+        ErrorKind::Descriptors,
         ErrorKind::Io,
     ];
 
     /// Classifies a socket error met while sending or receiving.
     pub fn of_io(e: &std::io::Error) -> ErrorKind {
         use std::io::ErrorKind as K;
+        if out_of_descriptors(e) {
+            return ErrorKind::Descriptors;
+        }
         match e.kind() {
             K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => ErrorKind::Reset,
             K::UnexpectedEof => ErrorKind::Closed,
@@ -81,6 +88,9 @@ impl ErrorKind {
 
     /// Classifies an error met while connecting.
     pub fn of_connect(e: &std::io::Error) -> ErrorKind {
+        if out_of_descriptors(e) {
+            return ErrorKind::Descriptors;
+        }
         match e.kind() {
             std::io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
             std::io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
@@ -97,9 +107,29 @@ impl ErrorKind {
             ErrorKind::Reset => "reset",
             ErrorKind::Closed => "closed",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Descriptors => "descriptors",
             ErrorKind::Io => "io",
         }
     }
+
+    /// Whether the request never reached the server: it failed while connecting.
+    pub fn before_sending(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::ConnectRefused
+                | ErrorKind::ConnectTimeout
+                | ErrorKind::Connect
+                | ErrorKind::Descriptors
+        )
+    }
+}
+
+/// EMFILE (this process) or ENFILE (the whole system): no file descriptor left for a socket.
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(code) if code == nix::libc::EMFILE || code == nix::libc::ENFILE
+    )
 }
 
 /// What one tag's requests did.
@@ -113,6 +143,9 @@ pub struct TagRecording {
     pub status: BTreeMap<u16, u64>,
     /// Requests that got no response, by kind.
     pub errors: BTreeMap<ErrorKind, u64>,
+    /// Requests sent that had neither a response nor an error when the run ended. In an open
+    /// loop each is also in `corrected`, at its age then (a lower bound of its latency).
+    pub unanswered: u64,
     /// Response bytes read.
     pub bytes: u64,
 }
@@ -124,6 +157,7 @@ impl TagRecording {
             uncorrected: latency_histogram(),
             status: BTreeMap::new(),
             errors: BTreeMap::new(),
+            unanswered: 0,
             bytes: 0,
         }
     }
@@ -141,6 +175,7 @@ impl TagRecording {
         for (kind, n) in &other.errors {
             *self.errors.entry(*kind).or_default() += n;
         }
+        self.unanswered += other.unanswered;
         self.bytes += other.bytes;
     }
 
@@ -178,6 +213,9 @@ pub struct Recording {
     /// engine's own timing error (or waiting for a free connection), and the whole difference
     /// between corrected and uncorrected latency.
     pub send_lag: Histogram<u64>,
+    /// How long each request in `tags[..].unanswered` had waited, from its actual send time to
+    /// the end of the run, µs.
+    pub unanswered_age: Histogram<u64>,
 }
 
 /// How late a send may leave before it counts as late.
@@ -193,6 +231,7 @@ impl Recording {
             connections_opened: 0,
             peak_connections: 0,
             send_lag: latency_histogram(),
+            unanswered_age: latency_histogram(),
         }
     }
 
@@ -209,6 +248,9 @@ impl Recording {
         self.peak_connections += other.peak_connections;
         self.send_lag
             .add(&other.send_lag)
+            .expect("histograms share bounds");
+        self.unanswered_age
+            .add(&other.unanswered_age)
             .expect("histograms share bounds");
     }
 
@@ -238,6 +280,18 @@ impl Recording {
     #[inline]
     pub fn error(&mut self, tag: usize, kind: ErrorKind) {
         *self.tags[tag].errors.entry(kind).or_default() += 1;
+    }
+
+    /// Records a request to `tag` still unanswered when the run ended, `age` after it was
+    /// written. An open loop passes `lower_bound`, the time since it was meant to be sent: its
+    /// latency is at least that, and the corrected histogram must not forget it.
+    pub fn unanswered(&mut self, tag: usize, age: Duration, lower_bound: Option<Duration>) {
+        let t = &mut self.tags[tag];
+        t.unanswered += 1;
+        if let Some(bound) = lower_bound {
+            t.corrected.saturating_record(micros(bound));
+        }
+        self.unanswered_age.saturating_record(micros(age));
     }
 }
 
@@ -287,5 +341,10 @@ mod tests {
             ErrorKind::of_connect(&Error::from(K::ConnectionRefused)),
             ErrorKind::ConnectRefused
         );
+        for code in [nix::libc::EMFILE, nix::libc::ENFILE] {
+            let e = Error::from_raw_os_error(code);
+            assert_eq!(ErrorKind::of_connect(&e), ErrorKind::Descriptors);
+            assert_eq!(ErrorKind::of_io(&e), ErrorKind::Descriptors);
+        }
     }
 }

@@ -53,7 +53,7 @@ pub struct LoadReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanReport {
-    /// The target URL as given.
+    /// The target URL as given, a password in it masked.
     pub url: String,
     /// `closed`: each connection sends when its last response arrives; `constant`: a fixed rate.
     pub mode: Mode,
@@ -119,8 +119,14 @@ pub struct Summary {
     /// Requests that got no response.
     pub errors: u64,
     /// Requests that got no response, by kind: connect_refused, connect_timeout, connect,
-    /// timeout, reset, closed, protocol, io.
+    /// timeout, reset, closed, protocol, descriptors (the engine ran out of file descriptors),
+    /// io.
     pub error_kinds: BTreeMap<String, u64>,
+    /// Requests written that had neither a response nor an error when the measured window
+    /// ended (cancelled then); neither in `requests` nor in `errors`. See
+    /// `latency.unanswered_in_corrected` for where they count in the latency.
+    #[serde(default)]
+    pub unanswered: u64,
     /// Response bytes read, heads included.
     pub bytes_read: u64,
     /// Latency of the responses, in microseconds.
@@ -134,12 +140,18 @@ pub struct Latency {
     /// From the time each request was meant to be sent: includes time spent waiting for a free
     /// connection, so server stalls show (coordinated omission corrected).
     pub corrected: Percentiles,
-    /// From the time each request was actually written.
+    /// From the time each request was actually written. Responses only.
     pub uncorrected: Percentiles,
+    /// Values in `corrected` that are not responses but requests unanswered when the run ended,
+    /// each at its age then, from its intended send time: a lower bound of its latency, so a
+    /// server that stops answering shows in the percentiles. Constant rate only; 0 in a closed
+    /// loop, whose latency holds responses only.
+    #[serde(default)]
+    pub unanswered_in_corrected: u64,
 }
 
 /// Distribution of latencies, in microseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Percentiles {
     /// Values recorded.
@@ -191,8 +203,16 @@ pub struct Delivery {
     /// Constant rate: sends that fell due in the measured window but could not be made because
     /// every allowed connection was busy.
     pub unsent: u64,
-    /// Requests written but neither answered nor failed when the run ended (cancelled).
+    /// Requests written but neither answered nor failed when the run ended (cancelled); the
+    /// sum of `unanswered` over the tags.
     pub in_flight_at_end: u64,
+    /// How long the requests in `in_flight_at_end` had waited when the run ended, from their
+    /// actual send time, in microseconds; `max_us` is the oldest.
+    #[serde(default)]
+    pub unanswered_age: Percentiles,
+    /// The raw histogram behind `unanswered_age`, encoded as in `Histograms`.
+    #[serde(default)]
+    pub unanswered_age_histogram: String,
     /// Connections established, reconnects included.
     pub connections_opened: u64,
     /// Most connections open at once (summed over worker threads).
@@ -230,18 +250,7 @@ pub struct EngineReport {
 impl Percentiles {
     pub fn of(h: &Histogram<u64>) -> Percentiles {
         if h.is_empty() {
-            return Percentiles {
-                count: 0,
-                min_us: 0,
-                mean_us: 0.0,
-                stdev_us: 0.0,
-                p50_us: 0,
-                p90_us: 0,
-                p99_us: 0,
-                p99_9_us: 0,
-                p99_99_us: 0,
-                max_us: 0,
-            };
+            return Percentiles::default();
         }
         Percentiles {
             count: h.len(),
@@ -283,7 +292,8 @@ pub fn rfc3339(t: SystemTime) -> String {
     )
 }
 
-fn summarise(t: &TagRecording, elapsed: f64) -> Summary {
+/// `open`: the run had a constant rate, so its corrected latency holds the unanswered requests.
+fn summarise(t: &TagRecording, elapsed: f64, open: bool) -> Summary {
     let requests = t.responses();
     let ok: u64 = t
         .status
@@ -303,10 +313,12 @@ fn summarise(t: &TagRecording, elapsed: f64) -> Summary {
             .iter()
             .map(|(k, n)| (k.as_str().to_string(), *n))
             .collect(),
+        unanswered: t.unanswered,
         bytes_read: t.bytes,
         latency: Latency {
             corrected: Percentiles::of(&t.corrected),
             uncorrected: Percentiles::of(&t.uncorrected),
+            unanswered_in_corrected: if open { t.unanswered } else { 0 },
         },
     }
 }
@@ -358,7 +370,7 @@ impl LoadReport {
             Stop::Count(n) => (None, Some(n)),
         };
         let plan_report = PlanReport {
-            url: plan.target.url.to_string(),
+            url: plan.target.display_url(),
             mode,
             connections: plan.initial_connections() as u64,
             max_connections,
@@ -405,6 +417,7 @@ impl LoadReport {
                 rec.peak_connections,
             ),
             &rec.send_lag,
+            &rec.unanswered_age,
             1,
         )
     }
@@ -421,27 +434,15 @@ impl LoadReport {
         other_load: Option<f64>,
         (sent, late, unsent, opened, peak): (u64, u64, u64, u64, u64),
         send_lag: &Histogram<u64>,
+        unanswered_age: &Histogram<u64>,
         shards: u32,
     ) -> Result<LoadReport, HdrError> {
         let mut all = TagRecording::new();
         for (t, _) in &tags {
             all.merge(t);
         }
-        let summary = summarise(&all, elapsed_s);
-        let finished = summary.requests + summary.errors;
-        // Connect failures never sent anything.
-        let unsent_errors: u64 = all
-            .errors
-            .iter()
-            .filter(|(k, _)| {
-                matches!(
-                    k,
-                    ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::Connect
-                )
-            })
-            .map(|(_, n)| n)
-            .sum();
-        let in_flight = sent.saturating_sub(finished - unsent_errors);
+        let open = plan.mode == Mode::Constant;
+        let summary = summarise(&all, elapsed_s, open);
         let utilisation = if elapsed_s > 0.0 && cores > 0.0 {
             cpu_seconds / (elapsed_s * cores)
         } else {
@@ -460,7 +461,9 @@ impl LoadReport {
                 late_sends: late,
                 late_after_ms: LATE_AFTER.as_secs_f64() * 1000.0,
                 unsent,
-                in_flight_at_end: in_flight,
+                in_flight_at_end: all.unanswered,
+                unanswered_age: Percentiles::of(unanswered_age),
+                unanswered_age_histogram: hdr::encode(unanswered_age)?,
                 connections_opened: opened,
                 peak_connections: peak,
                 send_lag: Percentiles::of(send_lag),
@@ -473,7 +476,7 @@ impl LoadReport {
             .zip(tags)
             .map(|(r, (t, histograms))| TagReport {
                 tag: r.tag.clone(),
-                summary: summarise(&t, elapsed_s),
+                summary: summarise(&t, elapsed_s, open),
                 histograms,
             })
             .collect();
@@ -510,20 +513,51 @@ impl LoadReport {
                 self.summary.errors
             ));
         }
+        if let Some(&n) = self
+            .summary
+            .error_kinds
+            .get(ErrorKind::Descriptors.as_str())
+        {
+            w.push(format!(
+                "{n} connect attempt(s) failed because the load engine ran out of file \
+                 descriptors; those figures measure the engine's limit, not the server: raise \
+                 it (ulimit -n) or use fewer connections"
+            ));
+        }
+        let d = &e.delivery;
+        if d.in_flight_at_end > 0 {
+            let counted = if self.summary.latency.unanswered_in_corrected > 0 {
+                "; the corrected latency counts each at its age then, a lower bound"
+            } else {
+                ""
+            };
+            w.push(format!(
+                "{} request(s) were still unanswered when the run ended; the oldest had waited \
+                 {:.2} s{counted}",
+                d.in_flight_at_end,
+                d.unanswered_age.max_us as f64 / 1e6
+            ));
+        }
         if self.summary.non_2xx > 0 {
             w.push(format!(
                 "{} response(s) had a non-2xx status",
                 self.summary.non_2xx
             ));
         }
-        let d = &e.delivery;
         if d.unsent > 0 {
-            w.push(format!(
-                "{} scheduled request(s) could not be sent: all {} allowed connections were busy; \
-                 the target cannot sustain this rate",
-                d.unsent,
-                self.plan.max_connections.unwrap_or(self.plan.connections)
-            ));
+            let cap = self.plan.max_connections.unwrap_or(self.plan.connections);
+            w.push(if d.peak_connections >= cap {
+                format!(
+                    "{} scheduled request(s) could not be sent: all {cap} allowed connections \
+                     were busy; the target cannot sustain this rate",
+                    d.unsent
+                )
+            } else {
+                format!(
+                    "{} scheduled request(s) were not sent before the run ended",
+                    d.unsent
+                )
+            });
         }
         if d.late_sends > 0 {
             w.push(format!(
@@ -537,6 +571,15 @@ impl LoadReport {
                 "only {} of {} connections could be opened",
                 d.peak_connections, self.plan.connections
             ));
+        }
+        if let Some(asked) = self.plan.duration_s {
+            if self.elapsed_s + 1e-6 < asked {
+                w.push(format!(
+                    "the run was stopped after {:.2} s of the {asked} s asked for; the figures \
+                     cover only that time",
+                    self.elapsed_s
+                ));
+            }
         }
         w
     }
@@ -590,6 +633,18 @@ impl LoadReport {
                 .add(&h)
                 .map_err(|e| MergeError::Hdr(i, HdrError::Decode(format!("{e:?}"))))?;
         }
+        let mut unanswered_age = latency_histogram();
+        for (i, s) in shards.iter().enumerate() {
+            // Results written before ages were recorded have none.
+            let encoded = &s.engine.delivery.unanswered_age_histogram;
+            if encoded.is_empty() {
+                continue;
+            }
+            let h = hdr::decode(encoded).map_err(|e| MergeError::Hdr(i, e))?;
+            unanswered_age
+                .add(&h)
+                .map_err(|e| MergeError::Hdr(i, HdrError::Decode(format!("{e:?}"))))?;
+        }
         let other_load = shards
             .iter()
             .filter_map(|s| s.engine.other_load)
@@ -616,6 +671,7 @@ impl LoadReport {
                 sum(|s| s.engine.delivery.peak_connections),
             ),
             &send_lag,
+            &unanswered_age,
             shards.iter().map(|s| s.shards).sum(),
         )
         .map_err(|e| MergeError::Hdr(0, e))?;
@@ -676,6 +732,7 @@ impl TagReport {
                 .ok_or_else(|| HdrError::Decode(format!("unknown error kind '{kind}'")))?;
             t.errors.insert(kind, *n);
         }
+        t.unanswered = self.summary.unanswered;
         t.bytes = self.summary.bytes_read;
         Ok(t)
     }
@@ -771,6 +828,7 @@ mod tests {
             1.0,
             None,
             (1, 0, 0, 4, 4),
+            &latency_histogram(),
             &latency_histogram(),
             1,
         )

@@ -37,6 +37,11 @@ const SCRATCH: usize = 64 * 1024;
 const SUPERVISOR_GRACE: Duration = Duration::from_millis(1);
 /// Longest mix cycle kept; finer weights are rounded to this resolution.
 const MAX_CYCLE: u64 = 100_000;
+/// First wait of a connection that found no file descriptor free; doubled on each further
+/// failure up to [`DESCRIPTOR_BACKOFF_MAX`], so a process at its limit waits instead of spinning
+/// through connect attempts.
+const DESCRIPTOR_BACKOFF: Duration = Duration::from_millis(10);
+const DESCRIPTOR_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Counters a caller may read while a run goes on, to show progress or to judge whether the
 /// server has settled; and a switch to end the run early.
@@ -94,6 +99,9 @@ pub struct RunOutput {
     pub measure_start: Instant,
     pub threads: usize,
     pub started_at: std::time::SystemTime,
+    /// Whether [`Live::stop`] ended the run; then the windows' `elapsed` is the time measured
+    /// before the stop, not the time asked for.
+    pub stopped: bool,
 }
 
 /// What was measured in a stretch of time.
@@ -231,6 +239,7 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
             })
             .collect();
         let mut last_done = measure_start;
+        let mut stopped_at: Option<Instant> = None;
         let mut results = Vec::with_capacity(threads);
         for h in handles {
             results.push(
@@ -253,9 +262,17 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
                 part.cpu += *cpu;
             }
             last_done = last_done.max(done.last_done);
+            if let Some(at) = done.stopped_at {
+                stopped_at = Some(stopped_at.map_or(at, |s| s.max(at)));
+            }
         }
         if duration.is_none() {
             parts[0].elapsed = last_done.saturating_duration_since(measure_start);
+        } else if let (Some(stop), Some(len)) = (stopped_at, window_len) {
+            // A stopped run measured only until the stop; each part says how much of it it got.
+            for (part, from) in parts.iter_mut().zip(&boundaries) {
+                part.elapsed = stop.saturating_duration_since(*from).min(len);
+            }
         }
         for (i, part) in parts.iter_mut().enumerate() {
             part.other_load = other_load(ticks[i], ticks[i + 1], part.cpu, part.elapsed);
@@ -276,6 +293,7 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
             measure_start,
             threads,
             started_at,
+            stopped: stopped_at.is_some(),
         })
     })
 }
@@ -375,6 +393,8 @@ struct WorkerDone {
     windows: Vec<Recording>,
     /// When its last measured request finished.
     last_done: Instant,
+    /// When [`Live::stop`] ended it, if it did.
+    stopped_at: Option<Instant>,
     /// CPU time it used in each part of the measured window.
     cpu: Vec<Duration>,
 }
@@ -433,6 +453,7 @@ fn worker(
         all_done: Notify::new(),
         last_done: Cell::new(start),
         live,
+        pending: RefCell::new(Vec::with_capacity(setup.connections)),
         first_send: (setup.connect_first && setup.rate.is_none() && !setup.ramp.is_zero())
             .then(|| start + setup.ramp),
     });
@@ -467,7 +488,13 @@ fn worker(
         if shared.pacer.is_open() {
             tokio::task::spawn_local(supervise(shared.clone(), setup.cap));
         }
+        // A run stopped by count ends when its last request does; a timed run lasts its time,
+        // even when the schedule has nothing left to send before the end (a tiny rate).
+        let counted = deadline.is_none();
         let finished = async {
+            if !counted {
+                std::future::pending::<()>().await;
+            }
             while shared.tasks.get() > 0 {
                 shared.all_done.notified().await;
             }
@@ -492,12 +519,15 @@ fn worker(
         }
     });
     let cpu_at_end = cpu::thread_cpu_time();
-    // Dropping the set cancels whatever is still in flight and closes every connection.
-    drop(local);
+    let stopped = setup.stop.load(Ordering::Relaxed);
     let end = match deadline {
-        Some(d) if !setup.stop.load(Ordering::Relaxed) => d,
+        Some(d) if !stopped => d,
         _ => Instant::now(),
     };
+    // What is still in flight now is counted before it is cancelled, not forgotten.
+    shared.count_unanswered(end);
+    // Dropping the set cancels whatever is still in flight and closes every connection.
+    drop(local);
     let mut windows = shared.recordings.replace(Vec::new());
     if let Some(last) = windows.last_mut() {
         last.unsent = shared.pacer.unclaimed(end);
@@ -509,6 +539,7 @@ fn worker(
     Ok(WorkerDone {
         windows,
         last_done: shared.last_done.get(),
+        stopped_at: stopped.then_some(end),
         cpu: marks
             .windows(2)
             .map(|m| m[1].saturating_sub(m[0]))
@@ -537,6 +568,9 @@ struct Shared {
     all_done: Notify,
     last_done: Cell<Instant>,
     live: Arc<WorkerLive>,
+    /// One slot per connection task: the request it has written and awaits, if any. Written on
+    /// every send, read only when the run ends.
+    pending: RefCell<Vec<Rc<Cell<Option<Pending>>>>>,
     /// Closed loop with `connect_first`: connections opened before this send nothing until it.
     first_send: Option<Instant>,
 }
@@ -547,12 +581,43 @@ impl Shared {
         RefMut::map(self.recordings.borrow_mut(), |r| &mut r[window])
     }
 
+    /// A new connection task's slot for the request it awaits.
+    fn pending_slot(&self) -> Rc<Cell<Option<Pending>>> {
+        let slot = Rc::new(Cell::new(None));
+        self.pending.borrow_mut().push(slot.clone());
+        slot
+    }
+
+    /// Records every request written and still awaiting its outcome at `end`, in the part of
+    /// the measured window it counts in.
+    fn count_unanswered(&self, end: Instant) {
+        for slot in self.pending.borrow().iter() {
+            let Some(p) = slot.get() else { continue };
+            if let Some(window) = self.pacer.window(&p.ticket, end) {
+                let bound = p
+                    .ticket
+                    .intended
+                    .map(|at| end.saturating_duration_since(at));
+                self.rec(window)
+                    .unanswered(p.tag, end.saturating_duration_since(p.sent), bound);
+            }
+        }
+    }
+
     fn next_request(&self) -> usize {
         let i = self.next_in_cycle.get();
         self.next_in_cycle
             .set(if i + 1 == self.cycle.len() { 0 } else { i + 1 });
         usize::from(self.cycle[i])
     }
+}
+
+/// A request written and not yet answered.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    ticket: crate::pacer::Ticket,
+    sent: Instant,
+    tag: usize,
 }
 
 /// Starts a connection's load loop, at once or at `at`.
@@ -591,7 +656,9 @@ async fn supervise(shared: Rc<Shared>, cap: usize) {
 
 /// The load loop of one connection.
 async fn drive(shared: &Shared) {
+    let pending = shared.pending_slot();
     let mut conn: Option<Conn> = None;
+    let mut backoff = DESCRIPTOR_BACKOFF;
     if let Some(at) = shared.first_send.filter(|&at| Instant::now() < at) {
         // A failed connect is tried again, and counted, by the first request.
         conn = connect(shared).await.ok();
@@ -611,12 +678,19 @@ async fn drive(shared: &Shared) {
             Some(c) => c,
             None => match connect(shared).await {
                 Ok(c) => {
+                    backoff = DESCRIPTOR_BACKOFF;
                     now = Instant::now();
                     conn.insert(c)
                 }
                 Err(kind) => {
                     now = Instant::now();
                     shared.finish(shared.pacer.window(&ticket, now), tag, Err(kind));
+                    if kind == ErrorKind::Descriptors {
+                        // Retrying at once cannot help until some socket closes.
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(DESCRIPTOR_BACKOFF_MAX);
+                        now = Instant::now();
+                    }
                     continue;
                 }
             },
@@ -633,6 +707,7 @@ async fn drive(shared: &Shared) {
                 }
             }
         }
+        pending.set(Some(Pending { ticket, sent, tag }));
         let request = &shared.requests[tag];
         let outcome = match tokio::time::timeout(
             shared.request_timeout,
@@ -644,6 +719,7 @@ async fn drive(shared: &Shared) {
             Err(_) => Err(ErrorKind::Timeout),
         };
         let done = Instant::now();
+        pending.set(None);
         now = done;
         let measured = shared.pacer.window(&ticket, done);
         match outcome {

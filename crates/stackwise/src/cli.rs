@@ -19,7 +19,13 @@ pub enum Command {
     /// Closed loop by default (-c connections, each sending when its last response arrives).
     /// With --rate, an open loop: requests leave on a fixed schedule and latency is measured from
     /// each one's intended send time, so server stalls are not hidden (coordinated omission
-    /// corrected); the uncorrected latency is reported too.
+    /// corrected); the uncorrected latency is reported too. Requests still unanswered when the
+    /// run ends are counted and aged; at a constant rate they count in the corrected latency.
+    ///
+    /// Exits with 1 when no request got an HTTP response (all failed, or the server answered
+    /// nothing within the run), with the reason on stderr after the result; responses of any
+    /// status, 4xx and 5xx included, are answers. Bad input, or more connections than the file
+    /// descriptor limit allows, exits with 2 before any load is sent.
     Load(Box<LoadArgs>),
     /// Join the JSON results of shards of one run into one result, exactly.
     Merge(MergeArgs),

@@ -15,6 +15,7 @@ use crate::{export, settings, usage};
 
 pub fn load(args: &LoadArgs) -> anyhow::Result<ExitCode> {
     let plan = settings::load_plan(args)?;
+    settings::fit_descriptors(&plan)?;
     preflight(&plan)?;
     let live = Live::new();
     let bar = progress_bar(&plan, args.no_progress);
@@ -41,7 +42,53 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<ExitCode> {
         args.output.as_deref(),
         args.hdr_log.as_deref(),
     )?;
-    Ok(ExitCode::SUCCESS)
+    match nothing_answered(&report) {
+        // The result is out; the error line says why the run failed.
+        Some(why) => Err(anyhow::anyhow!(why)),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Why a run failed as a whole, if it did: no request got an HTTP response, so its figures
+/// describe no server behaviour. Responses of any status count; 4xx and 5xx are answers.
+pub fn nothing_answered(report: &LoadReport) -> Option<String> {
+    let s = &report.summary;
+    if s.requests > 0 {
+        return None;
+    }
+    let d = &report.engine.delivery;
+    let oldest = d.unanswered_age.max_us as f64 / 1e6;
+    if s.errors == 0 {
+        return Some(if d.in_flight_at_end > 0 {
+            format!(
+                "no response: the server accepted connections and answered nothing within the \
+                 run ({} request(s) unanswered, the oldest for {oldest:.2} s)",
+                export::terminal::thousands(d.in_flight_at_end)
+            )
+        } else {
+            "no response: no request was sent within the run".to_string()
+        });
+    }
+    let mut kinds: Vec<(&String, &u64)> = s.error_kinds.iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(a.1));
+    let mut why: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| {
+            let hint = match k.as_str() {
+                "protocol" => " (the server's answers were not HTTP/1.1)",
+                "descriptors" => " (the engine ran out of file descriptors)",
+                _ => "",
+            };
+            format!("{} {k}{hint}", export::terminal::thousands(**n))
+        })
+        .collect();
+    if d.in_flight_at_end > 0 {
+        why.push(format!(
+            "{} unanswered at the end",
+            export::terminal::thousands(d.in_flight_at_end)
+        ));
+    }
+    Some(format!("no request succeeded: {}", why.join(", ")))
 }
 
 pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
@@ -77,7 +124,7 @@ fn preflight(plan: &Plan) -> anyhow::Result<()> {
         .map_err(|e| {
             usage(format!(
                 "cannot connect to {} ({addr}): {e}",
-                plan.target.url
+                plan.target.display_url()
             ))
         })
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use stackwise_engine::cpu::{allowed_cpus, online_cpus, parse_cpu_list};
+use stackwise_engine::limits;
 use stackwise_engine::plan::path_and_query;
 use stackwise_engine::{Load, Plan, RequestSpec, Stop, Target};
 
@@ -25,18 +26,6 @@ pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
         Some(path) => read_mix(path, &target)?,
         None => vec![single_request(args, &target)?],
     };
-    let load = match args.rate {
-        None => Load::Closed {
-            connections: args.connections,
-        },
-        Some(rate) => Load::Constant {
-            rate,
-            connections: args.connections,
-            max_connections: args
-                .max_connections
-                .unwrap_or(args.connections.max(DEFAULT_MAX_CONNECTIONS)),
-        },
-    };
     let stop = match (args.requests, &args.duration) {
         (Some(n), _) => Stop::Count(n),
         (None, Some(d)) => Stop::Duration(duration("--duration", d)?),
@@ -50,6 +39,18 @@ pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
     let threads = args
         .threads
         .unwrap_or_else(|| cpus.as_ref().map_or_else(allowed_cpus, Vec::len));
+    let load = match args.rate {
+        None => Load::Closed {
+            connections: args.connections,
+        },
+        Some(rate) => Load::Constant {
+            rate,
+            connections: args.connections,
+            max_connections: args
+                .max_connections
+                .unwrap_or_else(|| default_max_connections(args.connections, threads)),
+        },
+    };
     let plan = Plan {
         target,
         requests,
@@ -69,6 +70,36 @@ pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
     };
     plan.validate().map_err(|e| usage(e.to_string()))?;
     Ok(plan)
+}
+
+/// The open loop's connection cap when none is given: the larger of -c and
+/// [`DEFAULT_MAX_CONNECTIONS`], but no more than the hard descriptor limit allows, so the default
+/// never asks for descriptors the process cannot have.
+fn default_max_connections(connections: usize, threads: usize) -> usize {
+    let cap = connections.max(DEFAULT_MAX_CONNECTIONS);
+    match limits::descriptor_limit() {
+        Ok(limit) => {
+            let allowed = limits::connections_within(limit.hard, threads);
+            cap.min(usize::try_from(allowed).unwrap_or(usize::MAX))
+                .max(connections)
+        }
+        Err(_) => cap,
+    }
+}
+
+/// Makes room for every descriptor `plan` may hold (see [`limits::ensure_descriptors`]), or
+/// refuses it with a usage error naming the flag that asks for them.
+pub fn fit_descriptors(plan: &Plan) -> anyhow::Result<()> {
+    let needed = limits::descriptors_needed(plan);
+    limits::ensure_descriptors(needed).map(drop).map_err(|e| {
+        let asked = match plan.load {
+            Load::Closed { connections } => format!("-c {connections}"),
+            Load::Constant {
+                max_connections, ..
+            } => format!("--max-connections {max_connections}"),
+        };
+        usage(format!("{asked} {e}"))
+    })
 }
 
 fn duration(flag: &str, value: &str) -> anyhow::Result<Duration> {

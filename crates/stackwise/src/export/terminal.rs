@@ -11,6 +11,15 @@ fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
 }
 
+/// A rate asked for: one decimal, or as given when below one a second (0.001 is not 0.0).
+fn asked_rate(r: f64) -> String {
+    if r < 1.0 {
+        format!("{r}")
+    } else {
+        format!("{r:.1}")
+    }
+}
+
 fn seconds(s: f64) -> String {
     if s >= 1.0 && s.fract() == 0.0 {
         format!("{s:.0} s")
@@ -81,8 +90,8 @@ pub fn render(r: &LoadReport) -> String {
     let shape = match p.mode {
         Mode::Closed => format!("closed loop, {} connections", thousands(p.connections)),
         Mode::Constant => format!(
-            "constant rate {:.1} req/s, {} connections (up to {})",
-            p.rate.unwrap_or_default(),
+            "constant rate {} req/s, {} connections (up to {})",
+            asked_rate(p.rate.unwrap_or_default()),
             thousands(p.connections),
             thousands(p.max_connections.unwrap_or(p.connections))
         ),
@@ -117,8 +126,8 @@ pub fn render(r: &LoadReport) -> String {
     if open {
         let _ = writeln!(
             out,
-            "Schedule    asked {:.1} req/s, sent {:.1} req/s, late sends {}, unsent {}",
-            p.rate.unwrap_or_default(),
+            "Schedule    asked {} req/s, sent {:.1} req/s, late sends {}, unsent {}",
+            asked_rate(p.rate.unwrap_or_default()),
             d.send_rate,
             thousands(d.late_sends),
             thousands(d.unsent)
@@ -131,6 +140,19 @@ pub fn render(r: &LoadReport) -> String {
         thousands(d.peak_connections),
         thousands(d.connections_opened)
     );
+    if d.in_flight_at_end > 0 {
+        let _ = writeln!(
+            out,
+            "Unanswered  {} at the end, the oldest after {:.2} s{}",
+            thousands(d.in_flight_at_end),
+            d.unanswered_age.max_us as f64 / 1e6,
+            if r.summary.latency.unanswered_in_corrected > 0 {
+                " (in corrected latency at that age)"
+            } else {
+                ""
+            }
+        );
+    }
     let e = &r.engine;
     let _ = writeln!(
         out,
