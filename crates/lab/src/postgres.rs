@@ -211,8 +211,13 @@ impl Database {
             "log_min_messages=warning",
         ]);
         as_owner(&mut server);
-        let mut group = Group::spawn("postgres", server, cpus, Some(log))?
-            .stop_with(nix::sys::signal::Signal::SIGINT);
+        let mut group = Group::spawn_stopping_with(
+            "postgres",
+            server,
+            cpus,
+            Some(log),
+            nix::sys::signal::Signal::SIGINT,
+        )?;
         let admin = DbInfo {
             host: "127.0.0.1".into(),
             port,

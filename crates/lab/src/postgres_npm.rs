@@ -135,7 +135,7 @@ fn install(package: &str, prefix: &Path) -> Result<(), String> {
         .args(["--no-audit", "--no-fund", "--no-update-notifier"])
         .args(["--ignore-scripts", "--loglevel=error"])
         .current_dir(prefix);
-    run(&mut npm, &format!("npm install {package}@{VERSION}"))?;
+    run(npm, &format!("npm install {package}@{VERSION}"))?;
     let package_dir = prefix.join("node_modules").join(package);
     // The script reads native/pg-symlinks.json relative to the working directory.
     let mut hydrate = Command::new("node");
@@ -143,7 +143,7 @@ fn install(package: &str, prefix: &Path) -> Result<(), String> {
         .arg("scripts/hydrate-symlinks.js")
         .current_dir(&package_dir);
     run(
-        &mut hydrate,
+        hydrate,
         &format!(
             "node scripts/hydrate-symlinks.js in {}",
             package_dir.display()
@@ -162,7 +162,7 @@ fn check(bin: &Path) -> Result<(), String> {
         if let Some((uid, gid)) = crate::postgres::unprivileged_owner() {
             cmd.uid(uid).gid(gid);
         }
-        let out = run(&mut cmd, &format!("{} --version", path.display()))?;
+        let out = run(cmd, &format!("{} --version", path.display()))?;
         if !out.contains("(PostgreSQL)") {
             return Err(format!("{} --version said '{out}'", path.display()));
         }
@@ -171,10 +171,9 @@ fn check(bin: &Path) -> Result<(), String> {
 }
 
 /// Runs `cmd` to its end; its stdout, or an error naming `what` with its output.
-fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{what} could not start: {e}"))?;
+fn run(cmd: Command, what: &str) -> Result<String, String> {
+    let out =
+        crate::process::output(what, cmd).map_err(|e| format!("{what} could not start: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if out.status.success() {
         return Ok(stdout);

@@ -55,6 +55,23 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
     }
 }
 
+/// Called before a command starts processes: removes what an earlier stackwise that was killed
+/// left behind, saying so, and starts the watchdog that will do the same for this one.
+pub fn guard_processes() {
+    let reaped = stackwise_lab::process::reap_dead();
+    if !reaped.is_empty() {
+        eprintln!("stackwise: {reaped}");
+    }
+    let watchdog =
+        std::env::current_exe().and_then(|exe| stackwise_lab::process::start_watchdog(&exe));
+    if let Err(e) = watchdog {
+        eprintln!(
+            "stackwise: warning: no watchdog ({e}); should this process be killed, the next \
+             run removes what it leaves"
+        );
+    }
+}
+
 /// Runs one command.
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {

@@ -31,6 +31,7 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             options.stacks_dir.display()
         )));
     }
+    crate::guard_processes();
     let verdicts =
         verify_stacks(&options, &mut |msg| eprintln!("verify: {msg}")).map_err(|e| match e {
             stackwise_lab::verify::VerifyError::Manifest(_) => usage(e.to_string()),

@@ -1,14 +1,29 @@
 //! Processes the lab starts: each in a process group of its own, pinned to its CPUs, and ended
-//! with all its descendants on success, error, Ctrl-C and panic.
+//! with all its descendants on success, error, Ctrl-C, panic, and the death of stackwise itself.
 //!
 //! Launchers fork (pyenv's `python3` shim, gunicorn's arbiter, Node's cluster primary), so ending
-//! the PID we spawned is not enough: the whole group is signalled. Every live group and every
-//! temporary directory is also listed in a process-wide registry, which a signal thread empties
-//! on SIGINT, SIGTERM or SIGHUP before the process exits.
+//! the PID we spawned is not enough: the whole group is signalled. Three defences, from the
+//! commonest way out to the rarest:
+//!
+//! - A [`Group`] is ended by its owner, at the latest when it is dropped. Every live group and
+//!   temporary directory is listed in a process-wide registry, which a signal thread empties on
+//!   SIGINT, SIGTERM or SIGHUP before the process exits. Groups are started by one spawner thread
+//!   that checks for an interruption under the registry's lock ([`spawner`]), so no group can
+//!   start once the teardown has begun.
+//! - Every group leader gets a parent-death signal, its stop signal: when stackwise is killed
+//!   outright (SIGKILL, the OOM killer), the leaders are signalled by the kernel.
+//! - What a leader cannot take with it (a child it forked, PostgreSQL's data directory) is also
+//!   written to a state file this process holds locked ([`leftovers`]). A watchdog process waits
+//!   for that lock and removes what a dead stackwise left, and every run starts by doing the same
+//!   for any earlier process that died without its watchdog.
+
+mod leftovers;
+mod spawner;
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
@@ -17,17 +32,40 @@ use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
-/// What must be ended or removed if the process is interrupted.
-#[derive(Default)]
+pub use leftovers::{reap_dead, start_watchdog, watchdog_if_asked, Reaped};
+
+/// A group the registry holds: its id, the signal that asks it to stop, and its leader's start
+/// time (so a reused process id is never taken for it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Member {
+    pgid: i32,
+    signal: Signal,
+    started: u64,
+}
+
+/// What must be ended or removed if the process is interrupted or dies.
 struct Registry {
-    /// Process groups, with the signal that asks each to stop.
-    groups: Vec<(i32, Signal)>,
+    groups: Vec<Member>,
     dirs: Vec<PathBuf>,
+    /// Set when the teardown begins: from then on nothing starts.
+    closed: bool,
+    /// The same lists on disk, for a watchdog or a later run should this process be killed.
+    state: leftovers::State,
+}
+
+impl Registry {
+    /// Writes the lists to the state file after a change.
+    fn changed(&mut self) {
+        let (groups, dirs) = (self.groups.clone(), self.dirs.clone());
+        self.state.write(&groups, &dirs);
+    }
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     groups: Vec::new(),
     dirs: Vec::new(),
+    closed: false,
+    state: leftovers::State::NONE,
 });
 static HANDLER: Once = Once::new();
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -50,7 +88,7 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
 }
 
 /// Installs the SIGINT/SIGTERM/SIGHUP handler that ends every registered group, removes every
-/// registered directory and exits with 130. Idempotent.
+/// registered directory and exits with 128 + the signal. Idempotent.
 pub fn install_interrupt_handler() {
     HANDLER.call_once(|| {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -70,26 +108,36 @@ pub fn install_interrupt_handler() {
     });
 }
 
-/// Ends every registered group and removes every registered directory.
+/// Ends every registered group and removes every registered directory; nothing starts after.
 pub fn cleanup_all() {
     let (groups, dirs) = {
         let mut r = registry();
-        (std::mem::take(&mut r.groups), std::mem::take(&mut r.dirs))
+        r.closed = true;
+        (r.groups.clone(), r.dirs.clone())
     };
-    for (g, signal) in &groups {
-        let _ = killpg(Pid::from_raw(*g), *signal);
+    end_groups(&groups);
+    for d in &dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    let mut r = registry();
+    r.groups.retain(|m| !groups.contains(m));
+    r.dirs.retain(|d| !dirs.contains(d));
+    r.changed();
+}
+
+/// Asks each group to stop with its signal, and kills what is left after three seconds.
+fn end_groups(groups: &[Member]) {
+    for m in groups {
+        let _ = killpg(Pid::from_raw(m.pgid), m.signal);
     }
     let deadline = Instant::now() + Duration::from_secs(3);
-    for (g, _) in &groups {
-        wait_group_gone(*g, deadline);
-        let _ = killpg(Pid::from_raw(*g), Signal::SIGKILL);
+    for m in groups {
+        wait_group_gone(m.pgid, deadline);
+        let _ = killpg(Pid::from_raw(m.pgid), Signal::SIGKILL);
     }
     let deadline = Instant::now() + Duration::from_secs(2);
-    for (g, _) in &groups {
-        wait_group_gone(*g, deadline);
-    }
-    for d in dirs {
-        let _ = std::fs::remove_dir_all(d);
+    for m in groups {
+        wait_group_gone(m.pgid, deadline);
     }
 }
 
@@ -109,22 +157,68 @@ pub fn group_alive(pgid: i32) -> bool {
     if killpg(Pid::from_raw(pgid), None) == Err(Errno::ESRCH) {
         return false;
     }
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return true;
-    };
-    entries.flatten().any(|e| {
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            return false;
-        };
-        // Fields after the command name (which may hold spaces): state, ppid, pgrp, ...
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            return false;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next();
-        let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
-        pgrp == Some(pgid) && state != Some("Z") && state != Some("X")
+    // Unreadable /proc: assume the worst.
+    group_members(pgid).is_none_or(|m| !m.is_empty())
+}
+
+/// The live (not zombie) processes of group `pgid`, from /proc.
+fn group_members(pgid: i32) -> Option<Vec<i32>> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    Some(
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+                let stat = proc_stat(pid)?;
+                (stat.pgrp == pgid && stat.state != 'Z' && stat.state != 'X').then_some(pid)
+            })
+            .collect(),
+    )
+}
+
+/// The fields of /proc/PID/stat the lab reads.
+#[derive(Debug, Clone, Copy)]
+struct ProcStat {
+    state: char,
+    pgrp: i32,
+    /// Clock ticks after boot at which the process started.
+    started: u64,
+}
+
+fn proc_stat(pid: i32) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses; the fields after it are: state, ppid,
+    // pgrp, ... and starttime is the 20th of them.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcStat {
+        state: fields.first()?.chars().next()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        started: fields.get(19)?.parse().ok()?,
     })
+}
+
+/// Starts `cmd` and registers its group, unless the teardown has begun. Called by the spawner
+/// thread: the lock is held from the check to the registration, so the interrupt handler sees
+/// either the group or the refusal.
+fn start_registered(cmd: &mut Command, signal: Signal) -> std::io::Result<Child> {
+    let mut r = registry();
+    if r.closed || interrupted() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Interrupted,
+            "stackwise is being interrupted; nothing new starts",
+        ));
+    }
+    let child = cmd.spawn()?;
+    let pgid = child.id() as i32;
+    let started = proc_stat(pgid).map_or(0, |s| s.started);
+    r.groups.push(Member {
+        pgid,
+        signal,
+        started,
+    });
+    r.changed();
+    Ok(child)
 }
 
 /// A temporary directory removed on drop and on interruption.
@@ -138,7 +232,9 @@ impl TempDir {
     pub fn new(prefix: &str) -> std::io::Result<TempDir> {
         let dir = tempfile::Builder::new().prefix(prefix).tempdir()?;
         let path = dir.path().to_path_buf();
-        registry().dirs.push(path.clone());
+        let mut r = registry();
+        r.dirs.push(path.clone());
+        r.changed();
         Ok(TempDir {
             dir: Some(dir),
             path,
@@ -152,10 +248,12 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        registry().dirs.retain(|d| d != &self.path);
         if let Some(dir) = self.dir.take() {
             let _ = dir.close();
         }
+        let mut r = registry();
+        r.dirs.retain(|d| d != &self.path);
+        r.changed();
     }
 }
 
@@ -173,16 +271,26 @@ pub struct Group {
 
 impl Group {
     /// Starts `cmd` as the leader of a new process group, pinned to `cpus` when given, with its
-    /// output appended to `log` when given (else discarded).
+    /// output appended to `log` when given (else discarded), stopped with SIGTERM.
     pub fn spawn(
+        name: &str,
+        cmd: Command,
+        cpus: Option<&[usize]>,
+        log: Option<&Path>,
+    ) -> std::io::Result<Group> {
+        Group::spawn_stopping_with(name, cmd, cpus, log, Signal::SIGTERM)
+    }
+
+    /// As [`Group::spawn`], asking the group to stop with `signal` instead of SIGTERM
+    /// (PostgreSQL's fast shutdown is SIGINT; on SIGTERM it waits for every client to leave).
+    /// The leader gets the same signal should stackwise die first.
+    pub fn spawn_stopping_with(
         name: &str,
         mut cmd: Command,
         cpus: Option<&[usize]>,
         log: Option<&Path>,
+        signal: Signal,
     ) -> std::io::Result<Group> {
-        use std::os::unix::process::CommandExt;
-        install_interrupt_handler();
-        cmd.process_group(0).stdin(Stdio::null());
         match log {
             Some(path) => {
                 let file = File::options().create(true).append(true).open(path)?;
@@ -192,23 +300,20 @@ impl Group {
                 cmd.stdout(Stdio::null()).stderr(Stdio::null());
             }
         }
-        // A process inherits the CPU set of the thread that starts it, so start it from a
-        // thread pinned to those CPUs; every process it forks inherits the set in turn.
-        let child = std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    if let Some(cpus) = cpus {
-                        stackwise_engine::cpu::pin_current_thread_to(cpus)?;
-                    }
-                    // Register before the child can fork, so an interruption finds the group.
-                    let mut r = registry();
-                    let child = cmd.spawn()?;
-                    r.groups.push((child.id() as i32, Signal::SIGTERM));
-                    Ok::<_, std::io::Error>(child)
-                })
-                .join()
-                .map_err(|_| std::io::Error::other("the spawning thread panicked"))?
-        })?;
+        Group::start(name, cmd, cpus, log, signal)
+    }
+
+    fn start(
+        name: &str,
+        mut cmd: Command,
+        cpus: Option<&[usize]>,
+        log: Option<&Path>,
+        signal: Signal,
+    ) -> std::io::Result<Group> {
+        use std::os::unix::process::CommandExt;
+        install_interrupt_handler();
+        cmd.process_group(0).stdin(Stdio::null());
+        let child = spawner::spawn(cmd, cpus, signal)?;
         let pgid = child.id() as i32;
         Ok(Group {
             name: name.to_string(),
@@ -216,22 +321,8 @@ impl Group {
             pgid,
             log: log.map(Path::to_path_buf),
             stopped: false,
-            stop_signal: Signal::SIGTERM,
+            stop_signal: signal,
         })
-    }
-
-    /// Asks the group to stop with `signal` instead of SIGTERM (PostgreSQL's fast shutdown is
-    /// SIGINT; on SIGTERM it waits for every client to leave).
-    pub fn stop_with(mut self, signal: Signal) -> Group {
-        self.stop_signal = signal;
-        for g in registry()
-            .groups
-            .iter_mut()
-            .filter(|(g, _)| *g == self.pgid)
-        {
-            g.1 = signal;
-        }
-        self
     }
 
     pub fn name(&self) -> &str {
@@ -249,7 +340,7 @@ impl Group {
     }
 
     /// Waits for the leader to end, then ends whatever it left in its group.
-    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+    pub fn wait(&mut self) -> std::io::Result<ExitStatus> {
         let status = self.child.wait();
         self.stop(Duration::from_millis(500));
         status
@@ -285,7 +376,9 @@ impl Group {
         let _ = self.child.wait();
         // Killed descendants linger until their new parent reaps them.
         wait_group_gone(self.pgid, Instant::now() + Duration::from_secs(1));
-        registry().groups.retain(|(g, _)| *g != self.pgid);
+        let mut r = registry();
+        r.groups.retain(|m| m.pgid != self.pgid);
+        r.changed();
     }
 }
 
@@ -293,6 +386,38 @@ impl Drop for Group {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(3));
     }
+}
+
+/// Runs `cmd` to its end as a group of its own, as `Command::output` does, so that an
+/// interruption or the death of stackwise ends it with everything else.
+pub fn output(name: &str, mut cmd: Command) -> std::io::Result<Output> {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut group = Group::start(name, cmd, None, None, Signal::SIGTERM)?;
+    let stdout = group.child.stdout.take();
+    let stderr = group.child.stderr.take();
+    let read = |pipe: Option<std::process::ChildStdout>| {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    };
+    // Both pipes are read at once, or a child filling one would block on it.
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = stderr {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let stdout = read(stdout);
+    let stderr = err.join().unwrap_or_default();
+    let status = group.wait()?;
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 #[cfg(test)]
