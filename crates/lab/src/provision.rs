@@ -2,10 +2,13 @@
 //! `install` commands run there, once per content of its `inputs` (lockfiles, or whole folders
 //! when the install compiles sources), so a second run reuses the install. Install time, installed size and transitive dependencies are recorded.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -21,6 +24,12 @@ const MARKER: &str = ".stackwise-installed.json";
 pub enum ProvisionError {
     #[error("cannot prepare '{0}': {1}")]
     Io(PathBuf, std::io::Error),
+    #[error(
+        "another stackwise process is running servers from the installed copy of {id} in \
+         '{dir}', and this run needs it installed anew; let that run finish, or pass another \
+         --cache-dir"
+    )]
+    InUse { id: String, dir: PathBuf },
     #[error("install step `{command}` failed ({status}); last output:\n{tail}")]
     Step {
         command: String,
@@ -52,6 +61,56 @@ pub struct Provisioned {
     /// The private copy the server runs in.
     pub dir: PathBuf,
     pub install: InstallFacts,
+    /// A shared hold on the copy while this process may run servers from it.
+    _hold: Hold,
+}
+
+/// A lock on a stack's installed copy (`<cache>/stacks/<id>.lock`): exclusive while it is
+/// installed or refreshed, shared while servers run from it. Two runs sharing a cache thus
+/// never remove or half-make each other's install: the second waits for the first's install,
+/// and a run that needs a new install of a copy another run is using says so.
+#[derive(Clone)]
+struct Hold {
+    /// Held for its release when the last clone is dropped.
+    _lock: std::sync::Arc<Flock<File>>,
+}
+
+impl std::fmt::Debug for Hold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hold")
+    }
+}
+
+/// What [`hold`] got.
+enum Held {
+    /// Nobody else holds the copy: it may be installed.
+    Alone(Flock<File>),
+    /// Another process runs servers from it: it may be used as it is.
+    Shared(Flock<File>),
+}
+
+/// Takes the lock on a copy: exclusive if nobody holds it, else shared, waiting for an install
+/// in progress to end.
+fn hold(path: &Path) -> std::io::Result<Held> {
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    let file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => return Ok(Held::Alone(lock)),
+        Err((file, Errno::EWOULDBLOCK)) => file,
+        Err((_, e)) => return Err(e.into()),
+    };
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        Ok(lock) => Ok(Held::Shared(lock)),
+        // Being installed by another process: wait for it.
+        Err((file, Errno::EWOULDBLOCK)) => Flock::lock(file, FlockArg::LockShared)
+            .map(Held::Shared)
+            .map_err(|(_, e)| e.into()),
+        Err((_, e)) => Err(e.into()),
+    }
 }
 
 /// The hash of everything that decides an install: the inputs' names and contents and the
@@ -155,16 +214,41 @@ fn dependency_count(dir: &Path) -> u64 {
 /// output goes to `log`.
 pub fn provision(stack: &Stack, cache: &Path, log: &Path) -> Result<Provisioned, ProvisionError> {
     let key = key(stack)?;
-    let dir = cache.join("stacks").join(stack.id());
+    let stacks = cache.join("stacks");
+    let dir = stacks.join(stack.id());
     let marker = dir.join(MARKER);
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |e| ProvisionError::Io(p, e)
     };
+    std::fs::create_dir_all(&stacks).map_err(io(&stacks))?;
+    let lock_path = stacks.join(format!("{}.lock", stack.id()));
+    let held = hold(&lock_path).map_err(io(&lock_path))?;
     let previous: Option<InstallFacts> = std::fs::read_to_string(&marker)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .filter(|f: &InstallFacts| f.key == key);
+    let lock = match held {
+        Held::Alone(lock) => lock,
+        // Another run's servers use the copy: it is taken as it is, sources included.
+        Held::Shared(lock) => {
+            let Some(mut facts) = previous else {
+                return Err(ProvisionError::InUse {
+                    id: stack.id().to_string(),
+                    dir,
+                });
+            };
+            facts.cached = true;
+            return Ok(Provisioned {
+                stack: stack.clone(),
+                dir,
+                install: facts,
+                _hold: Hold {
+                    _lock: std::sync::Arc::new(lock),
+                },
+            });
+        }
+    };
     let install = match previous {
         Some(mut facts) => {
             // The same dependencies: refresh the sources only.
@@ -193,10 +277,15 @@ pub fn provision(stack: &Stack, cache: &Path, log: &Path) -> Result<Provisioned,
             facts
         }
     };
+    lock.relock(FlockArg::LockShared)
+        .map_err(|e| ProvisionError::Io(lock_path, e.into()))?;
     Ok(Provisioned {
         stack: stack.clone(),
         dir,
         install,
+        _hold: Hold {
+            _lock: std::sync::Arc::new(lock),
+        },
     })
 }
 
@@ -279,9 +368,18 @@ start = ["sh", "server.sh"]
         let count = std::fs::read_to_string(first.dir.join("count.txt")).unwrap();
         assert_eq!(count.lines().count(), 1, "installed twice");
 
+        // While a copy is in use, a changed input cannot reinstall it under the user's feet.
         std::fs::write(src.join("deps.lock"), "a==2\n").unwrap();
+        let err = provision(&stack, &cache, &log).unwrap_err();
+        assert!(matches!(err, ProvisionError::InUse { .. }), "{err}");
+        assert!(err.to_string().contains("--cache-dir"), "{err}");
+        drop((first, second));
         let third = provision(&stack, &cache, &log).unwrap();
         assert!(!third.install.cached);
+        // Another user of the same install shares it.
+        let fourth = provision(&stack, &cache, &log).unwrap();
+        assert!(fourth.install.cached);
+        drop((third, fourth));
 
         // A failing step names itself and shows its output.
         let mut broken = stack.clone();

@@ -16,6 +16,9 @@ pub struct Reading {
     pub rss_bytes: u64,
     pub pss_bytes: u64,
     pub processes: u64,
+    /// Which processes they were: a hash of their ids and start times, so that a worker that
+    /// exits, or is replaced by a new one, changes it.
+    pub members: u64,
 }
 
 /// CPU seconds of the processes `roots` and all their live descendants, in one pass over
@@ -97,6 +100,12 @@ pub fn read_group(pgid: i32) -> Reading {
         let stime: f64 = f[12].parse().unwrap_or(0.0);
         r.cpu_seconds += (utime + stime) / ticks;
         r.processes += 1;
+        // Summed, so the order /proc lists them in does not matter.
+        let pid = e.file_name().to_str().and_then(|n| n.parse::<u64>().ok());
+        let started = f.get(19).and_then(|v| v.parse::<u64>().ok());
+        r.members = r
+            .members
+            .wrapping_add(mix(pid.unwrap_or(0) ^ started.unwrap_or(0) << 24));
         if let Ok(rollup) = std::fs::read_to_string(e.path().join("smaps_rollup")) {
             for line in rollup.lines() {
                 let kib = |l: &str| {
@@ -115,6 +124,13 @@ pub fn read_group(pgid: i32) -> Reading {
         }
     }
     r
+}
+
+/// A 64-bit mixer (splitmix64's finaliser): distinct processes give unrelated values.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// Waits until group `pgid` uses almost no CPU (under 10% of a core over 50 ms), for at most
@@ -263,6 +279,43 @@ pub struct Machine {
 }
 
 impl Samples {
+    /// Whether the server's processes changed between `from` and `to` (from the last sample
+    /// before to the first after): one exited, or a new one started in its place. Says how.
+    pub fn processes_changed(&self, from: Instant, to: Instant) -> Option<String> {
+        let v = &self.0;
+        let first = v.iter().rev().find(|s| s.at <= from).or(v.first())?;
+        let around: Vec<&Sample> = v
+            .iter()
+            .filter(|s| s.at >= first.at)
+            .take_while(|s| s.at <= to)
+            .chain(v.iter().find(|s| s.at > to))
+            .collect();
+        let last = around.last()?;
+        let changed = around
+            .iter()
+            .any(|s| s.server.members != first.server.members);
+        if !changed {
+            return None;
+        }
+        let (a, b) = (first.server.processes, last.server.processes);
+        let count = |n: u64| match n {
+            0 => "none".to_string(),
+            1 => "1 process".to_string(),
+            n => format!("{n} processes"),
+        };
+        let counts = format!("{} before, {} after", count(a), count(b));
+        Some(if b == 0 {
+            format!("the server exited during the window ({counts})")
+        } else if b < a {
+            format!("a server process exited during the window ({counts})")
+        } else {
+            format!(
+                "a server process was replaced during the window ({counts}): a worker exited \
+                 or was restarted"
+            )
+        })
+    }
+
     /// The server's use between `from` and `to`, and what else the machine did then. The
     /// server's CPU time is read at `from` and `to` exactly, between the samples around each,
     /// so it never exceeds its cores over the stretch by more than the samples' own error;

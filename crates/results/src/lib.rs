@@ -92,6 +92,23 @@ pub struct Rounds {
     pub stopped: String,
     /// Wall seconds of the whole scenario: start-up, verification, warm-ups, rounds and probes.
     pub seconds: f64,
+    /// The scenario's share of the run's budget, in seconds.
+    #[serde(default)]
+    pub budget_s: f64,
+    /// Where the seconds went.
+    #[serde(default)]
+    pub phases: Phases,
+}
+
+/// Wall seconds of each part of a scenario.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Phases {
+    /// Starting every stack's server at once, until each answered.
+    pub start_s: f64,
+    pub verify_s: f64,
+    pub warmup_s: f64,
+    pub rounds_s: f64,
+    pub capacity_s: f64,
 }
 
 /// The machine that measured.
@@ -129,9 +146,11 @@ pub struct Settings {
     /// (95% interval).
     #[serde(default)]
     pub precision: f64,
-    /// Seconds of rounds per scenario after which no new round starts.
+    /// Seconds the run was given, from its first scenario to its last: each scenario gets an
+    /// even share of what is left, and no new round starts once the share, less the time its
+    /// capacity probes will take, is spent.
     #[serde(default)]
-    pub round_budget_s: f64,
+    pub budget_s: f64,
     /// Seed of the rounds' shuffled orders.
     #[serde(default)]
     pub seed: u64,

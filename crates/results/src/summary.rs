@@ -601,12 +601,13 @@ fn trials(r: &RunResult) -> String {
     };
     format!(
         "{spread} rounds of {} windows per scenario, every stack once a round in a shuffled \
-         order (seed {}), until ratios were within ±{:.0}% or {} was spent; warm-up until \
-         throughput settled (at most {}); capacity probes up to {}",
+         order (seed {}), until ratios were within ±{:.0}% or the scenario's share of the \
+         run's {} was spent; warm-up until throughput settled (at most {}); capacity probes up \
+         to {}",
         secs(s.duration_s),
         s.seed,
         s.precision * 100.0,
-        secs(s.round_budget_s),
+        secs(s.budget_s),
         secs(s.warmup_s),
         secs(s.probe_s)
     )
@@ -664,12 +665,38 @@ pub fn machine(r: &RunResult) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// An error in one line: its first line and, when it goes on to quote a program's output (an
+/// installer's, a server's last words), the line of that output that says why: the last one
+/// naming an error. An installer's error can run to pages; results.json keeps the rest.
+pub fn error_gist(e: &str) -> String {
+    let mut lines = e.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("").to_string();
+    let rest: Vec<&str> = lines.collect();
+    const SAYS_WHY: [&str; 9] = [
+        "error",
+        "no matching",
+        "not found",
+        "failed",
+        "exception",
+        "cannot",
+        "denied",
+        "refused",
+        "no such",
+    ];
+    let why = rest.iter().rev().find(|l| {
+        let l = l.to_ascii_lowercase();
+        SAYS_WHY.iter().any(|k| l.contains(k))
+    });
+    match why {
+        Some(why) => format!("{first} {why}"),
+        None => first,
+    }
+}
+
 /// What a reader must know besides the figures, one line each: stacks planned but not run,
-/// stacks and scenarios not measured (with the first line of their error), invalid trials,
-/// cells with no valid trial, and trials other processes disturbed.
+/// stacks and scenarios not measured (with the gist of their error), invalid trials, cells with
+/// no valid trial, and trials other processes disturbed.
 pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
-    // An installer's error can run to pages: results.json keeps the rest.
-    let first_line = |s: &str| s.lines().next().unwrap_or("").trim().to_string();
     let mut out = Vec::new();
     for id in &r.settings.stacks {
         if !r.stacks.iter().any(|s| &s.id == id) {
@@ -689,7 +716,7 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
     }
     for stack in &r.stacks {
         if let Some(e) = &stack.error {
-            out.push(format!("{}: not measured: {}", stack.id, first_line(e)));
+            out.push(format!("{}: not measured: {}", stack.id, error_gist(e)));
         }
         for scenario in &r.settings.scenarios {
             let at = format!("{} {scenario}", stack.id);
@@ -700,7 +727,7 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
                 continue;
             };
             if let Some(e) = &c.error {
-                out.push(format!("{at}: not measured: {}", first_line(e)));
+                out.push(format!("{at}: not measured: {}", error_gist(e)));
             }
             for why in &c.invalid {
                 out.push(format!("{at}: invalid {why}"));
@@ -726,6 +753,30 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_gist_keeps_the_reason_from_the_quoted_output() {
+        let pip = "install step `.venv/bin/pip install -r requirements.txt` failed (exit status: \
+                   1); last output:\nCollecting fastapi==9.9\n  Downloading...\nERROR: No \
+                   matching distribution found for fastapi==9.9\n";
+        assert_eq!(
+            error_gist(pip),
+            "install step `.venv/bin/pip install -r requirements.txt` failed (exit status: 1); \
+             last output: ERROR: No matching distribution found for fastapi==9.9"
+        );
+        let python = "the server exited during the measurement; last output:\n  File \
+                      \"app.py\", line 3\n    def (\n        ^\nSyntaxError: invalid syntax";
+        assert!(error_gist(python).ends_with("SyntaxError: invalid syntax"));
+        assert_eq!(
+            error_gist("verify failed: json: wrong body"),
+            "verify failed: json: wrong body"
+        );
+        // Output that names no error stays in results.json.
+        assert_eq!(
+            error_gist("nothing said:\n\n  last words\n"),
+            "nothing said:"
+        );
+    }
 
     #[test]
     fn spread_gives_median_range_and_cv() {

@@ -252,6 +252,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub max_rounds: Option<usize>,
 
+    /// Time the measuring may take, first scenario to last: each scenario gets an even share
+    /// of what is left, and its rounds stop early enough to leave its probes their time; the
+    /// fewest rounds always run [default: 15m; 3m with --quick].
+    #[arg(long)]
+    pub budget: Option<String>,
+
     /// Longest measured time of each capacity probe [default: 1200ms; 500ms with --quick].
     #[arg(long)]
     pub probe: Option<String>,

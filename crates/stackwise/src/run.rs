@@ -51,14 +51,35 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         Some(id) => resumed(args, id, &all, cache_dir)?,
         None => (run_id(), fresh(args, &all, cache_dir)?),
     };
-    let dir = args.results_dir.join(&id);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
+    if let Some(url) = &options.database_url {
+        if stackwise_lab::postgres::DbInfo::parse(url).is_none() {
+            return Err(usage(format!(
+                "invalid --database-url '{url}': expected postgres://USER:PASSWORD@HOST:PORT/NAME"
+            )));
+        }
+    }
+    options.protocol.check().map_err(usage)?;
+    // The history is opened before anything is measured: a file it cannot use is found now,
+    // not after half an hour of measuring.
+    let history_path = stackwise_history::default_path(&args.results_dir);
+    std::fs::create_dir_all(&args.results_dir)
+        .with_context(|| format!("cannot create '{}'", args.results_dir.display()))?;
+    History::open(&history_path).map_err(|e| {
+        usage(format!(
+            "cannot use the run history '{}': {e} (move it aside, or pass another --results-dir)",
+            history_path.display()
+        ))
+    })?;
+    let (id, dir) = match &args.resume {
+        Some(_) => (id.clone(), args.results_dir.join(&id)),
+        None => claim_run_dir(&args.results_dir, &id)?,
+    };
+    crate::guard_processes();
     let options = RunOptions {
         logs_dir: dir.join("logs"),
         ..options
     };
     let path = dir.join("results.json");
-    let history_path = stackwise_history::default_path(&args.results_dir);
     let total = (options.stacks.len() * options.scenarios.len()) as u64;
     let target = if args.no_progress {
         ProgressDrawTarget::hidden()
@@ -114,6 +135,28 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Makes the new run's folder: `id`, or `id-2`, `id-3`... when runs started in the same
+/// second, so that two runs never share a folder or a history row.
+fn claim_run_dir(results_dir: &std::path::Path, id: &str) -> anyhow::Result<(String, PathBuf)> {
+    for n in 1..1000 {
+        let candidate = if n == 1 {
+            id.to_string()
+        } else {
+            format!("{id}-{n}")
+        };
+        let dir = results_dir.join(&candidate);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((candidate, dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create '{}'", dir.display())),
+        }
+    }
+    Err(anyhow::anyhow!(
+        "no free run folder for '{id}' under '{}'",
+        results_dir.display()
+    ))
+}
+
 /// The options of a new run, from the command line.
 fn fresh(args: &RunArgs, all: &[Stack], cache_dir: PathBuf) -> anyhow::Result<RunOptions> {
     let stacks = select_for_run(all, &args.stacks).map_err(|e| usage(e.to_string()))?;
@@ -167,6 +210,7 @@ fn fresh(args: &RunArgs, all: &[Stack], cache_dir: PathBuf) -> anyhow::Result<Ru
         window: duration("--duration", args.duration.as_deref(), base.window)?,
         warmup_cap: duration("--warmup", args.warmup.as_deref(), base.warmup_cap)?,
         settle: duration("--settle", args.settle.as_deref(), base.settle)?,
+        budget: duration("--budget", args.budget.as_deref(), base.budget)?,
         min_rounds,
         max_rounds,
         probe_max: duration("--probe", args.probe.as_deref(), base.probe_max)?,

@@ -94,6 +94,9 @@ pub fn probe(
             max_connections: connections * GROWTH,
         };
         let w = run(load)?;
+        if let Some(why) = &w.failure {
+            return Err(format!("{why} (probe at {rate:.0} req/s)"));
+        }
         let v = verdict(&w.load, scenario, target_ms);
         let t = trial(w, connections, None, noise_limit);
         let (met, inconclusive, reason) = match v {
@@ -139,6 +142,20 @@ pub fn extra_rate(done: &[Probe], max: f64) -> Option<f64> {
     (rate >= 1.0 && !done.iter().any(|p| p.rate == rate)).then_some(rate)
 }
 
+/// Engine start, drain and bookkeeping around each probe, measured roughly.
+const PROBE_OVERHEAD: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// About how long [`curve`] takes for a stack whose closed-loop maximum is `max`: the re-warm,
+/// the probes and their extra one, each settled. Redone probes are not foreseen.
+pub fn expected(p: &Protocol, max: f64) -> std::time::Duration {
+    if p.probes == 0 || max <= 0.0 {
+        return std::time::Duration::ZERO;
+    }
+    let each = |rate: f64| p.probe_length(rate) + PROBE_SETTLE + PROBE_OVERHEAD;
+    let probes: std::time::Duration = p.probe_shares().iter().map(|s| each(s * max)).sum();
+    PROBE_SETTLE + REWARM + PROBE_OVERHEAD + probes + each(max) * p.extra_probes as u32
+}
+
 /// Probes `s` at the protocol's shares of its closed-loop maximum `max` (requests per second),
 /// whose requests took `latency_s` on average in the closed loop.
 pub fn curve(
@@ -152,7 +169,7 @@ pub fn curve(
     // The server idled while the others were measured: a Node server is slower for a while
     // after that, and the first probe would meet that transient rather than the server.
     let connections = s.scenario.connections;
-    s.drive(Load::Closed { connections }, p.settle, REWARM)?;
+    s.drive(Load::Closed { connections }, PROBE_SETTLE, REWARM)?;
     let mut rates: Vec<f64> = p
         .probe_shares()
         .into_iter()
@@ -252,6 +269,7 @@ mod tests {
             load: r,
             usage: ServerUsage::default(),
             machine: Default::default(),
+            failure: None,
         }
     }
 

@@ -36,6 +36,9 @@ pub struct Window {
     pub load: LoadReport,
     pub usage: ServerUsage,
     pub machine: Machine,
+    /// The server failed in the window: it exited, a worker was replaced, or it stopped
+    /// answering. The window is invalid and the stack is failed for the scenario.
+    pub failure: Option<String>,
 }
 
 impl Subject<'_> {
@@ -90,15 +93,23 @@ impl Subject<'_> {
         );
         let out = worker::run(&plan, &Live::new(), || {});
         let samples = sampler.finish();
-        self.drain();
         let out = out.map_err(|e| e.to_string())?;
         let load = LoadReport::from_run(&plan, &out).map_err(|e| e.to_string())?;
         let from = out.measure_start;
-        let (usage, machine) = samples.between(from, from + out.whole.elapsed);
+        let to = from + out.whole.elapsed;
+        let (usage, machine) = samples.between(from, to);
+        let failure = samples
+            .processes_changed(from, to)
+            .or_else(|| silent(&load));
+        // A server that stopped answering would keep the drain waiting for nothing.
+        if failure.is_none() {
+            self.drain();
+        }
         Ok(Window {
             load,
             usage,
             machine,
+            failure,
         })
     }
 }
@@ -118,10 +129,26 @@ impl Subject<'_> {
     }
 }
 
+/// Why a window shows a server that stopped answering: nothing came back, and nothing failed
+/// either. A closed loop's window lasts at least one request cycle, so a live server answers
+/// in it even if its requests were all sent before it began.
+fn silent(load: &LoadReport) -> Option<String> {
+    let s = &load.summary;
+    let d = &load.engine.delivery;
+    let asked = d.sent > 0 || load.plan.mode == stackwise_engine::report::Mode::Closed;
+    (s.requests == 0 && s.errors == 0 && asked).then(|| {
+        format!(
+            "the server stopped answering: no response in the {:.1} s window ({} requests sent \
+             in it)",
+            load.elapsed_s, d.sent
+        )
+    })
+}
+
 /// A window as a trial of `round`, judged: never ranked when the engine was the bottleneck, a
 /// request failed, or other processes used more than `noise_limit` of the machine.
 pub fn trial(w: Window, connections: usize, round: Option<u64>, noise_limit: f64) -> Trial {
-    let mut reasons = Vec::new();
+    let mut reasons: Vec<String> = w.failure.iter().cloned().collect();
     if w.load.engine.saturated {
         reasons.push(format!(
             "the load engine was saturated ({:.0}% of its cores)",

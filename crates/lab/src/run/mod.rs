@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use stackwise_results::catalogue::{self, Scenario};
-use stackwise_results::{RunResult, ScenarioResult, Settings, StackResult, SCHEMA_VERSION};
+use stackwise_results::{Phases, RunResult, ScenarioResult, Settings, StackResult, SCHEMA_VERSION};
 
 use crate::delay::DelayService;
 use crate::manifest::Stack;
@@ -66,7 +66,11 @@ impl Protocol {
             } else {
                 base.precision
             },
-            round_budget: Duration::from_secs_f64(s.round_budget_s),
+            budget: if s.budget_s > 0.0 {
+                Duration::from_secs_f64(s.budget_s)
+            } else {
+                base.budget
+            },
             probes: s.capacity_probes as usize,
             probe_max: Duration::from_secs_f64(s.probe_s),
             p99_target: Duration::from_secs_f64(s.p99_target_ms / 1000.0),
@@ -80,6 +84,10 @@ impl Protocol {
         }
     }
 }
+
+/// The longest request cycle a trial waits for: fastapi in `upstream` takes about 7 s; a server
+/// much slower than that is measured in windows of this length rather than for minutes.
+const MOST_CYCLE: Duration = Duration::from_secs(10);
 
 /// Connections each server worker process may hold open to PostgreSQL: the largest default
 /// pool of the contestants (`DB_POOL_MAX`).
@@ -122,8 +130,20 @@ pub fn run(
     progress: &mut dyn FnMut(Step<'_>),
     save: &mut dyn FnMut(&RunResult),
 ) -> Result<RunResult, VerifyError> {
+    // What fails because an interruption just ended its processes is never saved: the signal
+    // handler exits the process first.
+    let mut save = |r: &RunResult| {
+        wait_if_interrupted();
+        save(r);
+    };
     std::fs::create_dir_all(&options.logs_dir)
         .map_err(|e| VerifyError::Io(options.logs_dir.clone(), e))?;
+    let mut result = match &options.resume {
+        Some(saved) => resumed(saved),
+        None => fresh(options, id),
+    };
+    // Saved before anything starts, so that a run interrupted at any moment can be resumed.
+    save(&result);
     let delay =
         DelayService::start(Some(options.infra_cpus.clone())).map_err(VerifyError::Delay)?;
     let db = match &options.database_url {
@@ -135,14 +155,14 @@ pub fn run(
         )?,
     };
     check_connections(options, &db)?;
+    result
+        .versions
+        .entry("postgres".into())
+        .or_insert_with(|| db.version.clone());
     let env = ServerEnv {
         db: db.info.clone(),
         upstream_url: delay.url(),
         cpus: options.server_cpus.clone(),
-    };
-    let mut result = match &options.resume {
-        Some(saved) => resumed(saved),
-        None => fresh(options, id, &db),
     };
     let p = &options.protocol;
     let cells = options.stacks.len() * options.scenarios.len();
@@ -194,21 +214,42 @@ pub fn run(
         );
         result.calibration.extend(c.ok());
     }
-    for name in &options.scenarios {
-        let Some(scenario) = catalogue::scenario(name) else {
-            continue;
-        };
-        if result.rounds.iter().any(|r| &r.scenario == name) {
-            continue;
-        }
+    let pending: Vec<&'static Scenario> = options
+        .scenarios
+        .iter()
+        .filter(|name| !result.rounds.iter().any(|r| &r.scenario == *name))
+        .filter_map(|name| catalogue::scenario(name))
+        .collect();
+    let first_began = Instant::now();
+    for (k, &scenario) in pending.iter().enumerate() {
+        let name = &scenario.id.to_string();
         wait_if_interrupted();
+        // An even share of what is left of the budget.
+        let share = p.budget.saturating_sub(first_began.elapsed()) / (pending.len() - k) as u32;
         let began = Instant::now();
+        let mut phases = Phases::default();
         let mut slots = start_all(&installed, &result, scenario, &env, options, &db);
+        phases.start_s = began.elapsed().as_secs_f64();
         let mut step = |stack: &str, doing: &str| report(stack, name, doing, done);
         for slot in &mut slots {
-            slot.prepare(&db, &delay, p, &mut step);
+            let (verifying, warming) = slot.prepare(&db, &delay, p, &mut step);
+            phases.verify_s += verifying.as_secs_f64();
+            phases.warmup_s += warming.as_secs_f64();
         }
-        let mut rounds = rounds::run(&mut slots, p, name, &mut step);
+        // The rounds leave the probes their time.
+        let probing: Duration = slots
+            .iter()
+            .filter(|s| s.live())
+            .map(|s| capacity::expected(p, s.rate()))
+            .sum();
+        let deadline = (began + share)
+            .checked_sub(probing)
+            .unwrap_or(began)
+            .max(Instant::now());
+        let t = Instant::now();
+        let mut rounds = rounds::run(&mut slots, p, name, deadline, &mut step);
+        phases.rounds_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
         for slot in slots.iter_mut().filter(|s| s.live()) {
             let Some((max, latency)) = rounds::closed_loop(&slot.scen) else {
                 continue;
@@ -217,13 +258,16 @@ pub fn run(
             let subject = slot.subject();
             match capacity::curve(&subject, p, max, latency, &mut |doing| step(&id, doing)) {
                 Ok(c) => slot.scen.capacity = Some(c),
-                Err(e) => slot.fail(format!("load failed: {e}")),
+                Err(e) => slot.fail(format!("while probing capacity: {e}")),
             }
             slot.check_alive();
         }
+        phases.capacity_s = t.elapsed().as_secs_f64();
         // What failed while the lab was being torn down says nothing of the stack.
         wait_if_interrupted();
         rounds.seconds = began.elapsed().as_secs_f64();
+        rounds.budget_s = share.as_secs_f64();
+        rounds.phases = phases;
         for slot in slots {
             let (index, started, scen) = slot.finish();
             let sr = &mut result.stacks[index];
@@ -273,10 +317,9 @@ fn check_connections(options: &RunOptions, db: &Database) -> Result<(), VerifyEr
     }
 }
 
-fn fresh(options: &RunOptions, id: &str, db: &Database) -> RunResult {
+fn fresh(options: &RunOptions, id: &str) -> RunResult {
     let p = &options.protocol;
-    let mut versions = host::runtime_versions();
-    versions.insert("postgres".into(), db.version.clone());
+    let versions = host::runtime_versions();
     let to_u64 = |v: &[usize]| v.iter().map(|&c| c as u64).collect::<Vec<_>>();
     RunResult {
         schema_version: SCHEMA_VERSION,
@@ -297,7 +340,7 @@ fn fresh(options: &RunOptions, id: &str, db: &Database) -> RunResult {
             trials: p.min_rounds as u64,
             max_rounds: p.max_rounds as u64,
             precision: p.precision,
-            round_budget_s: p.round_budget.as_secs_f64(),
+            budget_s: p.budget.as_secs_f64(),
             seed: p.seed,
             noise_limit: p.noise_limit,
             probe_s: p.probe_max.as_secs_f64(),
@@ -373,6 +416,11 @@ pub struct Slot {
     pub scen: ScenarioResult,
     /// Windows redone for noise so far.
     pub redos: usize,
+    /// Which processes the server had once warmed up, and how many (see `sample::Reading`):
+    /// a worker that exits or is replaced later changes them.
+    members: Option<(u64, u64)>,
+    /// The same, right after it started.
+    members_at_start: (u64, u64),
     /// How long one request took in the closed loop at the end of the warm-up (Little's law:
     /// connections over throughput): trials settle and measure for a few of these.
     pub cycle: Duration,
@@ -418,36 +466,79 @@ impl Slot {
         let Some(r) = &self.running else {
             return false;
         };
-        if group_alive(r.pgid()) {
-            return true;
-        }
         if interrupted() {
             wait_if_interrupted();
         }
-        let tail = r.log_tail(10);
-        self.fail(format!(
-            "the server exited during the measurement; last output:\n{tail}"
-        ));
-        false
-    }
-
-    /// Sets the request cycle from a closed-loop throughput at the scenario's connections.
-    pub fn set_cycle(&mut self, rps: f64) {
-        if rps > 0.0 {
-            self.cycle = Duration::from_secs_f64(self.scenario.connections as f64 / rps);
+        if !group_alive(r.pgid()) {
+            let tail = r.log_tail(10);
+            self.fail(format!(
+                "the server exited during the measurement; last output:\n{tail}"
+            ));
+            return false;
+        }
+        let now = read_group(r.pgid());
+        match self.members {
+            Some((members, processes)) if members != now.members => {
+                let tail = r.log_tail(10);
+                self.fail(format!(
+                    "the server's processes changed during the measurement ({processes} after \
+                     its warm-up, {} now): a worker exited or was restarted; last output:\n{tail}",
+                    now.processes
+                ));
+                false
+            }
+            Some(_) => true,
+            None => {
+                self.members = Some((now.members, now.processes));
+                true
+            }
         }
     }
 
-    /// Verifies the scenario and brings the server to a steady state.
+    /// The closed-loop throughput last seen (from the request cycle), or 0 before any.
+    pub fn rate(&self) -> f64 {
+        if self.cycle.is_zero() {
+            return 0.0;
+        }
+        self.scenario.connections as f64 / self.cycle.as_secs_f64()
+    }
+
+    /// Sets the request cycle from a closed-loop throughput at the scenario's connections,
+    /// within [`MOST_CYCLE`].
+    pub fn set_cycle(&mut self, rps: f64) {
+        if rps > 0.0 {
+            let cycle = self.scenario.connections as f64 / rps;
+            self.cycle = Duration::from_secs_f64(cycle.min(MOST_CYCLE.as_secs_f64()));
+        }
+    }
+
+    /// Verifies the scenario and brings the server to a steady state; returns how long each
+    /// took.
     fn prepare(
         &mut self,
         db: &Database,
         delay: &DelayService,
         p: &Protocol,
         step: &mut dyn FnMut(&str, &str),
-    ) {
+    ) -> (Duration, Duration) {
+        let began = Instant::now();
+        let passed = self.verify(db, delay, step);
+        let verifying = began.elapsed();
+        if passed {
+            self.warm_up(p, step);
+        }
+        (verifying, began.elapsed() - verifying)
+    }
+
+    /// Checks the scenario's answers; a wrong one fails the stack. Whether it passed.
+    fn verify(
+        &mut self,
+        db: &Database,
+        delay: &DelayService,
+        step: &mut dyn FnMut(&str, &str),
+    ) -> bool {
         let Some(running) = &self.running else {
-            return;
+            return false;
         };
         step(&self.id, "verifying");
         let verified = Checker::new(&running.base_url(), db, delay).and_then(|mut c| {
@@ -457,18 +548,42 @@ impl Slot {
         });
         if let Err(e) = verified {
             wait_if_interrupted();
-            return self.fail(format!("verify failed: {e}"));
+            self.fail(format!("verify failed: {e}"));
+            return false;
         }
+        true
+    }
+
+    /// Drives the server until its throughput settles.
+    fn warm_up(&mut self, p: &Protocol, step: &mut dyn FnMut(&str, &str)) {
         step(&self.id, "warming up");
         let least = self.scenario.min_warmup;
         match steady::warm_up(&self.subject(), least, p.warmup_cap.max(least)) {
             Ok(w) => {
                 // The last windows' median: one window cut short says little.
                 let last = &w.windows_rps[w.windows_rps.len().saturating_sub(3)..];
-                if let Some(rate) = stackwise_results::summary::Spread::of(last) {
-                    self.set_cycle(rate.median);
-                }
+                let rate = stackwise_results::summary::Spread::of(last).map_or(0.0, |r| r.median);
+                let seconds = w.seconds;
                 self.scen.warmup = Some(w);
+                if rate <= 0.0 {
+                    // Nothing answered at the end: a worker that died, or a server that hangs.
+                    if let Some(r) = &self.running {
+                        let now = read_group(r.pgid());
+                        let (members, processes) = self.members_at_start;
+                        if now.members != members {
+                            return self.fail(format!(
+                                "the server's processes changed during its warm-up ({processes} \
+                                 at start, {} now): a worker exited or was restarted",
+                                now.processes
+                            ));
+                        }
+                    }
+                    return self.fail(format!(
+                        "the server stopped answering: no response in the last part of its \
+                         {seconds:.1} s warm-up"
+                    ));
+                }
+                self.set_cycle(rate);
             }
             Err(e) => self.fail(format!("load failed: {e}")),
         }
@@ -528,9 +643,11 @@ fn start_all(
                 }
             };
             let mine = running.as_ref().map(Running::pgid);
+            let reading = running.as_ref().map(|r| read_group(r.pgid()));
             let started = running
                 .as_ref()
-                .map(|r| (r.startup.as_secs_f64(), read_group(r.pgid()).pss_bytes));
+                .zip(reading)
+                .map(|(r, g)| (r.startup.as_secs_f64(), g.pss_bytes));
             Slot {
                 index,
                 id,
@@ -538,6 +655,8 @@ fn start_all(
                 started,
                 scen,
                 redos: 0,
+                members: None,
+                members_at_start: reading.map_or((0, 0), |g| (g.members, g.processes)),
                 cycle: Duration::ZERO,
                 scenario,
                 also_ours: db

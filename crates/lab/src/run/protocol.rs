@@ -16,11 +16,13 @@ pub struct Protocol {
     /// Longest warm-up; it ends earlier once throughput settles.
     pub warmup_cap: Duration,
     /// Rounds of trials: at least, at most, and until every stack's ratio to the fastest is
-    /// known within ± `precision` (95% interval) or `round_budget` is spent.
+    /// known within ± `precision` (95% interval) or the scenario's share of `budget` is spent.
     pub min_rounds: usize,
     pub max_rounds: usize,
     pub precision: f64,
-    pub round_budget: Duration,
+    /// Time for the whole run, from its first scenario to its last; each scenario gets an even
+    /// share of what is left when it starts.
+    pub budget: Duration,
     /// Open-loop probes for the latency–throughput curve: how many, spanning the closed-loop
     /// maximum, each long enough for [`PROBE_RESPONSES`] responses within these bounds.
     pub probes: usize,
@@ -52,15 +54,15 @@ impl Protocol {
         Protocol {
             window: Duration::from_millis(600),
             settle: Duration::from_secs(1),
-            warmup_cap: Duration::from_secs(8),
-            min_rounds: 4,
+            warmup_cap: Duration::from_secs(5),
+            min_rounds: 3,
             max_rounds: 12,
             precision: 0.05,
-            round_budget: Duration::from_secs(30),
-            probes: 4,
+            budget: Duration::from_secs(15 * 60),
+            probes: 3,
             extra_probes: 1,
             probe_min: Duration::from_millis(400),
-            probe_max: Duration::from_millis(1200),
+            probe_max: Duration::from_millis(1000),
             p99_target: Duration::from_millis(100),
             noise_limit: 0.10,
             max_redos: 2,
@@ -76,11 +78,11 @@ impl Protocol {
         Protocol {
             window: Duration::from_millis(400),
             settle: Duration::from_millis(500),
-            warmup_cap: Duration::from_secs(3),
+            warmup_cap: Duration::from_secs(2),
             min_rounds: 3,
             max_rounds: 5,
             precision: 0.10,
-            round_budget: Duration::from_secs(10),
+            budget: Duration::from_secs(3 * 60),
             probes: 2,
             extra_probes: 1,
             probe_min: Duration::from_millis(250),
@@ -90,6 +92,31 @@ impl Protocol {
             quick: true,
             ..Protocol::default_run()
         }
+    }
+
+    /// Refuses settings no run can be measured with, naming the flag, before anything starts.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = [
+            ("--duration", self.window),
+            ("--warmup", self.warmup_cap),
+            ("--budget", self.budget),
+        ];
+        if let Some((flag, _)) = positive.iter().find(|(_, d)| d.is_zero()) {
+            return Err(format!("{flag} must be longer than 0"));
+        }
+        if self.probes > 0 && self.probe_max.is_zero() {
+            return Err("--probe must be longer than 0 (or pass --capacity-probes 0)".into());
+        }
+        if self.min_rounds == 0 {
+            return Err("--trials must be at least 1".into());
+        }
+        if self.max_rounds < self.min_rounds {
+            return Err(format!(
+                "--max-rounds ({}) must be at least --trials ({})",
+                self.max_rounds, self.min_rounds
+            ));
+        }
+        Ok(())
     }
 
     /// The probes' rates as shares of the closed-loop maximum: evenly from half of it to 10%
@@ -120,7 +147,7 @@ mod tests {
     fn probes_span_the_maximum() {
         let p = Protocol::default_run();
         let shares = p.probe_shares();
-        assert_eq!(shares.len(), 4);
+        assert_eq!(shares.len(), 3);
         assert!(
             shares[0] < 0.6 && *shares.last().unwrap_or(&0.0) > 1.0,
             "{shares:?}"
@@ -132,6 +159,23 @@ mod tests {
         }
         .probe_shares()
         .is_empty());
+    }
+
+    #[test]
+    fn settings_no_run_can_use_are_refused_naming_the_flag() {
+        assert_eq!(Protocol::default_run().check(), Ok(()));
+        assert_eq!(Protocol::quick().check(), Ok(()));
+        let zero = Protocol {
+            window: Duration::ZERO,
+            ..Protocol::default_run()
+        };
+        assert_eq!(zero.check(), Err("--duration must be longer than 0".into()));
+        let rounds = Protocol {
+            min_rounds: 5,
+            max_rounds: 3,
+            ..Protocol::default_run()
+        };
+        assert!(rounds.check().unwrap_err().contains("--max-rounds (3)"));
     }
 
     #[test]

@@ -42,14 +42,15 @@ pub fn stop_after(done: usize, p: &Protocol, widest: Option<f64>, spent: bool) -
     spent.then_some(Rounds::BUDGET)
 }
 
-/// Runs the rounds over the live slots, appending each trial to its slot's result.
+/// Runs the rounds over the live slots, appending each trial to its slot's result. No round
+/// starts after the least unless it can end by `deadline` (judged by the last round's length).
 pub fn run(
     slots: &mut [Slot],
     p: &Protocol,
     scenario: &str,
+    deadline: Instant,
     step: &mut dyn FnMut(&str, &str),
 ) -> Rounds {
-    let began = Instant::now();
     let seed = p.seed
         ^ scenario
             .bytes()
@@ -63,6 +64,7 @@ pub fn run(
         }
         rng.shuffle(&mut order);
         let round = orders.len() as u64;
+        let round_began = Instant::now();
         for &i in &order {
             let slot = &mut slots[i];
             step(&slot.id, &format!("round {}", round + 1));
@@ -74,13 +76,21 @@ pub fn run(
                 let subject = slot.subject();
                 let connections = subject.scenario.connections;
                 let measured = subject.drive(Load::Closed { connections }, settle, window);
-                let t = match measured {
-                    Ok(w) => trial(w, connections, Some(round), p.noise_limit),
+                let (t, failure) = match measured {
+                    Ok(w) => {
+                        let failure = w.failure.clone();
+                        (trial(w, connections, Some(round), p.noise_limit), failure)
+                    }
                     Err(e) => {
                         slot.fail(format!("load failed: {e}"));
                         break;
                     }
                 };
+                if let Some(why) = failure {
+                    slot.scen.trials.push(t);
+                    slot.fail(why);
+                    break;
+                }
                 let redo = only_noisy(&t) && slot.redos < p.max_redos;
                 if t.valid {
                     slot.set_cycle(t.load.summary.throughput_rps);
@@ -98,7 +108,7 @@ pub fn run(
             .filter(|s| s.live())
             .map(|s| (s.id.as_str(), &s.scen))
             .collect();
-        let spent = began.elapsed() >= p.round_budget;
+        let spent = Instant::now() + round_began.elapsed() > deadline;
         if let Some(why) = stop_after(orders.len(), p, widest(&measured), spent) {
             break why;
         }
@@ -109,6 +119,8 @@ pub fn run(
         orders,
         stopped: stopped.to_string(),
         seconds: 0.0,
+        budget_s: 0.0,
+        phases: Default::default(),
     }
 }
 
