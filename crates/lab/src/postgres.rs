@@ -182,7 +182,20 @@ impl Database {
             "--no-sync",
         ]);
         as_owner(&mut initdb);
-        let mut group = Group::spawn("initdb", initdb, None, Some(log))?;
+        // This run's log only: an earlier run's lines would be quoted as this one's reason.
+        std::fs::write(log, "").map_err(|e| PgError::Step {
+            step: format!("writing {}", log.display()),
+            detail: e.to_string(),
+        })?;
+        let cannot_start = |program: &str| {
+            let path = bin.join(program);
+            move |e: std::io::Error| PgError::Step {
+                step: format!("starting {}", path.display()),
+                detail: e.to_string(),
+            }
+        };
+        let mut group =
+            Group::spawn("initdb", initdb, None, Some(log)).map_err(cannot_start("initdb"))?;
         let status = group.wait()?;
         if !status.success() {
             return Err(PgError::Step {
@@ -217,7 +230,8 @@ impl Database {
             cpus,
             Some(log),
             nix::sys::signal::Signal::SIGINT,
-        )?;
+        )
+        .map_err(cannot_start("postgres"))?;
         let admin = DbInfo {
             host: "127.0.0.1".into(),
             port,

@@ -58,6 +58,7 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
 /// Called before a command starts processes: removes what an earlier stackwise that was killed
 /// left behind, saying so, and starts the watchdog that will do the same for this one.
 pub fn guard_processes() {
+    stackwise_lab::process::install_interrupt_handler();
     let reaped = stackwise_lab::process::reap_dead();
     if !reaped.is_empty() {
         eprintln!("stackwise: {reaped}");

@@ -70,11 +70,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             history_path.display()
         ))
     })?;
+    crate::guard_processes();
     let (id, dir) = match &args.resume {
         Some(_) => (id.clone(), args.results_dir.join(&id)),
         None => claim_run_dir(&args.results_dir, &id)?,
     };
-    crate::guard_processes();
     let options = RunOptions {
         logs_dir: dir.join("logs"),
         ..options

@@ -25,6 +25,13 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             ))
         })?,
     };
+    if let Some(url) = &options.database_url {
+        if stackwise_lab::postgres::DbInfo::parse(url).is_none() {
+            return Err(usage(format!(
+                "invalid --database-url '{url}': expected postgres://USER:PASSWORD@HOST:PORT/NAME"
+            )));
+        }
+    }
     if !options.stacks_dir.is_dir() {
         return Err(usage(format!(
             "no stacks folder at '{}' (run from the repository, or pass --stacks-dir)",

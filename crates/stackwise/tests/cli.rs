@@ -75,6 +75,56 @@ fn bad_input_gets_one_line_and_exit_code_2() {
 }
 
 #[test]
+fn a_run_refuses_unusable_input_before_it_installs_or_starts_anything() {
+    let dir = temp_dir("run-early");
+    let stacks = repo_file("stacks");
+    let results = dir.join("results");
+    let cache = dir.join("cache");
+    let base = [
+        "run",
+        "--stacks-dir",
+        stacks.to_str().unwrap(),
+        "--results-dir",
+        results.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ];
+    let run = |extra: &[&'static str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let assert_usage_error = |args: Vec<String>, mentions: &str| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_usage_error(&args, mentions);
+    };
+    assert_usage_error(run(&["-d", "0s"]), "--duration must be longer than 0");
+    assert_usage_error(run(&["--budget", "0s"]), "--budget must be longer than 0");
+    assert_usage_error(
+        run(&["--database-url", "garbage"]),
+        "invalid --database-url",
+    );
+    assert_usage_error(
+        vec!["verify".into(), "--database-url".into(), "garbage".into()],
+        "invalid --database-url",
+    );
+    // A history file it cannot use is found before the measuring, not after.
+    std::fs::create_dir_all(&results).unwrap();
+    std::fs::write(
+        results.join("history.sqlite"),
+        "not a database, but long enough to be read",
+    )
+    .unwrap();
+    assert_usage_error(run(&[]), "cannot use the run history");
+    // Nothing was installed or started, and no run folder was made.
+    assert!(!cache.exists(), "the cache was touched");
+    let folders: Vec<_> = std::fs::read_dir(&results)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert!(folders.is_empty(), "{folders:?}");
+}
+
+#[test]
 fn clap_errors_exit_with_2_too() {
     let out = stackwise(&["load"]);
     assert_eq!(out.status.code(), Some(2));

@@ -87,7 +87,7 @@ impl Protocol {
 
 /// The longest request cycle a trial waits for: fastapi in `upstream` takes about 7 s; a server
 /// much slower than that is measured in windows of this length rather than for minutes.
-const MOST_CYCLE: Duration = Duration::from_secs(10);
+const MOST_CYCLE: Duration = Duration::from_secs(30);
 
 /// Connections each server worker process may hold open to PostgreSQL: the largest default
 /// pool of the contestants (`DB_POOL_MAX`).
@@ -144,6 +144,9 @@ pub fn run(
     };
     // Saved before anything starts, so that a run interrupted at any moment can be resumed.
     save(&result);
+    if result.versions.is_empty() {
+        result.versions = host::runtime_versions();
+    }
     let delay =
         DelayService::start(Some(options.infra_cpus.clone())).map_err(VerifyError::Delay)?;
     let db = match &options.database_url {
@@ -319,7 +322,6 @@ fn check_connections(options: &RunOptions, db: &Database) -> Result<(), VerifyEr
 
 fn fresh(options: &RunOptions, id: &str) -> RunResult {
     let p = &options.protocol;
-    let versions = host::runtime_versions();
     let to_u64 = |v: &[usize]| v.iter().map(|&c| c as u64).collect::<Vec<_>>();
     RunResult {
         schema_version: SCHEMA_VERSION,
@@ -329,7 +331,8 @@ fn fresh(options: &RunOptions, id: &str) -> RunResult {
         finished_at: None,
         quick: p.quick,
         host: host::host(),
-        versions,
+        // Asking each runtime takes a moment; they are filled in once the run is saved.
+        versions: Default::default(),
         settings: Settings {
             server_cpus: to_u64(&options.server_cpus),
             load_cpus: to_u64(&options.load_cpus),
