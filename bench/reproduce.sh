@@ -23,8 +23,8 @@
 #
 # Setup: stackwise does the measuring (its own CPU pinning, loopback servers,
 # throwaway PostgreSQL); this script only starts it twice, each run with a hard
-# time limit, and compares. A default run takes 10-15 minutes on 2 cores, so the
-# default mode takes about half an hour. Nothing else should run meanwhile.
+# time limit, and compares. A default run takes about 20 minutes on 2 cores, so the
+# default mode takes about 40 minutes. Nothing else should run meanwhile.
 #
 # Usage:
 #   bench/reproduce.sh                                   # two default runs, all stacks

@@ -14,7 +14,10 @@ EMPTY = "HISTFAAAAB94nJNpmSzMwMDAyAABzFAazL82eQmD/QeoCABVgwSI"
 def strip(trial):
     for tag in trial["load"]["tags"]:
         tag["histograms"] = {"corrected": EMPTY, "uncorrected": EMPTY}
-    trial["load"]["engine"]["delivery"]["send_lag_histogram"] = EMPTY
+    delivery = trial["load"]["engine"]["delivery"]
+    for key in ("send_lag_histogram", "unanswered_age_histogram"):
+        if key in delivery:
+            delivery[key] = EMPTY
 
 
 def main():

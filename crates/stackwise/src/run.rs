@@ -60,7 +60,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     options.protocol.check().map_err(usage)?;
     // The history is opened before anything is measured: a file it cannot use is found now,
-    // not after half an hour of measuring.
+    // not after twenty minutes of measuring.
     let history_path = stackwise_history::default_path(&args.results_dir);
     std::fs::create_dir_all(&args.results_dir)
         .with_context(|| format!("cannot create '{}'", args.results_dir.display()))?;

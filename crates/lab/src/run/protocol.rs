@@ -48,8 +48,9 @@ pub struct Protocol {
 pub const PROBE_RESPONSES: f64 = 2000.0;
 
 impl Protocol {
-    /// The default run. Seven stacks and nine scenarios took 24m37s on two cores with a 250 ms
-    /// settle (the goal is fifteen minutes; see docs/protocol.md).
+    /// The default run. Seven stacks and nine scenarios took 19m10s and 19m42s on two cores,
+    /// every scenario at its fewest rounds (the budget is fifteen minutes; see
+    /// docs/protocol.md).
     pub fn default_run() -> Protocol {
         Protocol {
             window: Duration::from_millis(600),
@@ -73,7 +74,7 @@ impl Protocol {
     }
 
     /// A first look: the same rules, fewer and shorter windows. Seven stacks and four scenarios
-    /// took 6m50s on two cores (the goal is three minutes).
+    /// took 6m04s on two cores (the budget is three minutes).
     pub fn quick() -> Protocol {
         Protocol {
             window: Duration::from_millis(400),
