@@ -113,7 +113,11 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         args.output.as_deref(),
         args.hdr_log.as_deref(),
     )?;
-    Ok(ExitCode::SUCCESS)
+    // The shards together answer for the run as one `load` would.
+    match nothing_answered(&merged) {
+        Some(why) => Err(anyhow::anyhow!(why)),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// Fails fast, with a one-line error, when the target does not accept connections at all.

@@ -117,6 +117,17 @@ fn a_silent_server_fails_the_run_and_shows_its_unanswered_requests() {
     assert!((900_000..=1_100_000).contains(&p99), "corrected p99 {p99}");
     assert_eq!(json["engine"]["delivery"]["in_flight_at_end"], 50);
     assert_eq!(json["summary"]["errors"], 0);
+
+    // Merging shards of which none was answered fails the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let shard = dir.path().join("shard.json");
+    std::fs::write(&shard, &out.stdout).unwrap();
+    let shard = shard.to_str().unwrap();
+    let out = stackwise(&["merge", shard, shard]);
+    assert_failed_run(
+        &out,
+        "answered nothing within the run (100 request(s) unanswered",
+    );
 }
 
 #[test]
