@@ -176,8 +176,21 @@ impl History {
         // a writer that finds the file busy waits rather than failing at once.
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(|e| open_error(&e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| open_error(&e))?;
+        // Turning WAL on needs the file to itself, and SQLite does not wait for that: a second
+        // process opening a new history at the same moment retries.
+        let began = std::time::Instant::now();
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && began.elapsed() < Duration::from_secs(10) =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(open_error(&e)),
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| open_error(&e))?;
         conn.pragma_update(None, "foreign_keys", true)
@@ -312,16 +325,25 @@ impl History {
 
 /// Brings the file up to the newest format version, one migration per transaction.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version < 0 || version as usize > MIGRATIONS.len() {
-        return Err(Error::TooNew(path.to_path_buf(), version, MIGRATIONS.len()));
+    let version = |c: &Connection| -> Result<usize> {
+        let v: i64 = c.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        match usize::try_from(v) {
+            Ok(v) if v <= MIGRATIONS.len() => Ok(v),
+            _ => Err(Error::TooNew(path.to_path_buf(), v, MIGRATIONS.len())),
+        }
+    };
+    if version(conn)? == MIGRATIONS.len() {
+        return Ok(());
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
+    // Two runs may open a new history at once: the write lock is taken before the version is
+    // read again, so the second waits and then finds the migrations done.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let from = version(&tx)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }
 

@@ -213,3 +213,29 @@ fn a_reader_sees_what_another_handle_records() {
     writer.record(&support::fixture()).unwrap();
     assert_eq!(reader.list().unwrap().len(), 1);
 }
+
+#[test]
+fn processes_opening_a_new_history_at_once_all_succeed() {
+    // Two runs started together both create the history; the second must find the tables made,
+    // not fail on "table runs already exists". Threads with their own connections race the same
+    // way processes do.
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.sqlite");
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            let opened: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        History::open(&path).map(drop)
+                    })
+                })
+                .collect();
+            for handle in opened {
+                let result = handle.join().unwrap();
+                assert!(result.is_ok(), "round {round}: {result:?}");
+            }
+        });
+    }
+}

@@ -5,10 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::time::Duration;
 
-use stackwise_lab::manifest::Stack;
-use stackwise_lab::run::{run, Protocol, RunOptions};
+use stackwise_lab::run::{run, Protocol};
 use stackwise_results::summary::capacity_at;
 
 const SERVER: &str = include_str!("fixtures/fixed_server.py");
@@ -21,40 +22,23 @@ fn capacity_at_a_target_lands_where_queueing_says() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("server.py"), SERVER).unwrap();
     std::fs::write(dir.join("stack.toml"), MANIFEST).unwrap();
-    let cpus = stackwise_engine::cpu::online_cpus();
-    let (load, server) = if cpus > 1 {
-        (vec![0], vec![1])
-    } else {
-        (vec![0], vec![0])
+    let protocol = Protocol {
+        window: Duration::from_secs(1),
+        warmup_cap: Duration::from_secs(3),
+        min_rounds: 2,
+        max_rounds: 2,
+        // Seven probes from half the maximum to 10% above it: 0.9 and 1.0 of it among them.
+        probes: 7,
+        extra_probes: 2,
+        probe_min: Duration::from_secs(1),
+        probe_max: Duration::from_secs(2),
+        p99_target: Duration::from_millis(50),
+        // The test shares the machine with others; noise may not stop it.
+        noise_limit: 1.0,
+        calibration: Duration::from_millis(300),
+        ..Protocol::default_run()
     };
-    let options = RunOptions {
-        stacks: vec![Stack::load(&dir).unwrap()],
-        scenarios: vec!["json".into()],
-        cache_dir: root.path().join("cache"),
-        logs_dir: root.path().join("logs"),
-        database_url: None,
-        server_cpus: server,
-        infra_cpus: load.clone(),
-        load_cpus: load,
-        protocol: Protocol {
-            window: Duration::from_secs(1),
-            warmup_cap: Duration::from_secs(3),
-            min_rounds: 2,
-            max_rounds: 2,
-            // Seven probes from half the maximum to 10% above it: 0.9 and 1.0 of it among them.
-            probes: 7,
-            extra_probes: 2,
-            probe_min: Duration::from_secs(1),
-            probe_max: Duration::from_secs(2),
-            p99_target: Duration::from_millis(50),
-            // The test shares the machine with others; noise may not stop it.
-            noise_limit: 1.0,
-            calibration: Duration::from_millis(300),
-            ..Protocol::default_run()
-        },
-        start_timeout: Duration::from_secs(60),
-        resume: None,
-    };
+    let options = support::options(root.path(), &dir, "json", protocol);
     let result = run(&options, "capacity-test", &mut |_| {}, &mut |_| {}).unwrap();
     let sc = &result.stacks[0].scenarios[0];
     assert!(sc.error.is_none(), "{:?}", sc.error);

@@ -5,10 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::time::Duration;
 
-use stackwise_lab::manifest::Stack;
-use stackwise_lab::run::{run, Protocol, RunOptions};
+use stackwise_lab::run::{run, Protocol};
 
 const SERVER: &str = include_str!("fixtures/failing_server.py");
 const MANIFEST: &str = include_str!("fixtures/failing_stack.toml");
@@ -22,35 +23,18 @@ fn run_failing(mode: &str) -> (Option<String>, Vec<String>) {
     std::fs::write(dir.join("server.py"), SERVER).unwrap();
     let manifest = MANIFEST.replace("@MODE@", mode).replace("@AFTER@", "2.5");
     std::fs::write(dir.join("stack.toml"), manifest).unwrap();
-    let cpus = stackwise_engine::cpu::online_cpus();
-    let (load, server) = if cpus > 1 {
-        (vec![0], vec![1])
-    } else {
-        (vec![0], vec![0])
+    let protocol = Protocol {
+        window: Duration::from_millis(500),
+        settle: Duration::from_millis(250),
+        warmup_cap: Duration::from_secs(1),
+        min_rounds: 8,
+        max_rounds: 8,
+        probes: 2,
+        noise_limit: 1.0,
+        calibration: Duration::from_millis(200),
+        ..Protocol::default_run()
     };
-    let options = RunOptions {
-        stacks: vec![Stack::load(&dir).unwrap()],
-        scenarios: vec!["json".into()],
-        cache_dir: root.path().join("cache"),
-        logs_dir: root.path().join("logs"),
-        database_url: None,
-        server_cpus: server,
-        infra_cpus: load.clone(),
-        load_cpus: load,
-        protocol: Protocol {
-            window: Duration::from_millis(500),
-            settle: Duration::from_millis(250),
-            warmup_cap: Duration::from_secs(1),
-            min_rounds: 8,
-            max_rounds: 8,
-            probes: 2,
-            noise_limit: 1.0,
-            calibration: Duration::from_millis(200),
-            ..Protocol::default_run()
-        },
-        start_timeout: Duration::from_secs(60),
-        resume: None,
-    };
+    let options = support::options(root.path(), &dir, "json", protocol);
     let result = run(&options, "failures-test", &mut |_| {}, &mut |_| {}).unwrap();
     let sc = &result.stacks[0].scenarios[0];
     let reasons = sc

@@ -3,8 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
+
+use common::processes_with;
 
 #[test]
 fn every_contestant_passes_verify() {
@@ -38,22 +42,6 @@ fn every_contestant_passes_verify() {
         let cells: Vec<&str> = row.split_whitespace().skip(1).collect();
         assert_eq!(cells, ["ok"; 8], "{id}: {row}");
     }
-}
-
-/// Processes whose command line contains `needle`, other than zombies.
-fn processes_with(needle: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-            let zombie = stat
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-            !zombie && String::from_utf8_lossy(&cmdline).contains(needle)
-        })
-        .count()
 }
 
 #[test]
@@ -251,5 +239,6 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already finished"));
     // Nothing the run started is still running: servers run from the cache's copies.
     let copies = cache.join("stacks").to_string_lossy().into_owned();
-    assert_eq!(processes_with(&copies), 0, "a contestant was left running");
+    let left = processes_with(&copies);
+    assert!(left.is_empty(), "a contestant was left running: {left:?}");
 }

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
@@ -13,42 +15,16 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use common::{processes_with, processes_with_env};
+
 const SERVER: &str = include_str!("../../lab/tests/fixtures/broken_server.py");
 const MANIFEST: &str = include_str!("../../lab/tests/fixtures/broken_stack.toml");
-
-/// Processes whose command line (or, with `environ`, environment) contains `needle`, other than
-/// zombies.
-fn processes_with(needle: &str, environ: bool) -> Vec<(i32, String)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let file = if environ { "environ" } else { "cmdline" };
-        let Ok(text) = std::fs::read(entry.path().join(file)) else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&text).replace('\0', " ");
-        let state = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = state
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-        if text.contains(needle) && !zombie {
-            found.push((pid, text));
-        }
-    }
-    found
-}
 
 /// Waits up to `within` for no process to match `needle`; what still matches.
 fn gone_within(needle: &str, within: Duration) -> Vec<(i32, String)> {
     let began = Instant::now();
     loop {
-        let left = processes_with(needle, false);
+        let left = processes_with(needle);
         if left.is_empty() || began.elapsed() > within {
             return left;
         }
@@ -138,13 +114,13 @@ impl Fixture {
         let (child, mut lines) = self.verify();
         Fixture::wait_for(&mut lines, "slow: checking");
         std::thread::sleep(Duration::from_secs(3));
-        let server = processes_with(&self.server(), false);
+        let server = processes_with(&self.server());
         assert_eq!(server.len(), 1, "{server:?}");
         assert!(
-            !processes_with(&self.child(), false).is_empty(),
+            !processes_with(&self.child()).is_empty(),
             "the server's forked child should run"
         );
-        let postgres = processes_with(&self.cluster_marker(), false);
+        let postgres = processes_with(&self.cluster_marker());
         assert!(
             !postgres.is_empty(),
             "the throwaway cluster should be running"
@@ -181,7 +157,7 @@ impl Fixture {
     /// The watchdog of this test's stackwise: its environment names a state file in our TMPDIR.
     fn watchdog(&self) -> Vec<(i32, String)> {
         let needle = format!("STACKWISE_WATCHDOG={}", self.tmp.display());
-        processes_with(&needle, true)
+        processes_with_env(&needle)
     }
 }
 
@@ -234,7 +210,7 @@ fn a_run_after_a_killed_one_removes_what_it_left() {
     child.wait().unwrap();
     std::thread::sleep(Duration::from_secs(1));
     assert!(
-        !processes_with(&f.child(), false).is_empty(),
+        !processes_with(&f.child()).is_empty(),
         "the forked child should outlive a killed stackwise without its watchdog"
     );
     assert!(data_dir.exists());

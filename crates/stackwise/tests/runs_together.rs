@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,25 +15,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use common::processes_with;
+
 const SERVER: &str = include_str!("../../lab/tests/fixtures/fixed_server.py");
 const MANIFEST: &str = include_str!("../../lab/tests/fixtures/fixed_stack.toml");
-
-/// Live (not zombie) processes whose command line contains `needle`.
-fn processes_with(needle: &str) -> Vec<String> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-            let zombie = stat
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-            (!zombie && cmdline.contains(needle)).then_some(cmdline)
-        })
-        .collect()
-}
 
 /// A folder with the fixture stack (its server's command line carries `marker`), a cache, a
 /// results folder and a private TMPDIR that marks this test's PostgreSQL clusters.

@@ -36,3 +36,33 @@ pub fn assert_usage_error(args: &[&str], mentions: &str) {
         "{stderr} should mention {mentions}"
     );
 }
+
+/// Live (not zombie) processes whose command line contains `needle`: their ids and command
+/// lines, arguments joined by spaces.
+pub fn processes_with(needle: &str) -> Vec<(i32, String)> {
+    processes_where("cmdline", needle)
+}
+
+/// Live processes whose environment contains `needle` (`NAME=value`).
+pub fn processes_with_env(needle: &str) -> Vec<(i32, String)> {
+    processes_where("environ", needle)
+}
+
+fn processes_where(file: &str, needle: &str) -> Vec<(i32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+            let text = std::fs::read(e.path().join(file)).ok()?;
+            let text = String::from_utf8_lossy(&text).replace('\0', " ");
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            (!zombie && text.contains(needle)).then_some((pid, text))
+        })
+        .collect()
+}
