@@ -234,11 +234,14 @@ pub fn run(
         let mut slots = start_all(&installed, &result, scenario, &env, options, &db);
         phases.start_s = began.elapsed().as_secs_f64();
         let mut step = |stack: &str, doing: &str| report(stack, name, doing, done);
-        for slot in &mut slots {
-            let (verifying, warming) = slot.prepare(&db, &delay, p, &mut step);
-            phases.verify_s += verifying.as_secs_f64();
-            phases.warmup_s += warming.as_secs_f64();
+        let t = Instant::now();
+        verify_all(&mut slots, &db, &delay, &mut step);
+        phases.verify_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for slot in slots.iter_mut().filter(|s| s.live()) {
+            slot.warm_up(p, &mut step);
         }
+        phases.warmup_s = t.elapsed().as_secs_f64();
         // The rounds leave the probes their time.
         let probing: Duration = slots
             .iter()
@@ -515,35 +518,11 @@ impl Slot {
         }
     }
 
-    /// Verifies the scenario and brings the server to a steady state; returns how long each
-    /// took.
-    fn prepare(
-        &mut self,
-        db: &Database,
-        delay: &DelayService,
-        p: &Protocol,
-        step: &mut dyn FnMut(&str, &str),
-    ) -> (Duration, Duration) {
-        let began = Instant::now();
-        let passed = self.verify(db, delay, step);
-        let verifying = began.elapsed();
-        if passed {
-            self.warm_up(p, step);
-        }
-        (verifying, began.elapsed() - verifying)
-    }
-
-    /// Checks the scenario's answers; a wrong one fails the stack. Whether it passed.
-    fn verify(
-        &mut self,
-        db: &Database,
-        delay: &DelayService,
-        step: &mut dyn FnMut(&str, &str),
-    ) -> bool {
+    /// Checks the scenario's answers; a wrong one fails the stack.
+    fn verify(&mut self, db: &Database, delay: &DelayService) {
         let Some(running) = &self.running else {
-            return false;
+            return;
         };
-        step(&self.id, "verifying");
         let verified = Checker::new(&running.base_url(), db, delay).and_then(|mut c| {
             self.scenario
                 .checks()
@@ -552,9 +531,7 @@ impl Slot {
         if let Err(e) = verified {
             wait_if_interrupted();
             self.fail(format!("verify failed: {e}"));
-            return false;
         }
-        true
     }
 
     /// Drives the server until its throughput settles.
@@ -598,6 +575,37 @@ impl Slot {
             r.stop();
         }
         (self.index, self.started, self.scen)
+    }
+}
+
+/// Checks whose answers depend on nothing but the request: servers may be checked at once.
+/// The others read what PostgreSQL or the delay service saw, which a second server's checks
+/// would change.
+const STATELESS: [&str; 3] = ["json", "plaintext", "cpu"];
+
+/// Verifies every started server: at once when the scenario's checks are stateless (json's
+/// waits 1.1 s to see the Date header change), else one after another.
+fn verify_all(
+    slots: &mut [Slot],
+    db: &Database,
+    delay: &DelayService,
+    step: &mut dyn FnMut(&str, &str),
+) {
+    let Some(first) = slots.first() else {
+        return;
+    };
+    if first.scenario.checks().all(|c| STATELESS.contains(&c)) {
+        step("", "verifying every stack");
+        std::thread::scope(|scope| {
+            for slot in slots.iter_mut() {
+                scope.spawn(|| slot.verify(db, delay));
+            }
+        });
+        return;
+    }
+    for slot in slots.iter_mut() {
+        step(&slot.id, "verifying");
+        slot.verify(db, delay);
     }
 }
 
