@@ -30,6 +30,8 @@ pub(super) struct State {
     path: Option<PathBuf>,
     /// Making the file failed once; the lab works on without it.
     failed: bool,
+    /// A watchdog waits on the file: it must stay for as long as this process lives.
+    watched: bool,
 }
 
 impl State {
@@ -37,6 +39,7 @@ impl State {
         file: None,
         path: None,
         failed: false,
+        watched: false,
     };
 
     /// The state file's path, making the file if there is none yet.
@@ -55,6 +58,15 @@ impl State {
     /// new text over the old, then cut to its length.
     pub(super) fn write(&mut self, groups: &[Member], dirs: &[PathBuf]) {
         if self.file.is_none() && (self.failed || (groups.is_empty() && dirs.is_empty())) {
+            return;
+        }
+        // Nothing left to clean up and nobody waiting on the file: it goes, so that processes
+        // that end normally leave nothing in the state folder.
+        if groups.is_empty() && dirs.is_empty() && !self.watched {
+            if let Some(path) = self.path.take() {
+                let _ = std::fs::remove_file(path);
+            }
+            self.file = None;
             return;
         }
         if self.file.is_none() && self.ensure().is_err() {
@@ -250,7 +262,11 @@ fn reap_file(path: &Path, reaped: &mut Reaped) {
 /// terminal reaches only stackwise, whose own handler cleans up.
 pub fn start_watchdog(program: &Path) -> io::Result<()> {
     use std::os::unix::process::CommandExt;
-    let path = registry().state.ensure()?.to_path_buf();
+    let path = {
+        let mut r = registry();
+        r.state.watched = true;
+        r.state.ensure()?.to_path_buf()
+    };
     let mut cmd = Command::new(program);
     cmd.env(WATCHDOG, &path)
         .process_group(0)
