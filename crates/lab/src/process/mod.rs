@@ -56,8 +56,7 @@ struct Registry {
 impl Registry {
     /// Writes the lists to the state file after a change.
     fn changed(&mut self) {
-        let (groups, dirs) = (self.groups.clone(), self.dirs.clone());
-        self.state.write(&groups, &dirs);
+        self.state.write(&self.groups, &self.dirs);
     }
 }
 
