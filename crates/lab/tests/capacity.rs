@@ -51,6 +51,7 @@ fn capacity_at_a_target_lands_where_queueing_says() {
         .iter()
         .map(|p| (p.rate, p.met, p.reason.clone()))
         .collect();
+    println!("capacity {} req/s; probes {probes:?}", cap.rps);
     assert!(
         (90.0..=110.0).contains(&cap.rps),
         "capacity {} req/s, truth 100; probes {probes:?}",
