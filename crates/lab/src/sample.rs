@@ -21,8 +21,8 @@ pub struct Reading {
     pub members: u64,
 }
 
-/// CPU seconds of the processes `roots` and all their live descendants, in one pass over
-/// /proc. PostgreSQL's backends make themselves leaders of their own sessions, so its processes
+/// CPU seconds of the processes `roots` and all their live descendants, with the children
+/// they have reaped, in one pass over /proc. PostgreSQL's backends make themselves leaders of their own sessions, so its processes
 /// are found by parentage, not by group.
 pub fn tree_cpu_seconds(roots: &[i32]) -> f64 {
     if roots.is_empty() {
@@ -48,10 +48,16 @@ pub fn tree_cpu_seconds(roots: &[i32]) -> f64 {
             continue;
         };
         let f: Vec<&str> = rest.split_whitespace().collect();
-        if f.len() < 13 || f[0] == "Z" {
+        if f.len() < 15 || f[0] == "Z" {
             continue;
         }
-        let cpu = f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0);
+        // Its own time and that of the children it has reaped: PostgreSQL's postmaster reaps
+        // the autovacuum workers and backends that come and go, whose time would otherwise
+        // count as other processes' load.
+        let cpu: f64 = f[11..15]
+            .iter()
+            .map(|v| v.parse::<f64>().unwrap_or(0.0))
+            .sum();
         procs.push((pid, f[1].parse::<i32>().unwrap_or(0), cpu));
     }
     let mut inside: std::collections::HashSet<i32> = roots.iter().copied().collect();

@@ -34,6 +34,34 @@ pub enum Part {
     Ml,
 }
 
+impl Part {
+    pub const ALL: [Part; 6] = [
+        Part::Crud,
+        Part::Io,
+        Part::Realtime,
+        Part::Cpu,
+        Part::Data,
+        Part::Ml,
+    ];
+
+    /// The part in a few words, as advice names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::Crud => "API/CRUD",
+            Part::Io => "calls to other services",
+            Part::Realtime => "real-time connections",
+            Part::Cpu => "CPU-heavy work",
+            Part::Data => "data processing",
+            Part::Ml => "ML inference",
+        }
+    }
+
+    /// The scenarios that stand for this part.
+    pub fn scenarios(self) -> impl Iterator<Item = &'static str> {
+        standing_for(self)
+    }
+}
+
 /// One scenario: what is sent, how hard, what must be checked first, what it stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scenario {

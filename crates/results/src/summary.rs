@@ -551,7 +551,17 @@ pub fn run_facts(r: &RunResult) -> Vec<(&'static str, String)> {
         ("Trials", trials(r)),
         (
             "Target",
-            if r.schema_version < 3 {
+            if s.capacity_probes == 0 {
+                format!(
+                    "p99 ≤ {} ms; no open-loop probes were run{}, so no capacity at a target",
+                    crate::fmt::number(s.p99_target_ms),
+                    if r.quick {
+                        " (a quick run ranks throughput; the default run probes capacity)"
+                    } else {
+                        ""
+                    }
+                )
+            } else if r.schema_version < 3 {
                 format!(
                     "p99 ≤ {} ms, searched with up to {} open-loop rates",
                     crate::fmt::number(s.p99_target_ms),

@@ -118,6 +118,31 @@ fn quick_runs_say_so_in_every_format() {
 }
 
 #[test]
+fn a_run_without_probes_says_capacity_was_not_probed() {
+    let mut r = fixture();
+    r.quick = true;
+    r.settings.capacity_probes = 0;
+    for s in &mut r.stacks {
+        for sc in &mut s.scenarios {
+            sc.capacity = None;
+        }
+    }
+    for format in [RunFormat::Table, RunFormat::Markdown] {
+        let text = render(&r, format);
+        assert!(
+            text.contains("no open-loop probes were run (a quick run ranks throughput"),
+            "{format}:\n{text}"
+        );
+        assert!(
+            text.contains("not probed: this run ran no open-loop probes"),
+            "{format}"
+        );
+    }
+    let full = render(&fixture(), RunFormat::Table);
+    assert!(!full.contains("not probed"));
+}
+
+#[test]
 fn formats_parse_from_their_names() {
     for f in RunFormat::ALL {
         assert_eq!(f.as_str().parse::<RunFormat>().unwrap(), f);

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use stackwise_results::catalogue::Part as WorkPart;
 use stackwise_results::fmt::thousands;
 use stackwise_results::RunResult;
 
@@ -80,61 +81,16 @@ impl Tweak {
     }
 }
 
-/// The parts of a workload, as the profile's shares name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WorkPart {
-    Crud,
-    Io,
-    Realtime,
-    Cpu,
-    Data,
-    Ml,
-}
-
-impl WorkPart {
-    const ALL: [WorkPart; 6] = [
-        WorkPart::Crud,
-        WorkPart::Io,
-        WorkPart::Realtime,
-        WorkPart::Cpu,
-        WorkPart::Data,
-        WorkPart::Ml,
-    ];
-
-    fn share(self, p: &Profile) -> f64 {
-        let w = &p.workload;
-        match self {
-            WorkPart::Crud => w.crud,
-            WorkPart::Io => w.io,
-            WorkPart::Realtime => w.realtime,
-            WorkPart::Cpu => w.cpu,
-            WorkPart::Data => w.data,
-            WorkPart::Ml => w.ml,
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            WorkPart::Crud => "API/CRUD",
-            WorkPart::Io => "calls to other services",
-            WorkPart::Realtime => "real-time connections",
-            WorkPart::Cpu => "CPU-heavy work",
-            WorkPart::Data => "data processing",
-            WorkPart::Ml => "ML inference",
-        }
-    }
-
-    /// The measured scenarios that stand for this part, as the scenario catalogue says.
-    fn scenarios(self) -> impl Iterator<Item = &'static str> {
-        use stackwise_results::catalogue::{standing_for, Part};
-        standing_for(match self {
-            WorkPart::Crud => Part::Crud,
-            WorkPart::Io => Part::Io,
-            WorkPart::Realtime => Part::Realtime,
-            WorkPart::Cpu => Part::Cpu,
-            WorkPart::Data => Part::Data,
-            WorkPart::Ml => Part::Ml,
-        })
+/// A part's share of the profile's workload.
+fn share_of(part: WorkPart, p: &Profile) -> f64 {
+    let w = &p.workload;
+    match part {
+        WorkPart::Crud => w.crud,
+        WorkPart::Io => w.io,
+        WorkPart::Realtime => w.realtime,
+        WorkPart::Cpu => w.cpu,
+        WorkPart::Data => w.data,
+        WorkPart::Ml => w.ml,
     }
 }
 
@@ -375,7 +331,7 @@ fn performance(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Sco
     let (mut sum, mut weight) = (0.0, 0.0);
     let mut parts = Vec::new();
     for part in [WorkPart::Crud, WorkPart::Io, WorkPart::Cpu] {
-        let share = part.share(p);
+        let share = share_of(part, p);
         if share <= 0.0 {
             continue;
         }
@@ -427,7 +383,7 @@ fn capacity(
         WorkPart::Realtime,
         WorkPart::Cpu,
     ] {
-        let share = part.share(p);
+        let share = share_of(part, p);
         if share <= 0.0 {
             continue;
         }
@@ -847,7 +803,7 @@ fn candidate(
             owns: WorkPart::ALL
                 .iter()
                 .filter(|w| a.owner(**w).id == s.id)
-                .filter(|w| w.share(p) > 0.0 || (**w == WorkPart::Ml && p.needs.ml_models))
+                .filter(|w| share_of(**w, p) > 0.0 || (**w == WorkPart::Ml && p.needs.ml_models))
                 .map(|w| w.label().to_string())
                 .collect(),
         })

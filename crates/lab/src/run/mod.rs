@@ -256,7 +256,7 @@ pub fn run(
         let mut rounds = rounds::run(&mut slots, p, name, deadline, &mut step);
         phases.rounds_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        for slot in slots.iter_mut().filter(|s| s.live()) {
+        for slot in slots.iter_mut().filter(|s| s.live() && p.probes > 0) {
             let Some((max, latency)) = rounds::closed_loop(&slot.scen) else {
                 continue;
             };

@@ -48,14 +48,13 @@ pub struct Protocol {
 pub const PROBE_RESPONSES: f64 = 2000.0;
 
 impl Protocol {
-    /// The default run. Seven stacks and nine scenarios took 19m10s and 19m42s on two cores,
-    /// every scenario at its fewest rounds (the budget is fifteen minutes; see
-    /// docs/protocol.md).
+    /// The default run. Seven stacks and nine scenarios took 17m18s on two cores, every
+    /// scenario at its fewest rounds (the budget is fifteen minutes; see docs/protocol.md).
     pub fn default_run() -> Protocol {
         Protocol {
             window: Duration::from_millis(600),
-            settle: Duration::from_secs(1),
-            warmup_cap: Duration::from_secs(5),
+            settle: Duration::from_millis(500),
+            warmup_cap: Duration::from_secs(4),
             min_rounds: 3,
             max_rounds: 12,
             precision: 0.05,
@@ -63,7 +62,7 @@ impl Protocol {
             probes: 3,
             extra_probes: 1,
             probe_min: Duration::from_millis(400),
-            probe_max: Duration::from_millis(1000),
+            probe_max: Duration::from_millis(800),
             p99_target: Duration::from_millis(100),
             noise_limit: 0.10,
             max_redos: 2,
@@ -73,19 +72,21 @@ impl Protocol {
         }
     }
 
-    /// A first look: the same rules, fewer and shorter windows. Seven stacks and four scenarios
-    /// took 6m04s on two cores (the budget is three minutes).
+    /// A first look: the same rules, fewer and shorter windows, and no capacity probes. Seven
+    /// stacks and four scenarios took 4m13s on two cores (the budget is three minutes).
     pub fn quick() -> Protocol {
         Protocol {
             window: Duration::from_millis(400),
-            settle: Duration::from_millis(500),
+            settle: Duration::from_millis(300),
             warmup_cap: Duration::from_secs(2),
             min_rounds: 3,
             max_rounds: 5,
             precision: 0.10,
             budget: Duration::from_secs(3 * 60),
-            probes: 2,
-            extra_probes: 1,
+            // No latency-throughput curve: a first look ranks throughput; capacity at a target
+            // needs the default run.
+            probes: 0,
+            extra_probes: 0,
             probe_min: Duration::from_millis(250),
             probe_max: Duration::from_millis(500),
             max_redos: 1,
@@ -153,7 +154,15 @@ mod tests {
             shares[0] < 0.6 && *shares.last().unwrap_or(&0.0) > 1.0,
             "{shares:?}"
         );
-        assert_eq!(Protocol::quick().probe_shares(), vec![0.5, 1.1]);
+        assert!(Protocol::quick().probe_shares().is_empty());
+        assert_eq!(
+            Protocol {
+                probes: 2,
+                ..p.clone()
+            }
+            .probe_shares(),
+            vec![0.5, 1.1]
+        );
         assert!(Protocol {
             probes: 0,
             ..p.clone()
@@ -182,8 +191,8 @@ mod tests {
     #[test]
     fn a_probe_is_as_long_as_two_thousand_responses_need_within_bounds() {
         let p = Protocol::default_run();
-        assert_eq!(p.probe_length(2000.0), Duration::from_secs(1));
         assert_eq!(p.probe_length(4000.0), Duration::from_millis(500));
+        assert_eq!(p.probe_length(2500.0), Duration::from_millis(800));
         assert_eq!(p.probe_length(100_000.0), p.probe_min);
         assert_eq!(p.probe_length(35.0), p.probe_max);
     }

@@ -134,12 +134,20 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         "Capacity at p99 ≤ {} ms: requests/s per server core",
         number(r.settings.p99_target_ms)
     )));
-    out.push(Block::Caption(
-        "the highest open-loop rate that met the target; ≥x: no rate tried missed it; <x: even x \
-         missed it; -: not searched"
-            .into(),
-    ));
-    out.push(Block::Grid(matrix(v, |c| capacity(c, v.cores))));
+    if r.settings.capacity_probes == 0 {
+        out.push(Block::Caption(
+            "not probed: this run ran no open-loop probes (a quick run ranks throughput; the \
+             default run probes capacity)"
+                .into(),
+        ));
+    } else {
+        out.push(Block::Caption(
+            "the highest open-loop rate that met the target; ≥x: no rate tried missed it; <x: \
+             even x missed it; -: not searched"
+                .into(),
+        ));
+        out.push(Block::Grid(matrix(v, |c| capacity(c, v.cores))));
+    }
 
     out.push(Block::Heading("Stacks".into()));
     out.push(Block::Caption(
