@@ -24,7 +24,7 @@ use std::fmt::{self, Write};
 use serde::Serialize;
 use stackwise_results::fmt::thousands;
 use stackwise_results::summary::{self, Cell, Spread};
-use stackwise_results::{RunResult, StackResult};
+use stackwise_results::{Language, RunResult, StackResult};
 
 /// What the run says about a claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,30 +106,6 @@ pub fn check(r: &RunResult) -> Vec<ClaimCheck> {
     checks
 }
 
-/// The runtime a stack runs on, which is what the claims are about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Node,
-    Python,
-}
-
-impl Side {
-    fn of(language: &str) -> Option<Side> {
-        match language.to_ascii_lowercase().as_str() {
-            "javascript" | "typescript" => Some(Side::Node),
-            "python" => Some(Side::Python),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Side::Node => "Node",
-            Side::Python => "Python",
-        }
-    }
-}
-
 /// A run with its summary cells, and the lookups every claim needs.
 struct Run<'a> {
     r: &'a RunResult,
@@ -150,8 +126,8 @@ impl<'a> Run<'a> {
         self.r.stacks.iter().find(|s| s.id == id)
     }
 
-    fn side_of(&self, stack: &str) -> Option<Side> {
-        self.stack(stack).and_then(|s| Side::of(&s.language))
+    fn side_of(&self, stack: &str) -> Option<Language> {
+        self.stack(stack).and_then(StackResult::side)
     }
 
     fn workers(&self, stack: &str) -> u64 {
@@ -168,7 +144,7 @@ impl<'a> Run<'a> {
     }
 
     /// Cells of `side` in `scenario` that have valid trials.
-    fn measured(&self, side: Side, scenario: &str) -> impl Iterator<Item = &Cell> + '_ {
+    fn measured(&self, side: Language, scenario: &str) -> impl Iterator<Item = &Cell> + '_ {
         let scenario = scenario.to_string();
         self.cells.iter().filter(move |c| {
             c.scenario == scenario
@@ -179,22 +155,18 @@ impl<'a> Run<'a> {
     }
 
     /// The stack of `side` with the highest median throughput per core in `scenario`.
-    fn fastest(&self, side: Side, scenario: &str) -> Option<&Cell> {
+    fn fastest(&self, side: Language, scenario: &str) -> Option<&Cell> {
         self.measured(side, scenario)
             .max_by(|a, b| median(a.per_core).total_cmp(&median(b.per_core)))
     }
 
     /// Why a comparison of both sides in `scenarios` cannot be made, if it cannot: a side with
     /// no stack in the run, a scenario the run did not measure, or no valid trial for a side.
-    fn missing(&self, sides: &[Side], scenarios: &[&str]) -> Option<String> {
+    fn missing(&self, sides: &[Language], scenarios: &[&str]) -> Option<String> {
         for &side in sides {
-            let has = self
-                .r
-                .stacks
-                .iter()
-                .any(|s| Side::of(&s.language) == Some(side));
+            let has = self.r.stacks.iter().any(|s| s.side() == Some(side));
             if !has {
-                return Some(format!("The run has no {} stack.", side.name()));
+                return Some(format!("The run has no {} stack.", side.runtime()));
             }
         }
         let list = scenarios.join(" or ");
@@ -211,7 +183,7 @@ impl<'a> Run<'a> {
             {
                 return Some(format!(
                     "No {} stack has a valid measurement of {list}.",
-                    side.name()
+                    side.runtime()
                 ));
             }
         }
@@ -224,11 +196,13 @@ impl<'a> Run<'a> {
         let claim = |verdict, evidence| {
             check_of("node-faster-io", NODE_FASTER_IO, verdict, evidence, &[sc])
         };
-        if let Some(why) = self.missing(&[Side::Node, Side::Python], &[sc]) {
+        if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &[sc]) {
             return not_measured("node-faster-io", NODE_FASTER_IO, why);
         }
-        let (Some(node), Some(py)) = (self.fastest(Side::Node, sc), self.fastest(Side::Python, sc))
-        else {
+        let (Some(node), Some(py)) = (
+            self.fastest(Language::Javascript, sc),
+            self.fastest(Language::Python, sc),
+        ) else {
             return not_measured(
                 "node-faster-io",
                 NODE_FASTER_IO,
@@ -252,11 +226,13 @@ impl<'a> Run<'a> {
     /// "Python is better for CPU-intensive work", from `cpu`.
     fn python_better_cpu(&self) -> ClaimCheck {
         let sc = "cpu";
-        if let Some(why) = self.missing(&[Side::Node, Side::Python], &[sc]) {
+        if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &[sc]) {
             return not_measured("python-better-cpu", PYTHON_BETTER_CPU, why);
         }
-        let (Some(node), Some(py)) = (self.fastest(Side::Node, sc), self.fastest(Side::Python, sc))
-        else {
+        let (Some(node), Some(py)) = (
+            self.fastest(Language::Javascript, sc),
+            self.fastest(Language::Python, sc),
+        ) else {
             return not_measured(
                 "python-better-cpu",
                 PYTHON_BETTER_CPU,
@@ -289,14 +265,9 @@ impl<'a> Run<'a> {
     /// Per stack, its peak memory under load: the scenario whose trials' peak PSS has the
     /// highest median, with the spread of those trials (trial-to-trial noise, not the
     /// difference between scenarios).
-    fn memory_under_load(&self, side: Side) -> Vec<Memory<'a>> {
+    fn memory_under_load(&self, side: Language) -> Vec<Memory<'a>> {
         let mut out = Vec::new();
-        for stack in self
-            .r
-            .stacks
-            .iter()
-            .filter(|s| Side::of(&s.language) == Some(side))
-        {
+        for stack in self.r.stacks.iter().filter(|s| s.side() == Some(side)) {
             let mut peak: Option<Memory> = None;
             let mut scenarios = Vec::new();
             for sc in stack.scenarios.iter().filter(|sc| sc.error.is_none()) {
@@ -330,14 +301,13 @@ impl<'a> Run<'a> {
     /// "Python uses more memory": peak PSS under load, and idle PSS beside it.
     fn python_more_memory(&self) -> ClaimCheck {
         let (id, text) = ("python-more-memory", PYTHON_MORE_MEMORY);
-        for side in [Side::Node, Side::Python] {
-            if !self
-                .r
-                .stacks
-                .iter()
-                .any(|s| Side::of(&s.language) == Some(side))
-            {
-                return not_measured(id, text, format!("The run has no {} stack.", side.name()));
+        for side in [Language::Javascript, Language::Python] {
+            if !self.r.stacks.iter().any(|s| s.side() == Some(side)) {
+                return not_measured(
+                    id,
+                    text,
+                    format!("The run has no {} stack.", side.runtime()),
+                );
             }
         }
         let leanest = |side| {
@@ -345,7 +315,8 @@ impl<'a> Run<'a> {
                 .into_iter()
                 .min_by(|a, b| a.peak.median.total_cmp(&b.peak.median))
         };
-        let (Some(node), Some(py)) = (leanest(Side::Node), leanest(Side::Python)) else {
+        let (Some(node), Some(py)) = (leanest(Language::Javascript), leanest(Language::Python))
+        else {
             return not_measured(
                 id,
                 text,
@@ -404,7 +375,7 @@ impl<'a> Run<'a> {
 
     /// /json p99 in `mixed` over /json p99 in `json`, for every stack of `side` measured in
     /// both, least affected first.
-    fn slowdowns(&self, side: Side) -> Vec<Slowdown> {
+    fn slowdowns(&self, side: Language) -> Vec<Slowdown> {
         let mut out: Vec<Slowdown> = self
             .measured(side, "mixed")
             .filter_map(|mixed| {
@@ -445,7 +416,7 @@ impl<'a> Run<'a> {
             .r
             .stacks
             .iter()
-            .any(|s| Side::of(&s.language) == Some(Side::Python))
+            .any(|s| s.side() == Some(Language::Python))
         {
             return not_measured(id, text, "The run has no Python stack.".to_string());
         }
@@ -455,7 +426,7 @@ impl<'a> Run<'a> {
                 .r
                 .stacks
                 .iter()
-                .filter(|s| Side::of(&s.language) == Some(Side::Python))
+                .filter(|s| s.side() == Some(Language::Python))
                 .map(|s| format!("{} {}", s.id, s.workers))
                 .collect();
             let mut evidence = format!(
@@ -466,8 +437,8 @@ impl<'a> Run<'a> {
             );
             let mut scenarios = Vec::new();
             if let (Some(py), Some(node)) = (
-                self.slowdowns(Side::Python).into_iter().next(),
-                self.slowdowns(Side::Node).into_iter().next(),
+                self.slowdowns(Language::Python).into_iter().next(),
+                self.slowdowns(Language::Javascript).into_iter().next(),
             ) {
                 let _ = write!(
                     evidence,
@@ -483,7 +454,7 @@ impl<'a> Run<'a> {
             return check_of(id, text, Verdict::NotMeasured, evidence, &scenarios);
         }
         let sc = "cpu";
-        if let Some(why) = self.missing(&[Side::Python], &[sc]) {
+        if let Some(why) = self.missing(&[Language::Python], &[sc]) {
             return not_measured(
                 id,
                 text,
@@ -495,14 +466,14 @@ impl<'a> Run<'a> {
                 .filter_map(|c| Some((c, self.cores_busy(&c.stack, sc)?)))
                 .max_by(|a, b| a.1.total_cmp(&b.1))
         };
-        let Some((py, py_busy)) = busiest(Side::Python) else {
+        let Some((py, py_busy)) = busiest(Language::Python) else {
             return not_measured(
                 id,
                 text,
                 format!("No valid {sc} trial recorded the servers' CPU time."),
             );
         };
-        let node = busiest(Side::Node);
+        let node = busiest(Language::Javascript);
         let node_part = node
             .as_ref()
             .map(|(c, b)| format!(" ({} kept {b:.1})", c.stack))
@@ -562,7 +533,7 @@ impl<'a> Run<'a> {
     fn tens_of_thousands(&self) -> ClaimCheck {
         let (id, text) = ("tens-of-thousands-rps", TENS_OF_THOUSANDS);
         let scs = ["json", "plaintext"];
-        if let Some(why) = self.missing(&[Side::Node, Side::Python], &scs) {
+        if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &scs) {
             return not_measured(id, text, why);
         }
         let best = |side| {
@@ -570,7 +541,7 @@ impl<'a> Run<'a> {
                 .filter_map(|sc| self.fastest(side, sc))
                 .max_by(|a, b| median(a.per_core).total_cmp(&median(b.per_core)))
         };
-        let (Some(py), Some(node)) = (best(Side::Python), best(Side::Node)) else {
+        let (Some(py), Some(node)) = (best(Language::Python), best(Language::Javascript)) else {
             return not_measured(
                 id,
                 text,
@@ -649,12 +620,12 @@ impl<'a> Run<'a> {
     fn node_blocks(&self) -> ClaimCheck {
         let (id, text) = ("node-blocks-on-cpu", NODE_BLOCKS);
         let scs = ["json", "mixed"];
-        if let Some(why) = self.missing(&[Side::Node, Side::Python], &["mixed"]) {
+        if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &["mixed"]) {
             return not_measured(id, text, why);
         }
         let (Some(node), Some(py)) = (
-            self.slowdowns(Side::Node).into_iter().next(),
-            self.slowdowns(Side::Python).into_iter().next(),
+            self.slowdowns(Language::Javascript).into_iter().next(),
+            self.slowdowns(Language::Python).into_iter().next(),
         ) else {
             return not_measured(
                 id,
@@ -952,10 +923,12 @@ mod tests {
 
     #[test]
     fn languages_take_sides() {
-        assert_eq!(Side::of("JavaScript"), Some(Side::Node));
-        assert_eq!(Side::of("TypeScript"), Some(Side::Node));
-        assert_eq!(Side::of("Python"), Some(Side::Python));
-        assert_eq!(Side::of("Rust"), None);
+        assert_eq!(Language::parse("JavaScript"), Some(Language::Javascript));
+        assert_eq!(Language::parse("TypeScript"), Some(Language::Javascript));
+        assert_eq!(Language::parse("Python"), Some(Language::Python));
+        assert_eq!(Language::parse("Rust"), None);
+        assert_eq!(Language::Javascript.runtime(), "Node");
+        assert_eq!(Language::Python.runtime(), "Python");
     }
 
     #[test]

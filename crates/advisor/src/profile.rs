@@ -138,32 +138,9 @@ fn default_currency() -> String {
     "USD".to_string()
 }
 
-/// A language the advisor knows team skill for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Javascript,
-    Python,
-}
-
-impl Language {
-    /// The language of a run's stack, from its `language` field (`JavaScript`, `TypeScript`,
-    /// `Python`); `None` for any other.
-    pub fn of(name: &str) -> Option<Language> {
-        match name.to_ascii_lowercase().as_str() {
-            "javascript" | "typescript" | "node" | "node.js" => Some(Language::Javascript),
-            "python" => Some(Language::Python),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Language::Javascript => "JavaScript",
-            Language::Python => "Python",
-        }
-    }
-}
+/// A language the advisor knows team skill for: the one reading of a stack's `language`
+/// string, shared with the claims and the report.
+pub use stackwise_results::Language;
 
 impl Pool {
     pub fn language(self) -> Option<Language> {

@@ -7,7 +7,7 @@
 //! pointer away without any script.
 
 use stackwise_results::summary::{find, Cell};
-use stackwise_results::RunResult;
+use stackwise_results::{Language, RunResult};
 
 use crate::html::{axis, bytes, ms, rate};
 use crate::latency::{Curve, MAX_NINES};
@@ -18,8 +18,9 @@ const WIDTH: f64 = 1120.0;
 /// Where the panels start, below the title, the caption and the legend.
 const PANELS_TOP: f64 = 96.0;
 
-/// Colours for JavaScript stacks (warm) and Python stacks (cool), so the language of a bar is
-/// visible before its label is read; other languages take the neutral ones.
+/// Colours for the Node side's stacks (JavaScript, TypeScript: warm) and Python's (cool), so
+/// the language of a bar is visible before its label is read; other languages take the
+/// neutral ones.
 const NODE_COLOURS: [&str; 5] = ["#e8710a", "#5b9a1d", "#d62d20", "#c2185b", "#a87c00"];
 const PYTHON_COLOURS: [&str; 5] = ["#1a66d6", "#7b3fc4", "#00897b", "#3949ab", "#0097c7"];
 const OTHER_COLOURS: [&str; 4] = ["#546e7a", "#8d6e63", "#455a64", "#6d4c41"];
@@ -41,16 +42,19 @@ pub(crate) fn styles(r: &RunResult) -> Vec<StackStyle> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let lang = s.language.to_ascii_lowercase();
-            let colour = if lang.contains("script") || lang.contains("node") {
-                node += 1;
-                NODE_COLOURS[(node - 1) % NODE_COLOURS.len()]
-            } else if lang.contains("python") {
-                python += 1;
-                PYTHON_COLOURS[(python - 1) % PYTHON_COLOURS.len()]
-            } else {
-                other += 1;
-                OTHER_COLOURS[(other - 1) % OTHER_COLOURS.len()]
+            let colour = match s.side() {
+                Some(Language::Javascript) => {
+                    node += 1;
+                    NODE_COLOURS[(node - 1) % NODE_COLOURS.len()]
+                }
+                Some(Language::Python) => {
+                    python += 1;
+                    PYTHON_COLOURS[(python - 1) % PYTHON_COLOURS.len()]
+                }
+                None => {
+                    other += 1;
+                    OTHER_COLOURS[(other - 1) % OTHER_COLOURS.len()]
+                }
             };
             StackStyle {
                 id: s.id.clone(),
@@ -740,5 +744,33 @@ mod tests {
         );
         let (rects, h) = grid(9, 0.0, 100.0);
         assert_eq!((rects.len(), h), (9, 300.0));
+    }
+
+    /// TypeScript takes the Node side's colours, Python the Python side's, any other language
+    /// the neutral ones, by the one reading of `language` the advisor uses too.
+    #[test]
+    fn colours_follow_the_language_side() {
+        let mut r: RunResult = serde_json::from_str(include_str!(
+            "../../stackwise/tests/fixtures/run-result.json"
+        ))
+        .expect("the fixture parses");
+        r.stacks.truncate(4);
+        for (s, lang) in r
+            .stacks
+            .iter_mut()
+            .zip(["TypeScript", "Python", "Rust", "JavaScript"])
+        {
+            s.language = lang.to_string();
+        }
+        let colours: Vec<&str> = styles(&r).iter().map(|s| s.colour).collect();
+        assert_eq!(
+            colours,
+            [
+                NODE_COLOURS[0],
+                PYTHON_COLOURS[0],
+                OTHER_COLOURS[0],
+                NODE_COLOURS[1]
+            ]
+        );
     }
 }

@@ -13,7 +13,10 @@ use stackwise_engine::LoadReport;
 
 pub mod catalogue;
 pub mod fmt;
+mod language;
 pub mod summary;
+
+pub use language::Language;
 
 /// Version of this format; raised when a field changes meaning or goes away.
 ///
@@ -198,6 +201,13 @@ pub struct StackResult {
     /// Why the stack could not be measured at all, if it could not.
     pub error: Option<String>,
     pub scenarios: Vec<ScenarioResult>,
+}
+
+impl StackResult {
+    /// The side its `language` puts it on; `None` for a language that is neither.
+    pub fn side(&self) -> Option<Language> {
+        Language::parse(&self.language)
+    }
 }
 
 /// What one stack did in one scenario.

@@ -6,9 +6,7 @@
 //! scoring states it instead of scoring it as 0.
 
 use stackwise_results::summary::{self, Spread};
-use stackwise_results::RunResult;
-
-use crate::profile::Language;
+use stackwise_results::{Language, RunResult};
 
 /// One stack of the run, as the advisor reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +56,7 @@ pub(crate) fn stacks(run: &RunResult) -> Vec<Stack> {
             id: s.id.clone(),
             framework: s.framework.clone(),
             language_name: s.language.clone(),
-            language: Language::of(&s.language),
+            language: s.side(),
             error: s.error.clone(),
             scenarios: cells
                 .iter()
