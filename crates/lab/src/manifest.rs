@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use stackwise_results::Ecosystem;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -74,6 +75,10 @@ pub struct Manifest {
     /// stack (the same app on another server) says `false` and is run by name.
     #[serde(default = "yes")]
     pub default_run: bool,
+    /// What the advisor knows of the framework's ecosystem, each level citing a fact of
+    /// `data/facts.toml`; without it the stack gets no ecosystem score.
+    #[serde(default)]
+    pub ecosystem: Option<Ecosystem>,
 }
 
 fn yes() -> bool {
@@ -122,6 +127,9 @@ impl Stack {
             if !dir.join(input).exists() {
                 return Err(invalid(format!("input '{input}' does not exist")));
             }
+        }
+        if let Some(ecosystem) = &manifest.ecosystem {
+            ecosystem.check().map_err(invalid)?;
         }
         Ok(Stack {
             manifest,
@@ -251,5 +259,69 @@ NODE_ENV = "production"
             .unwrap_err()
             .to_string()
             .contains("bogus"));
+    }
+
+    const ECOSYSTEM: &str = r#"
+[ecosystem]
+admin = { level = 50, fact = "adminjs", statement = "AdminJS adds one" }
+server_pages = { level = 70, fact = "express-views", statement = "Pluggable engines" }
+orm = { level = 70, fact = "orms-node", statement = "Prisma and others" }
+typing = { level = 60, fact = "typescript-for-node", statement = "TypeScript" }
+validation = { level = 50, fact = "express-validator", statement = "A middleware" }
+websockets = { level = 90, fact = "node-ws", statement = "ws and Socket.IO" }
+"#;
+
+    /// The error of loading `demo` with `text` as its manifest, which must be one line.
+    fn load_error(text: &str) -> String {
+        let root = tempfile::tempdir().unwrap();
+        write_stack(root.path(), "demo", text);
+        let err = Stack::load(&root.path().join("demo"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains('\n'), "not one line: {err}");
+        err
+    }
+
+    #[test]
+    fn reads_the_ecosystem_table_which_is_optional() {
+        let root = tempfile::tempdir().unwrap();
+        write_stack(root.path(), "demo", &format!("{EXAMPLE}{ECOSYSTEM}"));
+        let stack = Stack::load(&root.path().join("demo")).unwrap();
+        let e = stack.manifest.ecosystem.unwrap();
+        assert_eq!(e.websockets.level, 90.0);
+        assert_eq!(e.validation.fact, "express-validator");
+        assert_eq!(e.admin.statement, "AdminJS adds one");
+
+        write_stack(root.path(), "demo", EXAMPLE);
+        let stack = Stack::load(&root.path().join("demo")).unwrap();
+        assert_eq!(stack.manifest.ecosystem, None);
+    }
+
+    #[test]
+    fn an_out_of_range_level_is_named() {
+        let text = format!("{EXAMPLE}{ECOSYSTEM}").replace("level = 90", "level = 120");
+        let err = load_error(&text);
+        assert!(
+            err.contains("ecosystem.websockets.level 120 is not within 0–100"),
+            "{err}"
+        );
+        let text = format!("{EXAMPLE}{ECOSYSTEM}").replace("level = 60", "level = -5");
+        let err = load_error(&text);
+        assert!(err.contains("ecosystem.typing.level -5"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_ecosystem_table_is_named() {
+        let text = format!(
+            "{EXAMPLE}{ECOSYSTEM}realtime = {{ level = 1, fact = \"x\", statement = \"y\" }}\n"
+        );
+        let err = load_error(&text);
+        assert!(err.contains("unknown field `realtime`"), "{err}");
+        let text = format!("{EXAMPLE}{ECOSYSTEM}").replace(
+            "fact = \"orms-node\"",
+            "fact = \"orms-node\", source = \"z\"",
+        );
+        let err = load_error(&text);
+        assert!(err.contains("unknown field `source`"), "{err}");
     }
 }

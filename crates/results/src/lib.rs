@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use stackwise_engine::LoadReport;
 
 pub mod catalogue;
+mod ecosystem;
 pub mod fmt;
 mod language;
 pub mod summary;
 
+pub use ecosystem::{Ecosystem, Level};
 pub use language::Language;
 
 /// Version of this format; raised when a field changes meaning or goes away.
@@ -201,6 +203,11 @@ pub struct StackResult {
     /// Why the stack could not be measured at all, if it could not.
     pub error: Option<String>,
     pub scenarios: Vec<ScenarioResult>,
+    /// What is known of its framework's ecosystem, from its manifest; none when the manifest
+    /// has no `[ecosystem]` table (or the run predates the field), and then the advisor gives
+    /// the stack no ecosystem score and says so.
+    #[serde(default)]
+    pub ecosystem: Option<Ecosystem>,
 }
 
 impl StackResult {

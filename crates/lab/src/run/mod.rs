@@ -407,6 +407,7 @@ fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
         idle_pss_bytes: None,
         error: None,
         scenarios: Vec::new(),
+        ecosystem: m.ecosystem.clone(),
     }
 }
 

@@ -1,0 +1,75 @@
+//! The repository's own stacks: every manifest under `stacks/` loads, and carries an
+//! `[ecosystem]` table whose every level cites a fact that `data/facts.toml` holds, so no
+//! stack silently goes without an ecosystem score and no score's evidence is unsourced.
+//!
+//! The lab does not read `data/` (the facts are the advisor's), so the citations are checked
+//! here, over the files, rather than when a manifest is loaded.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use stackwise_lab::manifest::discover;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The ids of `data/facts.toml`.
+fn fact_ids() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(repo_root().join("data/facts.toml")).unwrap();
+    let file: toml::Table = toml::from_str(&text).unwrap();
+    let ids: BTreeSet<String> = file["fact"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.len() > 50, "{} facts", ids.len());
+    ids
+}
+
+#[test]
+fn every_stack_parses_and_cites_existing_facts() {
+    let facts = fact_ids();
+    let stacks = discover(&repo_root().join("stacks")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(stacks.len() >= 7, "{} stacks", stacks.len());
+    for stack in &stacks {
+        let Some(ecosystem) = &stack.manifest.ecosystem else {
+            panic!("{}: stack.toml has no [ecosystem] table", stack.id());
+        };
+        for (key, level) in ecosystem.levels() {
+            assert!(
+                facts.contains(&level.fact),
+                "{}: ecosystem.{key} cites '{}', which is not in data/facts.toml",
+                stack.id(),
+                level.fact
+            );
+            assert!((0.0..=100.0).contains(&level.level));
+        }
+    }
+}
+
+/// The levels that decide rankings are those the advisor held before they moved into the
+/// manifests; a change here is a change of judgement, to be made with its fact.
+#[test]
+fn the_seed_frameworks_keep_their_levels() {
+    let stacks = discover(&repo_root().join("stacks")).unwrap();
+    let levels = |id: &str| -> Vec<f64> {
+        let s = stacks.iter().find(|s| s.id() == id).unwrap();
+        let e = s.manifest.ecosystem.as_ref().unwrap();
+        [&e.admin, &e.server_pages, &e.orm, &e.typing, &e.websockets]
+            .iter()
+            .map(|l| l.level)
+            .collect()
+    };
+    assert_eq!(levels("django"), [100.0, 100.0, 100.0, 40.0, 60.0]);
+    assert_eq!(levels("flask"), [60.0, 90.0, 70.0, 40.0, 40.0]);
+    assert_eq!(levels("fastapi"), [50.0, 60.0, 70.0, 70.0, 70.0]);
+    assert_eq!(levels("fastapi-granian"), levels("fastapi"));
+    assert_eq!(levels("express"), [50.0, 70.0, 70.0, 60.0, 90.0]);
+    assert_eq!(levels("fastify"), [40.0, 60.0, 70.0, 80.0, 90.0]);
+    assert_eq!(levels("nestjs"), [50.0, 60.0, 90.0, 100.0, 100.0]);
+    assert_eq!(levels("node-http"), [20.0, 30.0, 70.0, 60.0, 80.0]);
+}
