@@ -3,12 +3,21 @@
 
 Keeps everything as measured, except the raw histograms of the sweep and the capacity probes,
 which are replaced by an empty histogram to keep the file small; writes compact JSON.
+
+A stack whose record has no ecosystem levels (a run made before stack records carried them)
+gets those of its manifest, stacks/<id>/stack.toml ([ecosystem], docs/stacks.md); no measured
+figure changes. `--ecosystem FILE` does only that, in place, to a results file such as the
+reference or a test fixture.
 """
 import json
+import pathlib
 import sys
+import tomllib
 
 # HdrHistogram's compressed V2 encoding (base64) of an empty histogram of the engine's bounds.
 EMPTY = "HISTFAAAAB94nJNpmSzMwMDAyAABzFAazL82eQmD/QeoCABVgwSI"
+
+STACKS = pathlib.Path(__file__).resolve().parent.parent / "stacks"
 
 
 def strip(trial):
@@ -20,9 +29,41 @@ def strip(trial):
             delivery[key] = EMPTY
 
 
+def add_ecosystem(run):
+    """Gives every stack record without ecosystem levels those of its manifest."""
+    for stack in run["stacks"]:
+        if stack.get("ecosystem"):
+            continue
+        manifest = STACKS / stack["id"] / "stack.toml"
+        if not manifest.is_file():
+            sys.exit(f"stack '{stack['id']}': no manifest at {manifest}")
+        with open(manifest, "rb") as f:
+            table = tomllib.load(f).get("ecosystem")
+        if table is None:
+            print(f"stack '{stack['id']}': {manifest} has no [ecosystem] table", file=sys.stderr)
+            continue
+        # Levels are numbers 0-100 in the result model (f64), written as such.
+        stack["ecosystem"] = {
+            key: {"level": float(j["level"]), "fact": j["fact"], "statement": j["statement"]}
+            for key, j in table.items()
+        }
+
+
+def write(run, path):
+    with open(path, "w") as out:
+        json.dump(run, out, separators=(",", ":"))
+        out.write("\n")
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--ecosystem":
+        run = json.load(open(sys.argv[2]))
+        add_ecosystem(run)
+        write(run, sys.argv[2])
+        return
     if len(sys.argv) != 3:
-        sys.exit("usage: reference.py RUN/results.json OUT.json")
+        sys.exit("usage: reference.py RUN/results.json OUT.json\n"
+                 "       reference.py --ecosystem RESULTS.json")
     run = json.load(open(sys.argv[1]))
     if run.get("quick") or not run.get("finished_at"):
         sys.exit("a reference must be a finished run that is not --quick")
@@ -32,9 +73,8 @@ def main():
                 strip(trial)
             for probe in (scenario.get("capacity") or {}).get("probes", []):
                 strip(probe["trial"])
-    with open(sys.argv[2], "w") as out:
-        json.dump(run, out, separators=(",", ":"))
-        out.write("\n")
+    add_ecosystem(run)
+    write(run, sys.argv[2])
 
 
 if __name__ == "__main__":

@@ -404,3 +404,79 @@ fn json_output_carries_scores_and_evidence() {
     assert!(v["weights"].as_array().unwrap().len() == 7);
     assert!(v["sensitivity"]["checked"].is_array());
 }
+
+/// A stack whose run record carries no ecosystem levels gets no ecosystem score, and its option
+/// says so in one line, whether or not the profile weighs the ecosystem.
+#[test]
+fn a_stack_without_ecosystem_levels_gets_no_score_and_one_line_saying_so() {
+    let mut run = fixture();
+    let bare = run.stacks[0].id.clone();
+    run.stacks[0].ecosystem = None;
+    for text in [DEFAULT, CHAT_JS, ML_PYTHON] {
+        let p = profile(text);
+        let a = advise(&p, &run, false);
+        let c = a.ranking.iter().find(|c| c.id == bare);
+        let Some(c) = c else {
+            assert!(
+                a.excluded.iter().any(|x| x.stack == bare),
+                "{bare} vanished"
+            );
+            continue;
+        };
+        let eco = c.score(Criterion::Ecosystem).unwrap();
+        assert_eq!(eco.score, None, "{}", eco.summary);
+        let lines: Vec<&String> = c.notes.iter().filter(|n| n.contains("ecosystem")).collect();
+        assert_eq!(lines.len(), 1, "{:?}", c.notes);
+        assert!(
+            lines[0].starts_with(&format!("no ecosystem score for {bare}: ")),
+            "{}",
+            lines[0]
+        );
+        assert!(!lines[0].contains('\n'));
+        for other in a.ranking.iter().filter(|c| c.id != bare) {
+            assert!(
+                other
+                    .notes
+                    .iter()
+                    .all(|n| !n.contains("no ecosystem levels")),
+                "{}: {:?}",
+                other.id,
+                other.notes
+            );
+        }
+    }
+    let a = advise(&profile(DEFAULT), &run, false);
+    let c = a.ranking.iter().find(|c| c.id == bare).unwrap();
+    let terminal = advise::render::text(&a);
+    assert!(
+        terminal.contains(&format!("{bare}: no ecosystem score for {bare}: ")),
+        "{terminal}"
+    );
+    assert!(c.notes.iter().any(|n| n.contains("[ecosystem]")));
+}
+
+/// What a stack's ecosystem scores comes from its run record, not from its framework's name:
+/// a framework the advisor has never heard of is scored on the levels its manifest gave.
+#[test]
+fn ecosystem_levels_come_from_the_stack_record_not_the_framework_name() {
+    let p = profile(DEFAULT);
+    let before = advise::rank(&p, &fixture());
+    let mut run = fixture();
+    for s in &mut run.stacks {
+        s.framework = format!("{}-renamed", s.framework);
+    }
+    let after = advise::rank(&p, &run);
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.id, a.id);
+        assert_eq!(
+            b.score(Criterion::Ecosystem).unwrap().score,
+            a.score(Criterion::Ecosystem).unwrap().score
+        );
+        assert_eq!(b.total, a.total);
+    }
+    assert!(before[0]
+        .score(Criterion::Ecosystem)
+        .unwrap()
+        .score
+        .is_some());
+}

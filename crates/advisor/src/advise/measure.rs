@@ -6,7 +6,7 @@
 //! scoring states it instead of scoring it as 0.
 
 use stackwise_results::summary::{self, Spread};
-use stackwise_results::{Language, RunResult};
+use stackwise_results::{Ecosystem, Language, RunResult};
 
 /// One stack of the run, as the advisor reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,8 @@ pub(crate) struct Stack {
     /// As the run names it (`JavaScript`, `Python`).
     pub language_name: String,
     pub language: Option<Language>,
+    /// What its manifest says of its framework's ecosystem, if anything.
+    pub ecosystem: Option<Ecosystem>,
     /// Why the stack could not be measured at all.
     pub error: Option<String>,
     pub scenarios: Vec<Scenario>,
@@ -57,6 +59,7 @@ pub(crate) fn stacks(run: &RunResult) -> Vec<Stack> {
             framework: s.framework.clone(),
             language_name: s.language.clone(),
             language: s.side(),
+            ecosystem: s.ecosystem.clone(),
             error: s.error.clone(),
             scenarios: cells
                 .iter()

@@ -10,15 +10,15 @@ use std::collections::BTreeSet;
 
 use stackwise_results::catalogue::Part as WorkPart;
 use stackwise_results::fmt::thousands;
-use stackwise_results::RunResult;
+use stackwise_results::{Ecosystem, Language, Level, RunResult};
 
-use super::knowledge::{self, Level};
+use super::knowledge;
 use super::measure::{self, Side, Stack};
 use super::{
     Candidate, CapacityEstimate, Criterion, Evidence, Excluded, Part, Score, Weight,
     HOURS_PER_MONTH,
 };
-use crate::profile::{Language, Profile};
+use crate::profile::Profile;
 
 /// Cores a "sane" deployment gives the API: performance is judged by whether this many cores
 /// carry the peak with [`TARGET_HEADROOM`].
@@ -482,7 +482,7 @@ fn realtime(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score 
         values.push(s);
         parts.push(format!("upstream {s:.0}"));
     }
-    if let Some(fw) = knowledge::framework(&owner.framework) {
+    if let Some(fw) = &owner.ecosystem {
         values.push(fw.websockets.level);
         parts.push(format!("WebSocket libraries {:.0}", fw.websockets.level));
         evidence.push(fact(&fw.websockets));
@@ -580,8 +580,7 @@ fn cpu(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
 fn data_ml(p: &Profile, a: &Assignment) -> Score {
     let owner = a.owner(WorkPart::Ml);
     let libs = match owner.language {
-        Some(Language::Python) => knowledge::PYTHON,
-        Some(Language::Javascript) => knowledge::JAVASCRIPT,
+        Some(language) => knowledge::libraries(language),
         None => {
             return Score {
                 criterion: Criterion::DataMl,
@@ -592,9 +591,9 @@ fn data_ml(p: &Profile, a: &Assignment) -> Score {
         }
     };
     let ml = if p.needs.ml_in_process {
-        libs.ml_in_process
+        &libs.ml_in_process
     } else {
-        libs.ml
+        &libs.ml
     };
     let (d, m) = (p.workload.data, p.workload.ml);
     let score = if d + m > 0.0 {
@@ -606,7 +605,7 @@ fn data_ml(p: &Profile, a: &Assignment) -> Score {
     };
     let mut evidence = vec![fact(&libs.data)];
     if ml.fact != libs.data.fact {
-        evidence.push(fact(&ml));
+        evidence.push(fact(ml));
     }
     evidence.push(Evidence::Missing {
         what: "the data and ml scenarios are not measured yet".into(),
@@ -671,20 +670,17 @@ fn team(p: &Profile, a: &Assignment) -> Score {
 }
 
 /// Ecosystem: the mean over the needs the profile asks for (admin, server pages, strict
-/// typing, and an ORM when CRUD is at least 20% of the work) of the framework's curated level;
-/// a hybrid takes the better of its two stacks per need. No need asked: not scored.
+/// typing, and an ORM when CRUD is at least 20% of the work) of the framework's curated level,
+/// as its stack's record carries it; a hybrid takes the better of its two stacks per need. No
+/// need asked, or no stack with levels: not scored.
 fn ecosystem(p: &Profile, a: &Assignment) -> Score {
     let n = &p.needs;
-    type Pick = fn(&knowledge::Framework) -> Level;
+    type Pick = fn(&Ecosystem) -> &Level;
     let asked: Vec<(&str, Pick)> = [
-        (
-            n.admin,
-            "admin",
-            (|f: &knowledge::Framework| f.admin) as Pick,
-        ),
-        (n.server_pages, "server pages", |f| f.server_pages),
-        (n.strict_typing, "strict typing", |f| f.typing),
-        (p.workload.crud >= 0.2, "ORM", |f| f.orm),
+        (n.admin, "admin", (|f: &Ecosystem| &f.admin) as Pick),
+        (n.server_pages, "server pages", |f| &f.server_pages),
+        (n.strict_typing, "strict typing", |f| &f.typing),
+        (p.workload.crud >= 0.2, "ORM", |f| &f.orm),
     ]
     .into_iter()
     .filter(|(on, _, _)| *on)
@@ -693,7 +689,7 @@ fn ecosystem(p: &Profile, a: &Assignment) -> Score {
     let frameworks: Vec<_> = a
         .stacks()
         .iter()
-        .filter_map(|s| knowledge::framework(&s.framework))
+        .filter_map(|s| s.ecosystem.as_ref())
         .collect();
     if asked.is_empty() || frameworks.is_empty() {
         return Score {
@@ -702,7 +698,7 @@ fn ecosystem(p: &Profile, a: &Assignment) -> Score {
             summary: if asked.is_empty() {
                 "no need asked that the frameworks differ on".to_string()
             } else {
-                "no curated facts about this framework".to_string()
+                "the run's record of this stack has no ecosystem levels".to_string()
             },
             evidence: Vec::new(),
         };
@@ -720,7 +716,7 @@ fn ecosystem(p: &Profile, a: &Assignment) -> Score {
         };
         values.push(best.level);
         parts.push(format!("{name} {:.0}", best.level));
-        evidence.push(fact(&best));
+        evidence.push(fact(best));
     }
     Score {
         criterion: Criterion::Ecosystem,
@@ -750,6 +746,8 @@ fn candidate(
     ];
     let (mut sum, mut wsum) = (0.0, 0.0);
     let mut notes = Vec::new();
+    // A stack without ecosystem levels gets its own line below, which says the score is missing.
+    let no_levels = a.stacks().iter().all(|s| s.ecosystem.is_none());
     for s in &scores {
         let w = weights[s.criterion.index()].weight;
         if w <= 0.0 {
@@ -760,6 +758,7 @@ fn candidate(
                 sum += w * v;
                 wsum += w;
             }
+            None if s.criterion == Criterion::Ecosystem && no_levels => {}
             None => notes.push(format!(
                 "{} left out of the total ({:.0}% weight): {}",
                 s.criterion.name(),
@@ -775,6 +774,9 @@ fn candidate(
         notes.push(format!(
             "{HYBRID_PENALTY} points off for running two stacks (two pipelines, two dependency sets, a network hop)"
         ));
+    }
+    for s in a.stacks().iter().filter(|s| s.ecosystem.is_none()) {
+        notes.push(no_ecosystem_note(s));
     }
     let mut seen = BTreeSet::new();
     for s in a.stacks() {
@@ -823,6 +825,16 @@ fn candidate(
     }
 }
 
+/// The one line an option's notes carry for a stack its run recorded no ecosystem levels for,
+/// so that the missing score is never silent.
+pub(crate) fn no_ecosystem_note(s: &Stack) -> String {
+    format!(
+        "no ecosystem score for {}: the run's record of it has no ecosystem levels (its \
+         stack.toml has no [ecosystem] table, or the run predates them)",
+        s.id
+    )
+}
+
 /// Why a stack cannot serve this profile at all, if it cannot. `ignore_ml` lifts the
 /// in-process ML knock-out, for choosing the Node half of a hybrid (its Python half runs the
 /// models).
@@ -837,7 +849,7 @@ fn knock_out(p: &Profile, s: &Stack, ignore_ml: bool) -> Option<(String, Vec<Evi
         ));
     }
     if p.needs.ml_in_process && !ignore_ml && s.language != Some(Language::Python) {
-        let libs = knowledge::JAVASCRIPT;
+        let libs = knowledge::libraries(Language::Javascript);
         return Some((
             format!(
                 "models must run in-process and {} cannot load PyTorch or scikit-learn models",
