@@ -6,8 +6,8 @@ which are replaced by an empty histogram to keep the file small; writes compact 
 
 A stack whose record has no ecosystem levels (a run made before stack records carried them)
 gets those of its manifest, stacks/<id>/stack.toml ([ecosystem], docs/stacks.md); no measured
-figure changes. `--ecosystem FILE` does only that, in place, to a results file such as the
-reference or a test fixture.
+figure changes. `--ecosystem FILE` sets every stack's levels to its manifest's, in place, in a
+results file such as the reference (after a manifest's levels changed) or a test fixture.
 """
 import json
 import pathlib
@@ -29,10 +29,11 @@ def strip(trial):
             delivery[key] = EMPTY
 
 
-def add_ecosystem(run):
-    """Gives every stack record without ecosystem levels those of its manifest."""
+def add_ecosystem(run, replace):
+    """Gives every stack record without ecosystem levels (or every one, to `replace`) those of
+    its manifest."""
     for stack in run["stacks"]:
-        if stack.get("ecosystem"):
+        if stack.get("ecosystem") and not replace:
             continue
         manifest = STACKS / stack["id"] / "stack.toml"
         if not manifest.is_file():
@@ -58,7 +59,7 @@ def write(run, path):
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--ecosystem":
         run = json.load(open(sys.argv[2]))
-        add_ecosystem(run)
+        add_ecosystem(run, replace=True)
         write(run, sys.argv[2])
         return
     if len(sys.argv) != 3:
@@ -73,7 +74,7 @@ def main():
                 strip(trial)
             for probe in (scenario.get("capacity") or {}).get("probes", []):
                 strip(probe["trial"])
-    add_ecosystem(run)
+    add_ecosystem(run, replace=False)
     write(run, sys.argv[2])
 
 

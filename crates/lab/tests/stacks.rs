@@ -73,3 +73,23 @@ fn the_seed_frameworks_keep_their_levels() {
     assert_eq!(levels("nestjs"), [50.0, 60.0, 90.0, 100.0, 100.0]);
     assert_eq!(levels("node-http"), [20.0, 30.0, 70.0, 60.0, 80.0]);
 }
+
+/// The bundled reference results carry each stack's levels as its manifest gives them, so the
+/// advice before a run of one's own scores today's judgements.
+#[test]
+fn the_reference_results_carry_the_manifests_levels() {
+    let stacks = discover(&repo_root().join("stacks")).unwrap();
+    let reference =
+        stackwise_results::RunResult::load(&repo_root().join("data/reference/results.json"))
+            .unwrap();
+    assert!(!reference.stacks.is_empty());
+    for record in &reference.stacks {
+        let stack = stacks.iter().find(|s| s.id() == record.id).unwrap();
+        assert_eq!(
+            record.ecosystem, stack.manifest.ecosystem,
+            "{}: the reference's levels differ from its stack.toml; run \
+             `python3 scripts/reference.py --ecosystem data/reference/results.json`",
+            record.id
+        );
+    }
+}
