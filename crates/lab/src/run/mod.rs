@@ -403,6 +403,7 @@ fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
         installed_bytes: 0,
         dependencies: 0,
         lines_of_code: host::lines_of_code(&stack.dir),
+        runtime_version: None,
         startup_s: Vec::new(),
         idle_pss_bytes: None,
         error: None,
