@@ -44,7 +44,8 @@ pub struct RunResult {
     pub quick: bool,
     /// The machine.
     pub host: Host,
-    /// Versions of the runtimes and the database: node, python, postgres.
+    /// Versions of the runtimes and the database: each stack's `runtime` (node, python) as its
+    /// stacks reported it, and postgres.
     pub versions: BTreeMap<String, String>,
     pub settings: Settings,
     /// One entry per stack, in run order.
@@ -189,7 +190,8 @@ pub struct StackResult {
     pub install_seconds: f64,
     pub installed_bytes: u64,
     pub dependencies: u64,
-    /// Non-blank, non-comment lines of its implementation (excluding lockfiles and manifests).
+    /// Non-blank, non-comment lines of its implementation: the files its manifest names in
+    /// `sources`.
     pub lines_of_code: u64,
     /// The version of the runtime it ran on, as its manifest's `runtime_version` command
     /// reported it in its installed copy (`22.11.0`); none when not recorded.
