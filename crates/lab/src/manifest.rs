@@ -673,5 +673,47 @@ B = "3"
             );
             assert!(!stack.sources().unwrap().is_empty(), "{}: no sources", m.id);
         }
+        let find = |id: &str| all.iter().find(|s| s.id() == id).unwrap();
+        let (base, variant) = (find("fastapi"), find("fastapi-granian"));
+        let (b, v) = (&base.manifest, &variant.manifest);
+        assert_eq!(v.extends.as_deref(), Some("fastapi"));
+        // Everything that does not depend on the server is fastapi's.
+        assert_eq!(
+            (&v.language, &v.runtime, &v.framework, &v.framework_version),
+            (&b.language, &b.runtime, &b.framework, &b.framework_version)
+        );
+        assert_eq!(
+            (&v.database, &v.templates, &v.http_client, &v.health),
+            (&b.database, &b.templates, &b.http_client, &b.health)
+        );
+        assert_eq!(
+            (v.workers, &v.inputs, &v.install),
+            (b.workers, &b.inputs, &b.install)
+        );
+        assert_eq!(
+            (&v.env, &v.runtime_version, &v.sources),
+            (&b.env, &b.runtime_version, &b.sources)
+        );
+        // The server is its own.
+        assert_eq!(v.start[0], ".venv/bin/granian");
+        assert!(v.start.contains(&"app:app".to_string()));
+        assert_ne!(v.workers_rule, b.workers_rule);
+        // fastapi's app and templates, its own requirements (granian instead of uvicorn).
+        let files = variant.files().unwrap();
+        assert_eq!(files[Path::new("app.py")], base.dir.join("app.py"));
+        assert_eq!(
+            files[Path::new("templates/fortunes.html")],
+            base.dir.join("templates/fortunes.html")
+        );
+        assert_eq!(
+            files[Path::new("requirements.txt")],
+            variant.dir.join("requirements.txt")
+        );
+        assert_eq!(variant.sources().unwrap(), base.sources().unwrap());
+        assert!(b.default_run && !v.default_run);
+        assert!(!select_for_run(&all, &[])
+            .unwrap()
+            .iter()
+            .any(|s| s.id() == v.id));
     }
 }
