@@ -1,9 +1,13 @@
 //! A contestant's `stack.toml`: what it is, how to install it and how to start it (docs/stacks.md).
 //!
 //! Stacks are data: the lab reads every folder under `stacks/` and needs no code per stack.
+//!
+//! A variant names the stack it `extends`: it takes every field of that stack's manifest but
+//! those it states itself, and its files are that stack's folder with its own folder's files laid
+//! over it (see [`Stack::files`]).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use stackwise_results::Ecosystem;
@@ -20,6 +24,16 @@ pub enum ManifestError {
     #[error("unknown stack '{0}'; known stacks: {1}")]
     Unknown(String, String),
 }
+
+/// How many `extends` a chain may follow: a variant of a variant of a stack, no further.
+pub const MAX_EXTENDS: usize = 2;
+
+/// Fields a variant never takes from the stack it extends: its own name for itself, and whether
+/// it is run by default (a variant is not, unless it says so).
+const NOT_INHERITED: &[&str] = &["id", "default_run", "extends"];
+
+/// Folders never part of a stack's files: installs and caches made in place.
+pub(crate) const SKIP: &[&str] = &["node_modules", ".venv", "__pycache__", "dist", ".git"];
 
 /// How many workers a stack runs for the CPUs it is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +60,7 @@ impl WorkersRule {
     }
 }
 
-/// A `stack.toml`, as written.
+/// A `stack.toml`, resolved: a variant's holds what it inherits (docs/stacks.md has every field).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -65,14 +79,25 @@ pub struct Manifest {
     /// Files (or folders, meaning every file below them) whose content decides whether the
     /// installed copy is still good.
     pub inputs: Vec<String>,
+    /// The stack (a folder beside this one) whose manifest and files this variant starts from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
+    /// The command that prints the runtime's version, run in the installed copy with the
+    /// server's environment (`[".venv/bin/python", "--version"]`). Empty: not recorded.
+    #[serde(default)]
+    pub runtime_version: Vec<String>,
+    /// The implementation's own source files, counted as its lines of code: paths, folders
+    /// (every file below) or globs (`*`, `?`, `**`). Empty: not counted.
+    #[serde(default)]
+    pub sources: Vec<String>,
     /// Commands run in order, in the stack's private copy, to install it.
     pub install: Vec<Vec<String>>,
     /// The server command, run in the private copy.
     pub start: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    /// Whether `stackwise run` measures it when no stacks are named; a variant of another
-    /// stack (the same app on another server) says `false` and is run by name.
+    /// Whether `stackwise run` measures it when no stacks are named. Never inherited: a
+    /// variant (the same app again, on another server) is run by name unless it says `true`.
     #[serde(default = "yes")]
     pub default_run: bool,
     /// What the advisor knows of the framework's ecosystem, each level citing a fact of
@@ -85,11 +110,15 @@ fn yes() -> bool {
     true
 }
 
-/// A manifest and the folder it came from.
+/// A manifest, resolved through what it extends, and the folders it came from.
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub manifest: Manifest,
+    /// The stack's own folder.
     pub dir: PathBuf,
+    /// The folders its files come from: the stack it extends first (and what that one extends
+    /// before it), `dir` last.
+    pub layers: Vec<PathBuf>,
 }
 
 impl Stack {
@@ -98,43 +127,230 @@ impl Stack {
     }
 
     pub fn load(dir: &Path) -> Result<Stack, ManifestError> {
-        let path = dir.join("stack.toml");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| ManifestError::Read(path.clone(), e))?;
-        let manifest: Manifest = toml::from_str(&text)
-            .map_err(|e| ManifestError::Invalid(path.clone(), e.message().to_string()))?;
-        let invalid = |msg: String| ManifestError::Invalid(path.clone(), msg);
-        let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if manifest.id != folder {
-            return Err(invalid(format!(
-                "id '{}' differs from the folder name '{folder}'",
-                manifest.id
-            )));
+        load_chain(dir, &mut Vec::new()).map(|(stack, _)| stack)
+    }
+
+    /// Every file of the stack by its path inside the folder, with the file it is read from:
+    /// a variant's own files over those of the stack it extends. Installs and caches made in
+    /// place (`node_modules`, `.venv`, ...) are left out.
+    pub fn files(&self) -> std::io::Result<BTreeMap<PathBuf, PathBuf>> {
+        let mut files = BTreeMap::new();
+        for layer in &self.layers {
+            files_below(layer, Path::new(""), &mut files)?;
         }
-        if manifest.start.is_empty() {
-            return Err(invalid("start is empty".into()));
+        Ok(files)
+    }
+
+    /// The files `sources` names, from [`Stack::files`].
+    pub fn sources(&self) -> std::io::Result<Vec<PathBuf>> {
+        let files = self.files()?;
+        Ok(files
+            .into_iter()
+            .filter(|(name, _)| self.manifest.sources.iter().any(|p| selects(p, name)))
+            .map(|(_, path)| path)
+            .collect())
+    }
+}
+
+/// Loads the stack in `dir`, following `extends`; `chain` holds the folders that led to it,
+/// the stack being loaded first. Returns the stack and its resolved manifest as a table, for a
+/// variant of it to start from.
+fn load_chain(dir: &Path, chain: &mut Vec<PathBuf>) -> Result<(Stack, toml::Table), ManifestError> {
+    let path = dir.join("stack.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| ManifestError::Read(path.clone(), e))?;
+    let invalid = |msg: String| ManifestError::Invalid(path.clone(), msg);
+    let own: toml::Table = toml::from_str(&text).map_err(|e| invalid(e.message().to_string()))?;
+    let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    chain.push(dir.to_path_buf());
+    let (table, layers) = match own.get("extends") {
+        None => (own, vec![dir.to_path_buf()]),
+        Some(base) => {
+            let base = base
+                .as_str()
+                .filter(|b| !b.is_empty() && !b.contains(['/', '\\']) && *b != "." && *b != "..")
+                .ok_or_else(|| {
+                    invalid("extends must name a stack folder beside this one".into())
+                })?;
+            let base_dir = dir.parent().unwrap_or(Path::new("")).join(base);
+            // What is wrong with the chain is wrong with the stack being loaded.
+            let in_chain = |msg: String| ManifestError::Invalid(chain[0].join("stack.toml"), msg);
+            let names = || {
+                chain
+                    .iter()
+                    .chain([&base_dir])
+                    .map(|d| d.file_name().unwrap_or_default().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            };
+            if chain.contains(&base_dir) {
+                return Err(in_chain(format!("extends loops: {}", names())));
+            }
+            if chain.len() > MAX_EXTENDS {
+                return Err(in_chain(format!(
+                    "extends goes deeper than {MAX_EXTENDS} variants: {}",
+                    names()
+                )));
+            }
+            if !base_dir.join("stack.toml").is_file() {
+                return Err(invalid(format!(
+                    "extends '{base}', but '{}' has no stack.toml",
+                    base_dir.display()
+                )));
+            }
+            let (base_stack, mut table) = load_chain(&base_dir, chain)?;
+            table.retain(|k, _| !NOT_INHERITED.contains(&k));
+            if !own.contains_key("default_run") {
+                table.insert("default_run".into(), toml::Value::Boolean(false));
+            }
+            overlay(&mut table, own);
+            let mut layers = base_stack.layers;
+            layers.push(dir.to_path_buf());
+            (table, layers)
         }
-        if manifest.install.iter().any(Vec::is_empty) {
-            return Err(invalid("an install command is empty".into()));
-        }
-        if !manifest.health.starts_with('/') {
-            return Err(invalid(format!(
-                "health '{}' must be a path starting with '/'",
-                manifest.health
-            )));
-        }
-        for input in &manifest.inputs {
-            if !dir.join(input).exists() {
-                return Err(invalid(format!("input '{input}' does not exist")));
+    };
+    let manifest: Manifest = toml::Value::Table(table.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
+    let stack = Stack {
+        manifest,
+        dir: dir.to_path_buf(),
+        layers,
+    };
+    check(&stack, folder).map_err(invalid)?;
+    Ok((stack, table))
+}
+
+/// Lays `over` on `base`: values replaced, tables (`env`) merged key by key.
+fn overlay(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => overlay(b, o),
+            (_, value) => {
+                base.insert(key, value);
             }
         }
-        if let Some(ecosystem) = &manifest.ecosystem {
-            ecosystem.check().map_err(invalid)?;
+    }
+}
+
+/// What a resolved manifest must hold besides its fields' types.
+fn check(stack: &Stack, folder: &str) -> Result<(), String> {
+    let manifest = &stack.manifest;
+    if manifest.id != folder {
+        return Err(format!(
+            "id '{}' differs from the folder name '{folder}'",
+            manifest.id
+        ));
+    }
+    if manifest.start.is_empty() {
+        return Err("start is empty".into());
+    }
+    if manifest.install.iter().any(Vec::is_empty) {
+        return Err("an install command is empty".into());
+    }
+    if !manifest.health.starts_with('/') {
+        return Err(format!(
+            "health '{}' must be a path starting with '/'",
+            manifest.health
+        ));
+    }
+    let files = stack
+        .files()
+        .map_err(|e| format!("cannot list the files of '{}': {e}", stack.dir.display()))?;
+    for input in &manifest.inputs {
+        let name = inside("input", input)?;
+        if !files.keys().any(|f| f.starts_with(&name)) {
+            return Err(format!("input '{input}' does not exist"));
         }
-        Ok(Stack {
-            manifest,
-            dir: dir.to_path_buf(),
-        })
+    }
+    for source in &manifest.sources {
+        inside("source", source)?;
+        if !files.keys().any(|f| selects(source, f)) {
+            return Err(format!("source '{source}' matches no file"));
+        }
+    }
+    if let Some(ecosystem) = &manifest.ecosystem {
+        ecosystem.check()?;
+    }
+    Ok(())
+}
+
+/// `path` as a path inside the stack's folder, or why it is not one.
+fn inside(what: &str, path: &str) -> Result<PathBuf, String> {
+    let p = Path::new(path);
+    if p.components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "{what} '{path}' must be a path inside the stack's folder"
+        ));
+    }
+    Ok(relative(path))
+}
+
+/// A path named in a manifest as a path inside the stack's folder (`./a` is `a`).
+pub(crate) fn relative(path: &str) -> PathBuf {
+    Path::new(path)
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+/// Adds the files below `dir` to `files` under `prefix`, replacing those already there.
+fn files_below(
+    dir: &Path,
+    prefix: &Path,
+    files: &mut BTreeMap<PathBuf, PathBuf>,
+) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if SKIP.iter().any(|s| name == *s) {
+            continue;
+        }
+        let path = entry.path();
+        let meta = std::fs::metadata(&path)?;
+        if meta.is_dir() {
+            files_below(&path, &prefix.join(&name), files)?;
+        } else if meta.is_file() {
+            files.insert(prefix.join(&name), path);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `pattern` (a path, a folder or a glob) selects the file `name`: it matches the file
+/// or one of the folders above it.
+fn selects(pattern: &str, name: &Path) -> bool {
+    let pattern: Vec<&str> = pattern
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    let parts: Vec<String> = name
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    (1..=parts.len()).any(|n| glob(&pattern, &parts[..n]))
+}
+
+/// Matches path segments against glob segments: `**` any number of segments, `*` any run of
+/// characters within one, `?` one character.
+fn glob(pattern: &[&str], parts: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => parts.is_empty(),
+        Some((&"**", rest)) => (0..=parts.len()).any(|skip| glob(rest, &parts[skip..])),
+        Some((first, rest)) => parts.split_first().is_some_and(|(part, more)| {
+            segment(first.as_bytes(), part.as_bytes()) && glob(rest, more)
+        }),
+    }
+}
+
+fn segment(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|skip| segment(rest, &text[skip..])),
+        Some((b'?', rest)) => !text.is_empty() && segment(rest, &text[1..]),
+        Some((c, rest)) => text.first() == Some(c) && segment(rest, &text[1..]),
     }
 }
 
@@ -323,5 +539,253 @@ websockets = { level = 90, fact = "node-ws", statement = "ws and Socket.IO" }
         );
         let err = load_error(&text);
         assert!(err.contains("unknown field `source`"), "{err}");
+    }
+
+    /// A variant of `demo` (written by `write_stack`) in `root/<id>`, with `fields` after `extends`.
+    fn write_variant(root: &Path, id: &str, extends: &str, fields: &str) {
+        let dir = root.join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = format!("id = \"{id}\"\nextends = \"{extends}\"\n{fields}");
+        std::fs::write(dir.join("stack.toml"), text).unwrap();
+    }
+
+    fn load_err(dir: &Path) -> String {
+        Stack::load(dir).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_variant_inherits_what_it_does_not_state() {
+        let root = tempfile::tempdir().unwrap();
+        let base = EXAMPLE.replace(
+            "[env]\n",
+            "runtime_version = [\"node\", \"--version\"]\nsources = [\"server.js\"]\n\n[env]\nA = \"1\"\n",
+        );
+        write_stack(root.path(), "demo", &base);
+        std::fs::write(root.path().join("demo/server.js"), "base").unwrap();
+        std::fs::write(root.path().join("demo/util.js"), "base").unwrap();
+        write_variant(
+            root.path(),
+            "demo-fast",
+            "demo",
+            r#"name = "Demo (fast)"
+start = ["node", "fast.js"]
+install = []
+
+[env]
+A = "2"
+B = "3"
+"#,
+        );
+        std::fs::write(root.path().join("demo-fast/server.js"), "variant").unwrap();
+        let stacks = discover(root.path()).unwrap();
+        let (demo, fast) = (&stacks[0], &stacks[1]);
+        let (b, v) = (&demo.manifest, &fast.manifest);
+        assert_eq!(v.id, "demo-fast");
+        assert_eq!(v.extends.as_deref(), Some("demo"));
+        // Stated: replaced, lists included.
+        assert_eq!(v.name, "Demo (fast)");
+        assert_eq!(v.start, ["node", "fast.js"]);
+        assert!(v.install.is_empty() && !b.install.is_empty());
+        // Not stated: the base's.
+        assert_eq!(v.language, b.language);
+        assert_eq!(v.framework_version, b.framework_version);
+        assert_eq!(v.workers, b.workers);
+        assert_eq!(v.health, b.health);
+        assert_eq!(v.inputs, b.inputs);
+        assert_eq!(v.runtime_version, b.runtime_version);
+        assert_eq!(v.sources, b.sources);
+        // env merged key by key.
+        let env: Vec<(&str, &str)> = v
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(env, [("A", "2"), ("B", "3"), ("NODE_ENV", "production")]);
+        // Out of the default run unless it says otherwise; the base stays in.
+        assert!(b.default_run && !v.default_run);
+        let default: Vec<String> = select_for_run(&stacks, &[])
+            .unwrap()
+            .into_iter()
+            .map(|s| s.manifest.id)
+            .collect();
+        assert_eq!(default, ["demo"]);
+        write_variant(
+            root.path(),
+            "demo-fast",
+            "demo",
+            "name = \"Demo (fast)\"\ndefault_run = true\n",
+        );
+        assert!(
+            Stack::load(&root.path().join("demo-fast"))
+                .unwrap()
+                .manifest
+                .default_run
+        );
+
+        // Its files: the base's, with its own over them.
+        let files = fast.files().unwrap();
+        let from = |name: &str| files[Path::new(name)].clone();
+        assert_eq!(from("server.js"), root.path().join("demo-fast/server.js"));
+        assert_eq!(from("util.js"), root.path().join("demo/util.js"));
+        assert_eq!(from("package.json"), root.path().join("demo/package.json"));
+        assert_eq!(from("stack.toml"), root.path().join("demo-fast/stack.toml"));
+        assert_eq!(
+            fast.sources().unwrap(),
+            [root.path().join("demo-fast/server.js")]
+        );
+
+        // A variant of a variant is one level deeper, and is resolved through both.
+        write_variant(
+            root.path(),
+            "demo-faster",
+            "demo-fast",
+            "name = \"Faster\"\n",
+        );
+        let faster = Stack::load(&root.path().join("demo-faster")).unwrap();
+        assert_eq!(
+            faster.manifest.start,
+            ["node", "server.js", "--port", "{port}"]
+        );
+        assert_eq!(faster.manifest.env["A"], "1");
+        assert_eq!(faster.layers.len(), 3);
+    }
+
+    #[test]
+    fn a_variant_that_cannot_be_resolved_says_why_in_one_line() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        write_stack(root, "demo", EXAMPLE);
+        let errors = |id: &str| {
+            let err = load_err(&root.join(id));
+            assert!(!err.contains('\n'), "{err}");
+            err
+        };
+
+        write_variant(root, "orphan", "nope", "");
+        let err = errors("orphan");
+        assert!(
+            err.contains("orphan/stack.toml") && err.contains("extends 'nope'"),
+            "{err}"
+        );
+        assert!(err.contains("has no stack.toml"), "{err}");
+
+        write_variant(root, "ping", "pong", "");
+        write_variant(root, "pong", "ping", "");
+        let err = errors("ping");
+        assert!(
+            err.contains("ping/stack.toml") && err.contains("loops: ping -> pong -> ping"),
+            "{err}"
+        );
+        write_variant(root, "self", "self", "");
+        assert!(errors("self").contains("loops: self -> self"));
+
+        write_variant(root, "v1", "demo", "");
+        write_variant(root, "v2", "v1", "");
+        write_variant(root, "v3", "v2", "");
+        Stack::load(&root.join("v2")).unwrap();
+        let err = errors("v3");
+        assert!(
+            err.contains("v3/stack.toml")
+                && err.contains(&format!("deeper than {MAX_EXTENDS}"))
+                && err.contains("v3 -> v2 -> v1 -> demo"),
+            "{err}"
+        );
+
+        // An unknown field is named, in a variant as in a stack.
+        write_variant(root, "typo", "demo", "sources = []\nstrat = [\"node\"]\n");
+        let err = errors("typo");
+        assert!(
+            err.contains("typo/stack.toml") && err.contains("unknown field `strat`"),
+            "{err}"
+        );
+        write_variant(root, "typo", "demo", "[env]\nX = 1\n");
+        assert!(errors("typo").contains("typo/stack.toml"));
+
+        // id is not inherited: the variant names itself, after its folder.
+        write_variant(root, "unnamed", "demo", "");
+        let text = std::fs::read_to_string(root.join("unnamed/stack.toml")).unwrap();
+        let text = text.replace("id = \"unnamed\"\n", "");
+        std::fs::write(root.join("unnamed/stack.toml"), text).unwrap();
+        assert!(errors("unnamed").contains("missing field `id`"));
+        write_variant(root, "renamed", "demo", "");
+        let text = std::fs::read_to_string(root.join("renamed/stack.toml")).unwrap();
+        std::fs::write(
+            root.join("renamed/stack.toml"),
+            text.replace("\"renamed\"", "\"demo\""),
+        )
+        .unwrap();
+        assert!(errors("renamed").contains("differs from the folder name 'renamed'"));
+
+        write_variant(root, "outside", "../demo", "");
+        assert!(errors("outside").contains("extends must name a stack folder beside this one"));
+        // A broken base is reported against its own file.
+        write_stack(
+            root,
+            "demo",
+            &EXAMPLE.replace("health = \"/json\"", "health = \"json\""),
+        );
+        let err = errors("v1");
+        assert!(
+            err.contains("demo/stack.toml") && err.contains("health 'json'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_stack_of_the_repository_loads() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stacks");
+        let all = discover(&root).unwrap();
+        assert!(all.len() >= 8, "{} stacks", all.len());
+        for stack in &all {
+            let m = &stack.manifest;
+            assert!(
+                !m.runtime_version.is_empty(),
+                "{}: no runtime_version",
+                m.id
+            );
+            assert!(!stack.sources().unwrap().is_empty(), "{}: no sources", m.id);
+        }
+        let find = |id: &str| all.iter().find(|s| s.id() == id).unwrap();
+        let (base, variant) = (find("fastapi"), find("fastapi-granian"));
+        let (b, v) = (&base.manifest, &variant.manifest);
+        assert_eq!(v.extends.as_deref(), Some("fastapi"));
+        // Everything that does not depend on the server is fastapi's.
+        assert_eq!(
+            (&v.language, &v.runtime, &v.framework, &v.framework_version),
+            (&b.language, &b.runtime, &b.framework, &b.framework_version)
+        );
+        assert_eq!(
+            (&v.database, &v.templates, &v.http_client, &v.health),
+            (&b.database, &b.templates, &b.http_client, &b.health)
+        );
+        assert_eq!(
+            (v.workers, &v.inputs, &v.install),
+            (b.workers, &b.inputs, &b.install)
+        );
+        assert_eq!(
+            (&v.env, &v.runtime_version, &v.sources),
+            (&b.env, &b.runtime_version, &b.sources)
+        );
+        // The server is its own.
+        assert_eq!(v.start[0], ".venv/bin/granian");
+        assert!(v.start.contains(&"app:app".to_string()));
+        assert_ne!(v.workers_rule, b.workers_rule);
+        // fastapi's app and templates, its own requirements (granian instead of uvicorn).
+        let files = variant.files().unwrap();
+        assert_eq!(files[Path::new("app.py")], base.dir.join("app.py"));
+        assert_eq!(
+            files[Path::new("templates/fortunes.html")],
+            base.dir.join("templates/fortunes.html")
+        );
+        assert_eq!(
+            files[Path::new("requirements.txt")],
+            variant.dir.join("requirements.txt")
+        );
+        assert_eq!(variant.sources().unwrap(), base.sources().unwrap());
+        assert!(b.default_run && !v.default_run);
+        assert!(!select_for_run(&all, &[])
+            .unwrap()
+            .iter()
+            .any(|s| s.id() == v.id));
     }
 }

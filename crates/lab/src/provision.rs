@@ -1,6 +1,11 @@
-//! Installing a contestant: its folder is copied to a private place in the cache and its
+//! Installing a contestant: its files are copied to a private place in the cache and its
 //! `install` commands run there, once per content of its `inputs` (lockfiles, or whole folders
-//! when the install compiles sources), so a second run reuses the install. Install time, installed size and transitive dependencies are recorded.
+//! when the install compiles sources), so a second run reuses the install. Install time,
+//! installed size and transitive dependencies are recorded.
+//!
+//! A variant's files are those of the stack it extends with its own laid over them
+//! ([`Stack::files`]); its inputs are read from that same view, so a change to a base file the
+//! variant installs from reinstalls the variant.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -13,11 +18,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::manifest::Stack;
+use crate::manifest::{relative, Stack};
 use crate::process::Group;
 
-/// Folders never copied from a stack's source: installs and caches made in place.
-const SKIP: &[&str] = &["node_modules", ".venv", "__pycache__", "dist", ".git"];
 const MARKER: &str = ".stackwise-installed.json";
 
 #[derive(Debug, Error)]
@@ -117,15 +120,15 @@ fn hold(path: &Path) -> std::io::Result<Held> {
 /// install commands.
 fn key(stack: &Stack) -> Result<String, ProvisionError> {
     let mut h = Sha256::new();
-    let mut files = Vec::new();
-    for input in &stack.manifest.inputs {
-        let path = stack.dir.join(input);
-        files_under(&path, &mut files).map_err(|e| ProvisionError::Io(path.clone(), e))?;
-    }
-    files.sort();
-    for path in files {
+    let files = stack
+        .files()
+        .map_err(|e| ProvisionError::Io(stack.dir.clone(), e))?;
+    let inputs: Vec<PathBuf> = stack.manifest.inputs.iter().map(|i| relative(i)).collect();
+    for (name, path) in files {
+        if !inputs.iter().any(|i| name.starts_with(i)) {
+            continue;
+        }
         let bytes = std::fs::read(&path).map_err(|e| ProvisionError::Io(path.clone(), e))?;
-        let name = path.strip_prefix(&stack.dir).unwrap_or(&path);
         h.update(name.to_string_lossy().as_bytes());
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(&bytes);
@@ -137,37 +140,17 @@ fn key(stack: &Stack) -> Result<String, ProvisionError> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// `path` itself if it is a file, else every file below it (skipping installs).
-fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if path.is_file() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(path)? {
-        let entry = entry?;
-        if SKIP.iter().any(|s| entry.file_name() == *s) {
-            continue;
+/// Copies the stack's files ([`Stack::files`]) into `to`.
+fn copy_files(stack: &Stack, to: &Path) -> Result<(), ProvisionError> {
+    let files = stack
+        .files()
+        .map_err(|e| ProvisionError::Io(stack.dir.clone(), e))?;
+    for (name, from) in files {
+        let target = to.join(name);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| ProvisionError::Io(parent.into(), e))?;
         }
-        files_under(&entry.path(), out)?;
-    }
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if SKIP.iter().any(|s| name == *s) {
-            continue;
-        }
-        let kind = entry.file_type()?;
-        let target = to.join(&name);
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target)?;
-        }
+        std::fs::copy(&from, &target).map_err(|e| ProvisionError::Io(from.clone(), e))?;
     }
     Ok(())
 }
@@ -252,7 +235,7 @@ pub fn provision(stack: &Stack, cache: &Path, log: &Path) -> Result<Provisioned,
     let install = match previous {
         Some(mut facts) => {
             // The same dependencies: refresh the sources only.
-            copy_tree(&stack.dir, &dir).map_err(io(&dir))?;
+            copy_files(stack, &dir)?;
             facts.cached = true;
             facts
         }
@@ -260,7 +243,7 @@ pub fn provision(stack: &Stack, cache: &Path, log: &Path) -> Result<Provisioned,
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
             }
-            copy_tree(&stack.dir, &dir).map_err(io(&dir))?;
+            copy_files(stack, &dir)?;
             let began = Instant::now();
             for step in &stack.manifest.install {
                 run_step(step, &dir, log)?;
@@ -388,6 +371,85 @@ start = ["sh", "server.sh"]
         assert!(
             err.contains("exit status: 3") && err.contains("boom"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_variant_is_installed_from_its_base_with_its_own_files_over_it() {
+        let root = tempfile::tempdir().unwrap();
+        let stacks = root.path().join("stacks");
+        let base = stacks.join("demo");
+        let variant = stacks.join("demo-alt");
+        std::fs::create_dir_all(base.join("src")).unwrap();
+        std::fs::create_dir_all(&variant).unwrap();
+        std::fs::write(base.join("deps.lock"), "a==1\n").unwrap();
+        std::fs::write(base.join("src/lib.sh"), "lib 1\n").unwrap();
+        std::fs::write(base.join("server.sh"), "base server\n").unwrap();
+        std::fs::write(base.join("README"), "base notes\n").unwrap();
+        std::fs::write(
+            base.join("stack.toml"),
+            r#"id = "demo"
+name = "Demo"
+language = "sh"
+runtime = "sh"
+framework = "none"
+framework_version = "0"
+database = "none"
+templates = "none"
+http_client = "none"
+workers = "1"
+workers_rule = "one"
+health = "/"
+inputs = ["deps.lock", "src"]
+install = [["sh", "-c", "cat deps.lock src/lib.sh >> installed.txt"]]
+start = ["sh", "server.sh"]
+"#,
+        )
+        .unwrap();
+        std::fs::write(variant.join("server.sh"), "variant server\n").unwrap();
+        std::fs::write(
+            variant.join("stack.toml"),
+            "id = \"demo-alt\"\nextends = \"demo\"\nname = \"Demo (alt)\"\n",
+        )
+        .unwrap();
+        let cache = root.path().join("cache");
+        let log = root.path().join("install.log");
+        let read = |p: &Provisioned, name: &str| std::fs::read_to_string(p.dir.join(name)).unwrap();
+
+        let first = provision(&Stack::load(&variant).unwrap(), &cache, &log).unwrap();
+        assert!(!first.install.cached);
+        assert_eq!(first.dir, cache.join("stacks/demo-alt"));
+        assert_eq!(read(&first, "server.sh"), "variant server\n");
+        assert_eq!(read(&first, "src/lib.sh"), "lib 1\n");
+        assert_eq!(read(&first, "installed.txt"), "a==1\nlib 1\n");
+        assert!(read(&first, "stack.toml").contains("extends"));
+        drop(first);
+
+        // A base file that is no input is refreshed in the copy without an install.
+        std::fs::write(base.join("README"), "base notes 2\n").unwrap();
+        let second = provision(&Stack::load(&variant).unwrap(), &cache, &log).unwrap();
+        assert!(second.install.cached);
+        assert_eq!(read(&second, "README"), "base notes 2\n");
+        drop(second);
+
+        // A change to a base input the variant installs from reinstalls it.
+        std::fs::write(base.join("src/lib.sh"), "lib 2\n").unwrap();
+        let third = provision(&Stack::load(&variant).unwrap(), &cache, &log).unwrap();
+        assert!(!third.install.cached);
+        assert_eq!(read(&third, "installed.txt"), "a==1\nlib 2\n");
+        drop(third);
+
+        // A variant's own input stands in for the base's.
+        std::fs::write(variant.join("deps.lock"), "b==1\n").unwrap();
+        let fourth = provision(&Stack::load(&variant).unwrap(), &cache, &log).unwrap();
+        assert!(!fourth.install.cached);
+        assert_eq!(read(&fourth, "installed.txt"), "b==1\nlib 2\n");
+        drop(fourth);
+        std::fs::write(base.join("deps.lock"), "a==2\n").unwrap();
+        let fifth = provision(&Stack::load(&variant).unwrap(), &cache, &log).unwrap();
+        assert!(
+            fifth.install.cached,
+            "the base's deps.lock is not what the variant installs"
         );
     }
 }

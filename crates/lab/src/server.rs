@@ -87,6 +87,22 @@ pub fn free_port() -> std::io::Result<u16> {
     }
 }
 
+/// `args` as a command run the way the server is: in the stack's installed copy (a program
+/// named by a relative path is found there), with the manifest's `env` and the placeholders'
+/// `values` as upper-case variables besides the lab's own environment.
+pub fn command(stack: &Provisioned, args: &[String], values: &BTreeMap<&str, String>) -> Command {
+    let program = resolve_program(&args[0], &stack.dir);
+    let mut cmd = Command::new(program);
+    cmd.args(&args[1..]).current_dir(&stack.dir);
+    for (k, v) in &stack.stack.manifest.env {
+        cmd.env(k, expand(v, values));
+    }
+    for (k, v) in values {
+        cmd.env(k.to_ascii_uppercase(), v);
+    }
+    cmd
+}
+
 /// Starts `stack` and waits until its health path answers 200, for at most `timeout`.
 pub fn start(
     stack: &Provisioned,
@@ -109,15 +125,7 @@ pub fn start(
         ("db_name", env.db.name.clone()),
     ]);
     let args: Vec<String> = m.start.iter().map(|a| expand(a, &values)).collect();
-    let program = resolve_program(&args[0], &stack.dir);
-    let mut cmd = Command::new(&program);
-    cmd.args(&args[1..]).current_dir(&stack.dir);
-    for (k, v) in &m.env {
-        cmd.env(k, expand(v, &values));
-    }
-    for (k, v) in &values {
-        cmd.env(k.to_ascii_uppercase(), v);
-    }
+    let cmd = command(stack, &args, &values);
     let began = Instant::now();
     let mut group = Group::spawn(m.id.as_str(), cmd, Some(&env.cpus), Some(log))
         .map_err(|e| StartError::Spawn(args.join(" "), e))?;

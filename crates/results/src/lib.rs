@@ -49,7 +49,8 @@ pub struct RunResult {
     pub quick: bool,
     /// The machine.
     pub host: Host,
-    /// Versions of the runtimes and the database: node, python, postgres.
+    /// Versions of the runtimes and the database: each stack's `runtime` (node, python) as its
+    /// stacks reported it, and postgres.
     pub versions: BTreeMap<String, String>,
     pub settings: Settings,
     /// One entry per stack, in run order.
@@ -194,8 +195,13 @@ pub struct StackResult {
     pub install_seconds: f64,
     pub installed_bytes: u64,
     pub dependencies: u64,
-    /// Non-blank, non-comment lines of its implementation (excluding lockfiles and manifests).
+    /// Non-blank, non-comment lines of its implementation: the files its manifest names in
+    /// `sources`.
     pub lines_of_code: u64,
+    /// The version of the runtime it ran on, as its manifest's `runtime_version` command
+    /// reported it in its installed copy (`22.11.0`); none when not recorded.
+    #[serde(default)]
+    pub runtime_version: Option<String>,
     /// Seconds from start to the first correct answer, per server start.
     pub startup_s: Vec<f64>,
     /// Memory right after start, before any load, in bytes (summed PSS of its processes).
@@ -392,4 +398,25 @@ pub fn json_schema() -> String {
     let mut s = serde_json::to_string_pretty(&schema).expect("a schema serialises");
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_saved_before_runtime_versions_per_stack_loads() {
+        let text = include_str!("../../../data/reference/results.json");
+        assert!(!text.contains("runtime_version"));
+        let r = RunResult::parse(text).unwrap();
+        assert!(!r.stacks.is_empty());
+        assert!(r.stacks.iter().all(|s| s.runtime_version.is_none()));
+
+        // Recorded, it is saved and read back.
+        let mut r = r;
+        r.stacks[0].runtime_version = Some("22.11.0".into());
+        let back = RunResult::parse(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.stacks[0].runtime_version.as_deref(), Some("22.11.0"));
+        assert!(json_schema().contains("\"runtime_version\""));
+    }
 }

@@ -1,36 +1,50 @@
-//! Facts a result carries so that it can be reproduced: the machine, the runtimes' versions, and
-//! the size of each stack's own code.
+//! Facts a result carries so that it can be reproduced: the machine, and the version of each
+//! stack's runtime as its manifest's `runtime_version` command reports it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::process::Stdio;
 
 use stackwise_results::Host;
 
-fn first_line(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new(cmd).args(args).output().ok()?;
-    let text = if out.stdout.is_empty() {
+use crate::provision::Provisioned;
+use crate::server::command;
+
+/// The version of `stack`'s runtime: its manifest's `runtime_version` command run the way its
+/// server is (in the installed copy, with the server's environment), so a virtual
+/// environment's python or a locally installed binary is the one asked. None when the
+/// manifest names no command or the command fails.
+pub fn runtime_version(stack: &Provisioned) -> Option<String> {
+    let args = &stack.stack.manifest.runtime_version;
+    if args.is_empty() {
+        return None;
+    }
+    let mut cmd = command(stack, args, &BTreeMap::new());
+    cmd.stdin(Stdio::null());
+    let out = crate::process::output(&format!("{} version", stack.stack.id()), cmd).ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = if out.stdout.iter().all(u8::is_ascii_whitespace) {
         out.stderr
     } else {
         out.stdout
     };
-    String::from_utf8_lossy(&text)
-        .lines()
-        .next()
-        .map(|l| l.trim().to_string())
+    version(
+        String::from_utf8_lossy(&text)
+            .lines()
+            .find(|l| !l.trim().is_empty())?,
+    )
 }
 
-pub fn runtime_versions() -> BTreeMap<String, String> {
-    let mut v = BTreeMap::new();
-    if let Some(node) = first_line("node", &["--version"]) {
-        v.insert("node".into(), node.trim_start_matches('v').to_string());
-    }
-    if let Some(py) = first_line("python3", &["--version"]) {
-        v.insert(
-            "python".into(),
-            py.trim_start_matches("Python ").to_string(),
-        );
-    }
-    v
+/// The version in a `--version` line: its first word that is a number, less a leading `v`
+/// (`Python 3.12.3` and `v22.11.0` give `3.12.3` and `22.11.0`), else the whole line.
+fn version(line: &str) -> Option<String> {
+    let line = line.trim();
+    let number = line.split_whitespace().find_map(|w| {
+        let w = w.strip_prefix('v').unwrap_or(w);
+        w.starts_with(|c: char| c.is_ascii_digit()).then_some(w)
+    });
+    Some(number.unwrap_or(line).to_string()).filter(|v| !v.is_empty())
 }
 
 pub fn host() -> Host {
@@ -61,40 +75,69 @@ pub fn host() -> Host {
     }
 }
 
-/// Non-blank lines that are not only a comment, in the stack's own source files.
-pub fn lines_of_code(dir: &Path) -> u64 {
-    const SOURCE: &[&str] = &["js", "mjs", "ts", "py", "ejs", "html", "hbs"];
-    const SKIP: &[&str] = &["node_modules", ".venv", "dist", "__pycache__"];
-    let mut total = 0;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        let name = e.file_name();
-        if SKIP.iter().any(|s| name == *s) {
-            continue;
-        }
-        if path.is_dir() {
-            total += lines_of_code(&path);
-        } else if path
-            .extension()
-            .and_then(|x| x.to_str())
-            .is_some_and(|x| SOURCE.contains(&x))
-        {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            total += text
-                .lines()
-                .map(str::trim)
-                .filter(|l| {
-                    !l.is_empty()
-                        && !l.starts_with("//")
-                        && !l.starts_with('#')
-                        && !l.starts_with("/*")
-                        && !l.starts_with('*')
-                })
-                .count() as u64;
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Stack;
+    use crate::provision::provision;
+
+    /// A stack whose install makes its own `.venv/bin/python`, which reports the version the
+    /// server's environment gives it.
+    const MANIFEST: &str = r#"id = "demo"
+name = "Demo"
+language = "Python"
+runtime = "python"
+framework = "none"
+framework_version = "0"
+database = "none"
+templates = "none"
+http_client = "none"
+workers = "1"
+workers_rule = "one"
+health = "/"
+inputs = ["requirements.txt"]
+install = [[
+  "sh", "-c",
+  "mkdir -p .venv/bin && printf '#!/bin/sh\necho \"Python $DEMO_VERSION\" >&2\n' > .venv/bin/python && chmod +x .venv/bin/python",
+]]
+runtime_version = [".venv/bin/python", "--version"]
+start = ["sh", "-c", "exit 1"]
+
+[env]
+DEMO_VERSION = "3.99.1"
+"#;
+
+    #[test]
+    fn the_runtime_version_is_asked_in_the_installed_copy_with_the_servers_environment() {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("stacks/demo");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("requirements.txt"), "").unwrap();
+        std::fs::write(src.join("stack.toml"), MANIFEST).unwrap();
+        let stack = Stack::load(&src).unwrap();
+        let cache = root.path().join("cache");
+        let log = root.path().join("install.log");
+        let provisioned = provision(&stack, &cache, &log).unwrap();
+        // Only the copy has the program: the stack's own folder has no .venv.
+        assert!(!src.join(".venv").exists());
+        assert_eq!(runtime_version(&provisioned).as_deref(), Some("3.99.1"));
+
+        let mut other = provisioned.clone();
+        other.stack.manifest.runtime_version = vec!["sh".into(), "-c".into(), "echo x".into()];
+        assert_eq!(runtime_version(&other).as_deref(), Some("x"));
+        other.stack.manifest.runtime_version = vec!["sh".into(), "-c".into(), "exit 1".into()];
+        assert_eq!(runtime_version(&other), None);
+        other.stack.manifest.runtime_version = vec!["./no-such-program".into()];
+        assert_eq!(runtime_version(&other), None);
+        other.stack.manifest.runtime_version = Vec::new();
+        assert_eq!(runtime_version(&other), None);
     }
-    total
+
+    #[test]
+    fn a_version_is_the_number_in_the_line() {
+        assert_eq!(version("Python 3.12.3").as_deref(), Some("3.12.3"));
+        assert_eq!(version("v22.11.0").as_deref(), Some("22.11.0"));
+        assert_eq!(version("bun 1.2.0 (abc)").as_deref(), Some("1.2.0"));
+        assert_eq!(version("  custom build ").as_deref(), Some("custom build"));
+    }
 }

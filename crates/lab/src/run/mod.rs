@@ -15,16 +15,19 @@
 //! - [`rounds`]: paired trials in shuffled rounds until the ratios are known well enough.
 //! - [`capacity`]: open-loop probes for the latency–throughput curve.
 //! - [`calibrate`]: the machine's speed at the start and the end.
-//! - [`host`]: facts about the machine and the stacks' code.
+//! - [`host`]: facts about the machine and the stacks' runtimes.
+//! - [`loc`]: lines of code of a stack's own sources.
 
 pub mod calibrate;
 pub mod capacity;
 pub mod drive;
 pub mod host;
+pub mod loc;
 pub mod protocol;
 pub mod rounds;
 pub mod steady;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -144,9 +147,6 @@ pub fn run(
     };
     // Saved before anything starts, so that a run interrupted at any moment can be resumed.
     save(&result);
-    if result.versions.is_empty() {
-        result.versions = host::runtime_versions();
-    }
     let delay =
         DelayService::start(Some(options.infra_cpus.clone())).map_err(VerifyError::Delay)?;
     let db = match &options.database_url {
@@ -200,6 +200,10 @@ pub fn run(
                 sr.install_seconds = provisioned.install.seconds;
                 sr.installed_bytes = provisioned.install.size_bytes;
                 sr.dependencies = provisioned.install.dependencies;
+                sr.runtime_version = host::runtime_version(&provisioned);
+                if let Some(version) = &sr.runtime_version {
+                    record_version(&mut result.versions, &m.runtime, version);
+                }
                 installed.push((index, provisioned));
             }
             Err(e) => result.stacks[index].error = Some(format!("install failed: {e}")),
@@ -301,6 +305,22 @@ pub fn run(
     Ok(result)
 }
 
+/// Adds `version` to what the run records of `runtime`: each runtime once, and every distinct
+/// version its stacks reported (`3.12.3, 3.13.1` when two virtual environments differ).
+fn record_version(versions: &mut BTreeMap<String, String>, runtime: &str, version: &str) {
+    match versions.get_mut(runtime) {
+        None => {
+            versions.insert(runtime.to_string(), version.to_string());
+        }
+        Some(known) => {
+            if !known.split(", ").any(|v| v == version) {
+                known.push_str(", ");
+                known.push_str(version);
+            }
+        }
+    }
+}
+
 /// Refuses a database that cannot take the connections of one scenario's servers at once.
 fn check_connections(options: &RunOptions, db: &Database) -> Result<(), VerifyError> {
     let cpus = options.server_cpus.len();
@@ -334,7 +354,7 @@ fn fresh(options: &RunOptions, id: &str) -> RunResult {
         finished_at: None,
         quick: p.quick,
         host: host::host(),
-        // Asking each runtime takes a moment; they are filled in once the run is saved.
+        // Each stack's runtime is asked once it is installed.
         versions: Default::default(),
         settings: Settings {
             server_cpus: to_u64(&options.server_cpus),
@@ -402,7 +422,8 @@ fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
         install_seconds: 0.0,
         installed_bytes: 0,
         dependencies: 0,
-        lines_of_code: host::lines_of_code(&stack.dir),
+        lines_of_code: loc::lines_of_code(stack),
+        runtime_version: None,
         startup_s: Vec::new(),
         idle_pss_bytes: None,
         error: None,
@@ -681,4 +702,23 @@ fn start_all(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_runtime_is_recorded_once_with_every_version_its_stacks_reported() {
+        let mut versions = BTreeMap::from([("postgres".to_string(), "17.2".to_string())]);
+        record_version(&mut versions, "node", "22.11.0");
+        record_version(&mut versions, "python", "3.12.3");
+        record_version(&mut versions, "node", "22.11.0");
+        record_version(&mut versions, "python", "3.13.1");
+        record_version(&mut versions, "python", "3.12.3");
+        assert_eq!(versions.len(), 3);
+        assert_eq!(versions["node"], "22.11.0");
+        assert_eq!(versions["python"], "3.12.3, 3.13.1");
+        assert_eq!(versions["postgres"], "17.2");
+    }
 }
