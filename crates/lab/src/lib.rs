@@ -20,6 +20,7 @@ pub mod postgres_npm;
 pub mod process;
 pub mod provision;
 pub mod run;
+pub mod runtime;
 pub mod sample;
 pub mod server;
 pub mod verify;

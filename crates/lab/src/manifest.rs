@@ -68,6 +68,11 @@ pub struct Manifest {
     pub name: String,
     pub language: String,
     pub runtime: String,
+    /// The runtime release it is measured on (a Node.js major, `"24"`; a CPython release,
+    /// `"3.13"`); none: Node.js's active LTS, the newest CPython the machine has (see
+    /// [`crate::runtime`]). `--runtime` overrides it for a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_release: Option<String>,
     pub framework: String,
     pub framework_version: String,
     pub database: String,

@@ -20,6 +20,7 @@ use thiserror::Error;
 
 use crate::manifest::{relative, Stack};
 use crate::process::Group;
+use crate::runtime::Runtime;
 
 const MARKER: &str = ".stackwise-installed.json";
 
@@ -64,6 +65,8 @@ pub struct Provisioned {
     /// The private copy the server runs in.
     pub dir: PathBuf,
     pub install: InstallFacts,
+    /// The runtime release its install and server run on.
+    pub runtime: Runtime,
     /// A shared hold on the copy while this process may run servers from it.
     _hold: Hold,
 }
@@ -116,10 +119,14 @@ fn hold(path: &Path) -> std::io::Result<Held> {
     }
 }
 
-/// The hash of everything that decides an install: the inputs' names and contents and the
-/// install commands.
-fn key(stack: &Stack) -> Result<String, ProvisionError> {
+/// The hash of everything that decides an install: the inputs' names and contents, the
+/// install commands and the runtime's release.
+fn key(stack: &Stack, runtime: &Runtime) -> Result<String, ProvisionError> {
     let mut h = Sha256::new();
+    h.update(stack.manifest.runtime.as_bytes());
+    h.update([0]);
+    h.update(runtime.version.as_deref().unwrap_or("").as_bytes());
+    h.update([0]);
     let files = stack
         .files()
         .map_err(|e| ProvisionError::Io(stack.dir.clone(), e))?;
@@ -193,10 +200,17 @@ fn dependency_count(dir: &Path) -> u64 {
         .count() as u64
 }
 
-/// Makes `stack` ready to start under `cache`, installing only when its inputs changed. Install
-/// output goes to `log`.
+/// Makes `stack` ready to start under `cache`, on its runtime's release, installing only when
+/// its inputs or that release changed. Install output goes to `log` (the runtime's, if it must
+/// be installed, beside it).
 pub fn provision(stack: &Stack, cache: &Path, log: &Path) -> Result<Provisioned, ProvisionError> {
-    let key = key(stack)?;
+    let runtime = crate::runtime::prepare(
+        &stack.manifest.runtime,
+        stack.manifest.runtime_release.as_deref(),
+        cache,
+        &log.with_extension("runtime.log"),
+    );
+    let key = key(stack, &runtime)?;
     let stacks = cache.join("stacks");
     let dir = stacks.join(stack.id());
     let marker = dir.join(MARKER);
@@ -226,6 +240,7 @@ pub fn provision(stack: &Stack, cache: &Path, log: &Path) -> Result<Provisioned,
                 stack: stack.clone(),
                 dir,
                 install: facts,
+                runtime,
                 _hold: Hold {
                     _lock: std::sync::Arc::new(lock),
                 },
@@ -246,7 +261,7 @@ pub fn provision(stack: &Stack, cache: &Path, log: &Path) -> Result<Provisioned,
             copy_files(stack, &dir)?;
             let began = Instant::now();
             for step in &stack.manifest.install {
-                run_step(step, &dir, log)?;
+                run_step(step, &dir, log, &runtime)?;
             }
             let facts = InstallFacts {
                 key,
@@ -266,17 +281,24 @@ pub fn provision(stack: &Stack, cache: &Path, log: &Path) -> Result<Provisioned,
         stack: stack.clone(),
         dir,
         install,
+        runtime,
         _hold: Hold {
             _lock: std::sync::Arc::new(lock),
         },
     })
 }
 
-fn run_step(step: &[String], dir: &Path, log: &Path) -> Result<(), ProvisionError> {
+fn run_step(
+    step: &[String],
+    dir: &Path,
+    log: &Path,
+    runtime: &Runtime,
+) -> Result<(), ProvisionError> {
     let command = step.join(" ");
     let program = resolve_program(&step[0], dir);
     let mut cmd = Command::new(&program);
     cmd.args(&step[1..]).current_dir(dir);
+    runtime.apply(&mut cmd);
     let mut group = Group::spawn(&command, cmd, None, Some(log))
         .map_err(|e| ProvisionError::Io(PathBuf::from(&program), e))?;
     let status = group.wait();

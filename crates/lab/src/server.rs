@@ -94,6 +94,7 @@ pub fn command(stack: &Provisioned, args: &[String], values: &BTreeMap<&str, Str
     let program = resolve_program(&args[0], &stack.dir);
     let mut cmd = Command::new(program);
     cmd.args(&args[1..]).current_dir(&stack.dir);
+    stack.runtime.apply(&mut cmd);
     for (k, v) in &stack.stack.manifest.env {
         cmd.env(k, expand(v, values));
     }

@@ -202,6 +202,10 @@ pub struct StackResult {
     /// reported it in its installed copy (`22.11.0`); none when not recorded.
     #[serde(default)]
     pub runtime_version: Option<String>,
+    /// Why it ran on another runtime release than the one asked for (its manifest's
+    /// `runtime_release` or `--runtime`), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_note: Option<String>,
     /// Seconds from start to the first correct answer, per server start.
     pub startup_s: Vec<f64>,
     /// Memory right after start, before any load, in bytes (summed PSS of its processes).

@@ -725,6 +725,9 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
         }
     }
     for stack in &r.stacks {
+        if let Some(why) = &stack.runtime_note {
+            out.push(format!("{}: {why}", stack.id));
+        }
         if let Some(e) = &stack.error {
             out.push(format!("{}: not measured: {}", stack.id, error_gist(e)));
         }

@@ -201,6 +201,7 @@ pub fn run(
                 sr.installed_bytes = provisioned.install.size_bytes;
                 sr.dependencies = provisioned.install.dependencies;
                 sr.runtime_version = host::runtime_version(&provisioned);
+                sr.runtime_note = provisioned.runtime.fallback.clone();
                 if let Some(version) = &sr.runtime_version {
                     record_version(&mut result.versions, &m.runtime, version);
                 }
@@ -424,6 +425,7 @@ fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
         dependencies: 0,
         lines_of_code: loc::lines_of_code(stack),
         runtime_version: None,
+        runtime_note: None,
         startup_s: Vec::new(),
         idle_pss_bytes: None,
         error: None,
