@@ -15,7 +15,7 @@ use stackwise_advisor::adr::{self, AdrInput};
 use stackwise_advisor::advise::{self, render};
 use stackwise_advisor::profile::{Profile, QUESTIONS, TEMPLATE};
 
-use crate::cli::AdviseArgs;
+use crate::cli::{AdviseArgs, AdviseFormat};
 use crate::history::load_run;
 use crate::usage;
 
@@ -24,25 +24,6 @@ pub const DEFAULT_PROFILE: &str = "stackwise-profile.toml";
 
 /// The folder of decision records, relative to the current directory.
 const ADR_DIR: &str = "docs/adr";
-
-/// An output format of the advice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Table,
-    Markdown,
-    Json,
-}
-
-fn format(name: &str) -> anyhow::Result<Format> {
-    match name {
-        "table" => Ok(Format::Table),
-        "markdown" | "md" => Ok(Format::Markdown),
-        "json" => Ok(Format::Json),
-        other => Err(usage(format!(
-            "unknown format '{other}': use table, markdown or json"
-        ))),
-    }
-}
 
 pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.init {
@@ -54,7 +35,7 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let format = format(&args.format)?;
+    let format = args.format;
     let (profile, profile_path) = match &args.profile {
         Some(path) => (read_profile(path)?, path.display().to_string()),
         None => {
@@ -109,14 +90,14 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, text).with_context(|| format!("cannot write '{}'", path.display()))?;
     }
     let mut text = match format {
-        Format::Table => render::text(&advice),
-        Format::Markdown => render::markdown(&advice),
-        Format::Json => serde_json::to_string_pretty(&advice)? + "\n",
+        AdviseFormat::Table => render::text(&advice),
+        AdviseFormat::Markdown => render::markdown(&advice),
+        AdviseFormat::Json => serde_json::to_string_pretty(&advice)? + "\n",
     };
     if let Some(path) = adr_path {
         let line = format!("decision record: {}", path.display());
         // JSON on stdout stays parseable: the path goes to stderr then.
-        if format == Format::Json {
+        if format == AdviseFormat::Json {
             eprintln!("{line}");
         } else {
             text.push_str(&format!("\n{line}\n"));
@@ -325,7 +306,7 @@ mod tests {
             results_dir: dir.path().join("results"),
             adr: Some(adr.clone()),
             no_adr: false,
-            format: "json".to_string(),
+            format: AdviseFormat::Json,
         };
         assert_eq!(advise(&args).unwrap(), ExitCode::SUCCESS);
         let text = std::fs::read_to_string(&adr).unwrap();
@@ -349,7 +330,7 @@ mod tests {
             results_dir: dir.path().join("results"),
             adr: None,
             no_adr: true,
-            format: "table".to_string(),
+            format: AdviseFormat::Table,
         };
         assert_eq!(advise(&args).unwrap(), ExitCode::SUCCESS);
         let named = AdviseArgs {
@@ -359,13 +340,12 @@ mod tests {
         let err = advise(&named).unwrap_err();
         assert_eq!(crate::exit_code(&err), ExitCode::from(2));
         assert!(err.to_string().contains("20260101-000000"), "{err}");
-        let args = AdviseArgs {
-            format: "xml".to_string(),
-            ..args
-        };
-        assert!(advise(&args)
-            .unwrap_err()
-            .to_string()
+        // An unknown format is refused while the command line is read, before any advice.
+        use clap::Parser;
+        let err = crate::cli::Cli::try_parse_from(["stackwise", "advise", "--format", "xml"])
+            .unwrap_err();
+        assert!(crate::value_error_line(&err)
+            .unwrap()
             .contains("unknown format"));
     }
 }

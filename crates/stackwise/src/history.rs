@@ -16,7 +16,7 @@ use stackwise_results::fmt::aligned;
 use stackwise_results::RunResult;
 
 use crate::cli::{CompareArgs, RunsArgs, ShowArgs};
-use crate::export::run::{render, RunFormat, UnknownFormat};
+use crate::export::run::render;
 use crate::export::terminal::thousands;
 use crate::usage;
 
@@ -40,12 +40,8 @@ pub fn runs(args: &RunsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let format: RunFormat = args
-        .format
-        .parse()
-        .map_err(|e: UnknownFormat| usage(e.to_string()))?;
     let result = load_run(&args.run, &args.results_dir)?;
-    print!("{}", render(&result, format));
+    print!("{}", render(&result, args.format));
     Ok(ExitCode::SUCCESS)
 }
 

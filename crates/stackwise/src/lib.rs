@@ -3,7 +3,8 @@
 //! # Layout
 //!
 //! - [`cli`]: the raw command line (clap derive). Nothing else sees clap types.
-//! - [`settings`]: the command line resolved with files (body, mix) into validated plans.
+//! - [`settings`]: each command's arguments resolved, with files (body, mix, a resumed run)
+//!   and defaults, into one validated settings value.
 //! - [`load`]: `stackwise load` and `stackwise merge`: run or join, then export.
 //! - [`run`]: `stackwise run`: the measured comparison, saved as it goes.
 //! - [`verify`]: `stackwise verify`: the contestants checked against the contract.
@@ -44,6 +45,44 @@ impl std::error::Error for UsageError {}
 /// Shorthand for returning a [`UsageError`].
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
+}
+
+/// A clap error about a value (a format, a scenario, a schema kind) as the one line every
+/// other usage error is: `unknown format 'xml' for --format: expected table, markdown or
+/// json`. Clap's own message spans several lines; other clap errors (a missing argument, an
+/// unknown flag) are left to clap, which shows the usage they need.
+pub fn value_error_line(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::InvalidValue {
+        return None;
+    }
+    let text = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let arg = text(ContextKind::InvalidArg)?;
+    let value = text(ContextKind::InvalidValue)?;
+    // "--format <FORMAT>", or "[KIND]" / "<KIND>" for a positional argument.
+    let (flag, name) = match arg.split_once(' ') {
+        Some((flag, name)) => (Some(flag), name),
+        None => (None, arg.as_str()),
+    };
+    let name = name
+        .trim_matches(|c| matches!(c, '<' | '>' | '[' | ']' | '.'))
+        .to_ascii_lowercase();
+    let mut line = format!("unknown {name} '{value}'");
+    if let Some(flag) = flag {
+        line.push_str(&format!(" for {flag}"));
+    }
+    if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
+        line.push_str(": expected ");
+        line.push_str(&match valid.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        });
+    }
+    Some(line)
 }
 
 /// The exit code for an error: 2 for bad usage, 1 for anything else.
@@ -87,9 +126,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Advise(args) => advise::advise(&args),
         cli::Command::Claims(args) => claims::claims(&args),
         cli::Command::Schema { kind } => {
-            match kind.as_str() {
-                "run" => print!("{}", stackwise_results::json_schema()),
-                _ => print!("{}", stackwise_engine::report::json_schema()),
+            match kind {
+                cli::SchemaKind::Run => print!("{}", stackwise_results::json_schema()),
+                cli::SchemaKind::Load => print!("{}", stackwise_engine::report::json_schema()),
             }
             Ok(ExitCode::SUCCESS)
         }

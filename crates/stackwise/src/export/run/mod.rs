@@ -35,11 +35,12 @@ pub const QUICK_BANNER: &str = "QUICK RUN: shortened trials; not for decisions";
 pub const UNFINISHED_BANNER: &str = "UNFINISHED RUN: not every planned scenario was measured";
 
 /// An output format of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RunFormat {
     /// Aligned plain text for a terminal.
     Table,
     /// GitHub Markdown.
+    #[value(alias = "md")]
     Markdown,
     /// One row per stack × scenario.
     Csv,
@@ -91,14 +92,9 @@ impl std::error::Error for UnknownFormat {}
 impl FromStr for RunFormat {
     type Err = UnknownFormat;
 
+    /// The spellings the command line accepts, aliases included, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "table" => Ok(RunFormat::Table),
-            "markdown" | "md" => Ok(RunFormat::Markdown),
-            "csv" => Ok(RunFormat::Csv),
-            "json" => Ok(RunFormat::Json),
-            _ => Err(UnknownFormat(s.to_string())),
-        }
+        <RunFormat as clap::ValueEnum>::from_str(s, true).map_err(|_| UnknownFormat(s.to_string()))
     }
 }
 
