@@ -75,9 +75,9 @@ pub fn render(verdicts: &[StackVerdict]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {install:>9}  {:>5.1} MiB  {:>5}  {:>7}  {:>8}",
+            "{:<width$}  {install:>9}  {:>9}  {:>5}  {:>7}  {:>8}",
             v.id,
-            i.size_bytes as f64 / (1024.0 * 1024.0),
+            stackwise_results::fmt::bytes(i.size_bytes),
             i.dependencies,
             v.workers.map_or("-".to_string(), |w| w.to_string()),
             v.startup

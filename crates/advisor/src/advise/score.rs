@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 
 use stackwise_results::catalogue::Part as WorkPart;
+// Figures as every output prints them; `rps` is a request rate.
 use stackwise_results::fmt::thousands;
+pub(crate) use stackwise_results::fmt::{ms, number, rate as rps};
 use stackwise_results::{Ecosystem, Language, Level, RunResult};
 
 use super::knowledge;
@@ -1025,7 +1027,7 @@ pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> 
             "Your p99 target ({} ms) is stricter than the run's ({} ms): capacities overstate what meets it; re-run with `stackwise run --p99 {}`.",
             ms(p.load.p99_ms),
             ms(ctx.run_target_ms),
-            ms(p.load.p99_ms)
+            number(p.load.p99_ms)
         ));
     }
     if p.workload.realtime > 0.0 {
@@ -1066,25 +1068,11 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// A rate with thousands separators, rounded to a whole request.
-pub(crate) fn rps(v: f64) -> String {
-    thousands(v.round() as u64)
-}
-
 /// An amount with thousands separators and two decimals below 100.
 pub(crate) fn money(v: f64) -> String {
     if v < 100.0 {
         format!("{v:.2}")
     } else {
         thousands(v.round() as u64)
-    }
-}
-
-/// Milliseconds without a needless fraction.
-pub(crate) fn ms(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
     }
 }

@@ -28,11 +28,8 @@ use stackwise_results::{RunResult, StackResult};
 
 pub use json::SUMMARY_SCHEMA_VERSION;
 
-/// Said by every format of a quick run.
-pub const QUICK_BANNER: &str = "QUICK RUN: shortened trials; not for decisions";
-
-/// Said by the human formats when the run stopped before measuring everything it planned.
-pub const UNFINISHED_BANNER: &str = "UNFINISHED RUN: not every planned scenario was measured";
+/// Said by every format of a quick run, and by the human formats of an unfinished one.
+pub use stackwise_results::fmt::{QUICK_BANNER, UNFINISHED_BANNER};
 
 /// An output format of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
