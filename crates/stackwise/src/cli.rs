@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::defaults;
 use crate::export::run::RunFormat;
-use crate::settings;
 
 /// Node.js or Python for your backend? Measured on your machine.
 #[derive(Debug, Parser)]
@@ -83,7 +83,7 @@ pub struct LoadArgs {
     pub url: String,
 
     /// Connections (with --rate: connections opened at the start).
-    #[arg(short = 'c', long, default_value_t = settings::load::DEFAULT_CONNECTIONS)]
+    #[arg(short = 'c', long, default_value_t = defaults::DEFAULT_CONNECTIONS)]
     pub connections: usize,
 
     /// How long to measure, such as 10s, 1m or 500ms.
@@ -95,7 +95,7 @@ pub struct LoadArgs {
     pub requests: Option<u64>,
 
     /// Load driven before measuring, not counted, such as 2s.
-    #[arg(short = 'w', long, default_value = settings::load::DEFAULT_WARMUP)]
+    #[arg(short = 'w', long, default_value = defaults::DEFAULT_WARMUP)]
     pub warmup: String,
 
     /// Start the connections one after another over this time instead of all at once; it must
@@ -139,11 +139,11 @@ pub struct LoadArgs {
     pub mix: Option<PathBuf>,
 
     /// Give up connecting after this long.
-    #[arg(long, default_value = settings::load::DEFAULT_CONNECT_TIMEOUT)]
+    #[arg(long, default_value = defaults::DEFAULT_CONNECT_TIMEOUT)]
     pub connect_timeout: String,
 
     /// Give up on a response after this long.
-    #[arg(long, default_value = settings::load::DEFAULT_TIMEOUT)]
+    #[arg(long, default_value = defaults::DEFAULT_TIMEOUT)]
     pub timeout: String,
 
     /// Worker threads [default: one per CPU in --cpus, or per available CPU].
@@ -204,7 +204,7 @@ pub struct LabArgs {
     pub stacks: Vec<String>,
 
     /// The folder holding one folder per stack.
-    #[arg(long, value_name = "DIR", default_value = settings::DEFAULT_STACKS_DIR)]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_STACKS_DIR)]
     pub stacks_dir: PathBuf,
 
     /// Where installs are cached [default: $STACKWISE_CACHE, $XDG_CACHE_HOME/stackwise or
@@ -279,7 +279,7 @@ pub struct RunArgs {
 
     /// The run's latency target, p99 in milliseconds; capacity at any other is read from the
     /// same probes.
-    #[arg(long, value_name = "MS", default_value_t = settings::DEFAULT_P99_MS)]
+    #[arg(long, value_name = "MS", default_value_t = defaults::DEFAULT_P99_MS)]
     pub p99: f64,
 
     /// Open-loop probes per stack and scenario, spanning the closed-loop maximum; 0 skips them
@@ -290,11 +290,11 @@ pub struct RunArgs {
     /// A window in which processes outside the measurement used more than this share of the
     /// machine, in percent, is set aside as noisy and measured again (bounded); 100 keeps every
     /// window.
-    #[arg(long, value_name = "PERCENT", default_value_t = settings::DEFAULT_NOISE_LIMIT_PERCENT)]
+    #[arg(long, value_name = "PERCENT", default_value_t = defaults::DEFAULT_NOISE_LIMIT_PERCENT)]
     pub noise_limit: f64,
 
     /// Seed of the rounds' shuffled orders.
-    #[arg(long, value_name = "N", default_value_t = settings::DEFAULT_SEED)]
+    #[arg(long, value_name = "N", default_value_t = defaults::DEFAULT_SEED)]
     pub seed: u64,
 
     /// A first look: fewer scenarios, fewer and shorter windows, the same rules; labelled as
@@ -308,7 +308,7 @@ pub struct RunArgs {
     pub resume: Option<String>,
 
     /// Where run folders (results.json, logs) are written.
-    #[arg(long, value_name = "DIR", default_value = settings::DEFAULT_RESULTS_DIR)]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 
     /// Show no progress bar.
@@ -319,7 +319,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct RunsArgs {
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = settings::DEFAULT_RESULTS_DIR)]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 }
 
@@ -330,7 +330,7 @@ pub struct ShowArgs {
     pub run: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = settings::DEFAULT_RESULTS_DIR)]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 
     /// Output format (markdown also as md).
@@ -347,7 +347,7 @@ pub struct CompareArgs {
     pub run_b: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = settings::DEFAULT_RESULTS_DIR)]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 }
 
@@ -359,7 +359,7 @@ pub struct ReportArgs {
     pub run: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = settings::DEFAULT_RESULTS_DIR)]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 
     /// Where to write the report [default: report.html in the run's folder].
@@ -380,7 +380,7 @@ pub struct ClaimsArgs {
     pub run: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = settings::DEFAULT_RESULTS_DIR)]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 
     /// Output format (markdown also as md).
@@ -405,7 +405,7 @@ pub struct AdviseArgs {
     pub results: Option<String>,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = settings::DEFAULT_RESULTS_DIR)]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 
     /// Where to write the decision record [default: the next free docs/adr/NNNN-backend-stack.md].

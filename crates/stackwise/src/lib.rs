@@ -3,6 +3,7 @@
 //! # Layout
 //!
 //! - [`cli`]: the raw command line (clap derive). Nothing else sees clap types.
+//! - [`defaults`]: the command line's defaults, named once.
 //! - [`settings`]: each command's arguments resolved, with files (body, mix, a resumed run)
 //!   and defaults, into one validated settings value.
 //! - [`load`]: `stackwise load` and `stackwise merge`: run or join, then export.
@@ -20,6 +21,7 @@
 pub mod advise;
 pub mod claims;
 pub mod cli;
+pub mod defaults;
 pub mod export;
 pub mod history;
 pub mod load;

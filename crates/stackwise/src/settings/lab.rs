@@ -11,8 +11,9 @@ use stackwise_lab::run::{Protocol, RunOptions};
 use stackwise_lab::verify::VerifyOptions;
 use stackwise_results::{catalogue, RunResult};
 
-use super::{cpus_arg, default_cache_dir, default_cpus, duration_or, DEFAULT_START_TIMEOUT};
+use super::{cpus_arg, default_cache_dir, default_cpus, duration_or};
 use crate::cli::{LabArgs, RunArgs, VerifyArgs};
+use crate::defaults::DEFAULT_START_TIMEOUT;
 use crate::usage;
 
 /// What the lab commands share: which contestants, where they live, and where they run.
@@ -376,7 +377,7 @@ mod tests {
         assert_eq!(s.lab.start_timeout, DEFAULT_START_TIMEOUT);
         assert_eq!(
             s.results_dir,
-            PathBuf::from(super::super::DEFAULT_RESULTS_DIR)
+            PathBuf::from(crate::defaults::DEFAULT_RESULTS_DIR)
         );
         assert_eq!(s.scenarios.len(), catalogue::ids().count());
         assert_eq!(s.infra_cpus, s.load_cpus);

@@ -12,20 +12,8 @@ use stackwise_engine::{Load, Plan, RequestSpec, Stop, Target};
 
 use super::duration;
 use crate::cli::LoadArgs;
+use crate::defaults::{DEFAULT_DURATION, DEFAULT_MAX_CONNECTIONS};
 use crate::usage;
-
-/// Connections of a closed loop (and of an open loop at its start) when -c is not given.
-pub const DEFAULT_CONNECTIONS: usize = 50;
-/// No warm-up unless asked: `load` measures the service as it is.
-pub const DEFAULT_WARMUP: &str = "0s";
-/// How long a connection attempt may take before it counts as a connect error.
-pub const DEFAULT_CONNECT_TIMEOUT: &str = "3s";
-/// How long a response may take before it counts as a timeout.
-pub const DEFAULT_TIMEOUT: &str = "10s";
-/// How long a run lasts when neither -d nor -n is given.
-const DEFAULT_DURATION: Duration = Duration::from_secs(10);
-/// Floor of the default connection cap of an open loop.
-const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Resolves `args` into a plan, or a usage error naming what is wrong.
 pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {

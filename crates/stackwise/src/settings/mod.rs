@@ -8,12 +8,11 @@
 //! - [`load`]: `stackwise load` into a load plan (files read, limits checked).
 //! - [`lab`]: `stackwise verify` and `stackwise run` into [`lab::VerifySettings`] and
 //!   [`lab::RunSettings`], from the lab flags they share.
-//! - Here: the defaults of the command line, the one duration parser, and the machine-wide
-//!   defaults (CPU split, cache folder) the lab commands share.
+//! - Here: the one duration parser, and the machine-wide defaults (CPU split, cache folder) the
+//!   lab commands share.
 //!
-//! The run's protocol defaults (window, rounds, budget...) belong to the lab
-//! (`Protocol::default_run` and `Protocol::quick`), since a resumed run reads them back from
-//! what it saved; the defaults below are the command line's own.
+//! The defaults of the flags themselves are named in [`crate::defaults`], which the raw
+//! command line shows in its help.
 //!
 //! [`UsageError`]: crate::UsageError
 
@@ -29,28 +28,6 @@ use crate::usage;
 
 pub use lab::{run_settings, verify_settings, LabSettings, RunSettings, VerifySettings};
 pub use load::{fit_descriptors, load_plan};
-
-/// The folder holding one folder per contestant, relative to the current folder: the
-/// repository's `stacks/`.
-pub const DEFAULT_STACKS_DIR: &str = "stacks";
-
-/// Where `stackwise run` writes its run folders and history, and where the commands that read
-/// runs back look for them.
-pub const DEFAULT_RESULTS_DIR: &str = "results";
-
-/// How long a contestant may take to answer its health check: long enough for a cold NestJS or
-/// Django start on a slow, shared machine.
-pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The run's latency target, p99 in milliseconds: a common service-level objective for an API.
-pub const DEFAULT_P99_MS: f64 = 100.0;
-
-/// Share of the machine, in percent, that other processes may use during a trial window before
-/// it is measured again.
-pub const DEFAULT_NOISE_LIMIT_PERCENT: f64 = 10.0;
-
-/// Seed of the rounds' shuffled orders, fixed so that two runs shuffle alike.
-pub const DEFAULT_SEED: u64 = 0;
 
 /// The one way a duration is read from the command line: humantime's syntax (`10s`, `500ms`,
 /// `1m`), surrounding space ignored, and a one-line usage error naming `flag` otherwise.
