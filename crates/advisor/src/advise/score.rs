@@ -37,6 +37,10 @@ pub const HYBRID_PENALTY: f64 = 5.0;
 /// and data and ML at least this share too (or models must run in-process).
 pub const HYBRID_SHARE: f64 = 0.25;
 
+/// Totals closer than this are a tie outright: the summary calls the options level, and the
+/// sensitivity analysis reports the tie.
+pub const CLOSE_TOTALS: f64 = 0.5;
+
 /// Data the scoring reads once per advice.
 #[derive(Debug, Clone)]
 pub(crate) struct Context {
@@ -990,7 +994,7 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
                 ));
             }
             let gap = top.total - next.total;
-            if gap < super::sensitivity::CLOSE_TOTALS {
+            if gap < CLOSE_TOTALS {
                 out.push(format!(
                     "It is level with {} ({:.1} to {:.1}): this profile's targets do not separate them, so decide on what the scores leave out.",
                     next.id, top.total, next.total
