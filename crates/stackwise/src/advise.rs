@@ -19,8 +19,7 @@ use crate::cli::{AdviseArgs, AdviseFormat};
 use crate::history::load_run;
 use crate::usage;
 
-/// Where `--init` writes and the questionnaire saves when no path is given.
-pub const DEFAULT_PROFILE: &str = "stackwise-profile.toml";
+use crate::defaults::DEFAULT_PROFILE;
 
 /// The folder of decision records, relative to the current directory.
 const ADR_DIR: &str = "docs/adr";
@@ -57,7 +56,9 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
     };
     // Before the user's first run, the bundled reference results stand in, labelled as such.
     let (run, reference) = match load_run(
-        args.results.as_deref().unwrap_or("latest"),
+        args.results
+            .as_deref()
+            .unwrap_or(crate::defaults::DEFAULT_RUN),
         &args.results_dir,
     ) {
         Ok(run) => (run, false),

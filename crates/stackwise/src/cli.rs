@@ -355,7 +355,7 @@ pub struct CompareArgs {
 pub struct ReportArgs {
     /// The run: an id, the start of one, `latest`, or the path of a results.json (or of the
     /// folder holding it).
-    #[arg(default_value = "latest")]
+    #[arg(default_value = defaults::DEFAULT_RUN)]
     pub run: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
@@ -376,7 +376,7 @@ pub struct ReportArgs {
 pub struct ClaimsArgs {
     /// The run: an id, the start of one, `latest`, or the path of a results.json (or of the
     /// folder holding it).
-    #[arg(default_value = "latest")]
+    #[arg(default_value = defaults::DEFAULT_RUN)]
     pub run: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
@@ -396,7 +396,7 @@ pub struct AdviseArgs {
 
     /// Write a commented profile template to FILE [default: stackwise-profile.toml] and stop;
     /// an existing file is never overwritten.
-    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "stackwise-profile.toml", conflicts_with_all = ["profile", "results", "adr", "no_adr"])]
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = defaults::DEFAULT_PROFILE, conflicts_with_all = ["profile", "results", "adr", "no_adr"])]
     pub init: Option<PathBuf>,
 
     /// The run to advise from: an id, the start of one, `latest`, or the path of a results.json

@@ -22,6 +22,15 @@ pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 /// Floor of the default connection cap of an open loop.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
+// The commands that read a run back, and `stackwise advise`.
+
+/// The run a command reads when none is named: the newest in the history.
+pub const DEFAULT_RUN: &str = "latest";
+
+/// Where `advise --init` writes the profile template and the questionnaire saves its answers,
+/// and the profile `report` and `run` add a recommendation from when the current folder has one.
+pub const DEFAULT_PROFILE: &str = "stackwise-profile.toml";
+
 // `stackwise verify` and `stackwise run`.
 
 /// The folder holding one folder per contestant, relative to the current folder: the

@@ -55,7 +55,7 @@ pub fn profile_path(given: Option<&Path>) -> Option<PathBuf> {
     match given {
         Some(p) => Some(p.to_path_buf()),
         None => {
-            let default = Path::new(crate::advise::DEFAULT_PROFILE);
+            let default = Path::new(crate::defaults::DEFAULT_PROFILE);
             default.is_file().then(|| default.to_path_buf())
         }
     }
