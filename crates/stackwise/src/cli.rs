@@ -522,7 +522,12 @@ mod tests {
             line(&["schema", "html"]),
             "unknown kind 'html': expected load or run"
         );
-        // Errors that need clap's usage text keep it.
+        // Other errors keep clap's words, on one line; help is not an error.
         assert!(crate::value_error_line(&parse(&["load"]).unwrap_err()).is_none());
+        assert_eq!(
+            crate::clap_error_line(&parse(&["load"]).unwrap_err()).unwrap(),
+            "the following required arguments were not provided: <URL>"
+        );
+        assert!(crate::clap_error_line(&parse(&["load", "--help"]).unwrap_err()).is_none());
     }
 }

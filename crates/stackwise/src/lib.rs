@@ -49,10 +49,33 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
 
-/// A clap error about a value (a format, a scenario, a schema kind) as the one line every
-/// other usage error is: `unknown format 'xml' for --format: expected table, markdown or
-/// json`. Clap's own message spans several lines; other clap errors (a missing argument, an
-/// unknown flag) are left to clap, which shows the usage they need.
+/// A clap error as the one line every other usage error is, without the `error: ` prefix;
+/// `None` for help and version, which are not errors. Clap's own message spans several lines
+/// (the error, a tip, the usage, a pointer to --help): the line keeps the error itself, and a
+/// value clap refuses reads as [`value_error_line`] words it.
+pub fn clap_error_line(err: &clap::Error) -> Option<String> {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => return None,
+        _ => {}
+    }
+    if let Some(line) = value_error_line(err) {
+        return Some(line);
+    }
+    let text = err.render().to_string();
+    let first: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = first.join(" ");
+    Some(line.strip_prefix("error: ").unwrap_or(&line).to_string())
+}
+
+/// A clap error about a value (a format, a scenario, a schema kind) in the words of the other
+/// usage errors: `unknown format 'xml' for --format: expected table, markdown or json`.
 pub fn value_error_line(err: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if err.kind() != ErrorKind::InvalidValue {

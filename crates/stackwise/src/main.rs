@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     }
     let cli = match stackwise::cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => match stackwise::value_error_line(&err) {
+        Err(err) => match stackwise::clap_error_line(&err) {
             Some(line) => {
                 eprintln!("error: {line}");
                 return ExitCode::from(2);
