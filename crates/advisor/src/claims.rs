@@ -246,7 +246,12 @@ impl<'a> Run<'a> {
             per_core_pair(py, node),
         );
         if let (Some(a), Some(b)) = (py.cpu_ms_per_request, node.cpu_ms_per_request) {
-            let _ = write!(evidence, "; server CPU per request {a:.2} vs {b:.2} ms");
+            let _ = write!(
+                evidence,
+                "; server CPU per request {} vs {} ms",
+                ms(a),
+                ms(b)
+            );
         }
         evidence.push('.');
         if verdict == Verdict::WithinNoise {

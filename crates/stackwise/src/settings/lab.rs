@@ -72,6 +72,7 @@ pub struct VerifySettings {
     pub lab: LabSettings,
 }
 
+/// Resolves `stackwise verify`'s flags, or a usage error naming the flag at fault.
 pub fn verify_settings(args: &VerifyArgs) -> anyhow::Result<VerifySettings> {
     Ok(VerifySettings {
         lab: lab_settings(&args.lab)?,
@@ -98,7 +99,10 @@ impl VerifySettings {
 /// which is known once the run's folder is claimed.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
+    /// The lab flags as given; where a resumed run saved its own choice (stacks, CPUs), the
+    /// fields below hold that instead, and they are what the run uses.
     pub lab: LabSettings,
+    /// The stacks measured, their manifests read.
     pub stacks: Vec<Stack>,
     pub scenarios: Vec<String>,
     pub protocol: Protocol,
@@ -112,6 +116,8 @@ pub struct RunSettings {
     pub progress: bool,
 }
 
+/// Resolves `stackwise run`'s flags (or the run `--resume` names), or a usage error naming
+/// the flag at fault. Reads the stacks' manifests and the resumed results.json; starts nothing.
 pub fn run_settings(args: &RunArgs) -> anyhow::Result<RunSettings> {
     let lab = lab_settings(&args.lab)?;
     let all = discover(&lab.stacks_dir).map_err(|e| usage(e.to_string()))?;
