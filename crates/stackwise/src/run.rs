@@ -141,7 +141,7 @@ fn write_exports(result: &RunResult, dir: &std::path::Path) -> anyhow::Result<Ve
     }
     let path = dir.join("report.html");
     // With the team's profile at hand, the report carries the recommendation too.
-    let advice = match crate::report::profile_path(None) {
+    let advice = match crate::settings::advise::profile_or_default(None) {
         Some(file) => Some(crate::advise::advice_for(&file, result)?),
         None => None,
     };

@@ -6,6 +6,8 @@
 //! # Layout
 //!
 //! - [`load`]: `stackwise load` into a load plan (files read, limits checked).
+//! - [`advise`]: `stackwise advise` and `stackwise report`: the profile, the run, where the
+//!   decision record and the page go.
 //! - [`lab`]: `stackwise verify` and `stackwise run` into [`lab::VerifySettings`] and
 //!   [`lab::RunSettings`], from the lab flags they share.
 //! - Here: the one duration parser, and the machine-wide defaults (CPU split, cache folder) the
@@ -16,6 +18,7 @@
 //!
 //! [`UsageError`]: crate::UsageError
 
+pub mod advise;
 pub mod lab;
 pub mod load;
 
