@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use crate::advise::render::option_name;
-use crate::advise::{money, ms, rps, Advice, Candidate};
+use crate::advise::{money, number, rps, Advice, Candidate};
 
 /// A score at or above this is a "Good, because" in the pros and cons.
 pub const GOOD: f64 = 70.0;
@@ -116,7 +116,7 @@ pub fn render(a: &Advice, input: &AdrInput) -> String {
             let _ = writeln!(
                 out,
                 "```sh\nstackwise run --p99 {}\nstackwise advise --profile {} --results latest\n```",
-                ms(p.load.p99_ms),
+                number(p.load.p99_ms),
                 input.profile_path
             );
         }

@@ -30,7 +30,7 @@ use stackwise_results::RunResult;
 
 use crate::profile::Profile;
 
-pub(crate) use score::{money, ms, rps};
+pub(crate) use score::{money, number, rps};
 pub use score::{
     performance_score, HYBRID_PENALTY, HYBRID_SHARE, REFERENCE_CORES, TARGET_HEADROOM,
 };

@@ -22,7 +22,7 @@
 use std::fmt::{self, Write};
 
 use serde::Serialize;
-use stackwise_results::fmt::thousands;
+use stackwise_results::fmt::{ms, rate as rps};
 use stackwise_results::summary::{self, Cell, Spread};
 use stackwise_results::{Language, RunResult, StackResult};
 
@@ -246,7 +246,12 @@ impl<'a> Run<'a> {
             per_core_pair(py, node),
         );
         if let (Some(a), Some(b)) = (py.cpu_ms_per_request, node.cpu_ms_per_request) {
-            let _ = write!(evidence, "; server CPU per request {a:.2} vs {b:.2} ms");
+            let _ = write!(
+                evidence,
+                "; server CPU per request {} vs {} ms",
+                ms(a),
+                ms(b)
+            );
         }
         evidence.push('.');
         if verdict == Verdict::WithinNoise {
@@ -813,22 +818,9 @@ fn workers_label(n: u64) -> String {
     }
 }
 
-/// Requests per second, rounded, with thousands separators.
-fn rps(v: f64) -> String {
-    thousands(v.round().max(0.0) as u64)
-}
-
-/// Milliseconds: one decimal below 100, whole above.
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        thousands(v.round() as u64)
-    } else {
-        format!("{v:.1}")
-    }
-}
-
+/// A size measured as a (median) number of bytes.
 fn mib(bytes: f64) -> String {
-    format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
+    stackwise_results::fmt::bytes(bytes.max(0.0).round() as u64)
 }
 
 /// Width of the evidence column in [`render_table`], so a line fits 100 columns.

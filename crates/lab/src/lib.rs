@@ -7,16 +7,23 @@
 //! - [`provision`]: installing a contestant in a private copy, cached by its inputs' hash.
 //! - [`postgres`]: a throwaway PostgreSQL cluster with the TFB schema, or an existing server.
 //! - [`postgres_npm`]: PostgreSQL binaries from an npm package, where none is installed.
+//! - [`postgres_user`]: the user a cluster runs as when stackwise runs as root.
 //! - [`delay`]: the delay service the `upstream` scenario calls.
+//! - [`net`]: free loopback ports and the HTTP client that checks servers.
 //! - [`server`]: starting a provisioned contestant and waiting until it answers.
 //! - [`verify`]: checking every scenario of docs/spec.md against a running contestant.
+//!
+//! Dependencies between these modules go one way: `net`, `process` and `postgres_user` are
+//! at the bottom, and nothing a module uses depends on it in turn.
 //!
 //! The lab drives load through `stackwise-engine` and knows nothing of reports or advice.
 
 pub mod delay;
 pub mod manifest;
+pub mod net;
 pub mod postgres;
 pub mod postgres_npm;
+pub mod postgres_user;
 pub mod process;
 pub mod provision;
 pub mod run;

@@ -160,7 +160,7 @@ impl Database {
         };
         let dir = TempDir::new("stackwise-pg-")?;
         let data = dir.path().join("data");
-        let owner = unprivileged_owner();
+        let owner = crate::postgres_user::unprivileged_owner();
         // Logs are opened by stackwise and handed over as open files, so only the cluster's
         // own directory needs the owner.
         if let Some((uid, gid)) = owner {
@@ -203,7 +203,7 @@ impl Database {
                 detail: group.log_tail(10),
             });
         }
-        let port = crate::server::free_port()?;
+        let port = crate::net::free_port()?;
         let mut server = Command::new(bin.join("postgres"));
         server
             .arg("-D")
@@ -330,17 +330,6 @@ fn find_binaries() -> Option<PathBuf> {
         .unwrap_or_default()
         .into_iter()
         .find(|d| has(d))
-}
-
-/// When running as root, the user the cluster runs as.
-pub(crate) fn unprivileged_owner() -> Option<(u32, u32)> {
-    if !nix::unistd::Uid::effective().is_root() {
-        return None;
-    }
-    ["postgres", "nobody"].iter().find_map(|name| {
-        let user = nix::unistd::User::from_name(name).ok()??;
-        Some((user.uid.as_raw(), user.gid.as_raw()))
-    })
 }
 
 #[cfg(test)]

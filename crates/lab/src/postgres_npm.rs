@@ -76,7 +76,7 @@ fn package_name() -> Result<&'static str, String> {
 /// `cache_dir/postgres-npm`, unless the cluster's user could not reach it.
 fn install_root(cache_dir: &Path) -> Result<PathBuf, String> {
     let preferred = cache_dir.join("postgres-npm");
-    if crate::postgres::unprivileged_owner().is_none() {
+    if crate::postgres_user::unprivileged_owner().is_none() {
         make_dir(&preferred)?;
         return Ok(preferred);
     }
@@ -159,7 +159,7 @@ fn check(bin: &Path) -> Result<(), String> {
         let path = bin.join(program);
         let mut cmd = Command::new(&path);
         cmd.arg("--version");
-        if let Some((uid, gid)) = crate::postgres::unprivileged_owner() {
+        if let Some((uid, gid)) = crate::postgres_user::unprivileged_owner() {
             cmd.uid(uid).gid(gid);
         }
         let out = run(cmd, &format!("{} --version", path.display()))?;

@@ -65,28 +65,6 @@ impl Running {
     }
 }
 
-/// A TCP port free on 127.0.0.1 right now, and never one this process handed out before:
-/// servers started at once each ask for a port and release it to the server, and the kernel
-/// may give a port just released to the next caller.
-pub fn free_port() -> std::io::Result<u16> {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    // Holding every candidate until one is new keeps the kernel from offering it again.
-    let mut held = Vec::new();
-    loop {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
-        if !given.contains(&port) {
-            given.push(port);
-            return Ok(port);
-        }
-        held.push(listener);
-        if held.len() > 64 {
-            return Err(std::io::Error::other("no new free port on 127.0.0.1"));
-        }
-    }
-}
-
 /// `args` as a command run the way the server is: in the stack's installed copy (a program
 /// named by a relative path is found there), with the manifest's `env` and the placeholders'
 /// `values` as upper-case variables besides the lab's own environment.
@@ -112,7 +90,7 @@ pub fn start(
     timeout: Duration,
 ) -> Result<Running, StartError> {
     let m = &stack.stack.manifest;
-    let port = free_port().map_err(|e| StartError::Spawn("a free port".into(), e))?;
+    let port = crate::net::free_port().map_err(|e| StartError::Spawn("a free port".into(), e))?;
     let workers = m.workers.workers(env.cpus.len());
     let values: BTreeMap<&str, String> = BTreeMap::from([
         ("port", port.to_string()),
@@ -131,7 +109,7 @@ pub fn start(
     let mut group = Group::spawn(m.id.as_str(), cmd, Some(&env.cpus), Some(log))
         .map_err(|e| StartError::Spawn(args.join(" "), e))?;
     let health = format!("http://127.0.0.1:{port}{}", m.health);
-    let agent = crate::verify::agent(Duration::from_secs(2));
+    let agent = crate::net::agent(Duration::from_secs(2));
     loop {
         if let Ok(resp) = agent.get(&health).call() {
             // A 200 from a port another process grabbed in the meantime is not ours.

@@ -21,16 +21,6 @@ pub struct Outcome {
     pub result: Result<(), String>,
 }
 
-/// An HTTP client for checking servers: no retries, no redirects, statuses as values.
-pub fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into()
-}
-
 struct Reply {
     status: u16,
     headers: BTreeMap<String, String>,
@@ -62,7 +52,7 @@ impl<'a> Checker<'a> {
             .connect()
             .map_err(|e| format!("cannot connect to the database: {e}"))?;
         Ok(Checker {
-            agent: agent(Duration::from_secs(30)),
+            agent: crate::net::agent(Duration::from_secs(30)),
             base: base.trim_end_matches('/').to_string(),
             db,
             client,

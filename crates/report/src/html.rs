@@ -1,10 +1,12 @@
-//! Escaping and number formatting shared by the page and the charts.
+//! Escaping and number formatting shared by the page and the charts; the figures themselves
+//! are formatted by `stackwise_results::fmt`, as in every other output.
 //!
 //! Every string that came from a result (stack names, errors, versions, a host's CPU model)
 //! passes through [`esc`] before it reaches the page; the embedded data goes through
 //! [`json_for_script`] so no value can close its `<script>` block.
 
-pub(crate) use stackwise_results::fmt::thousands;
+// Figures read as every other output prints them (see stackwise_results::fmt's rounding rule).
+pub(crate) use stackwise_results::fmt::{bytes, ms, rate, thousands};
 
 /// `s` safe as HTML text and as a quoted attribute value.
 pub(crate) fn esc(s: &str) -> String {
@@ -31,48 +33,6 @@ pub(crate) fn json_for_script(value: &serde_json::Value) -> String {
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
-}
-
-/// A rate or count: whole numbers with separators from 100 up, else with the decimals that
-/// keep three significant digits.
-pub(crate) fn rate(v: f64) -> String {
-    if !v.is_finite() {
-        return "-".into();
-    }
-    if v.abs() >= 100.0 {
-        thousands(v.round() as u64)
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-/// Milliseconds with the precision they deserve: `0.42`, `3.1`, `120`.
-pub(crate) fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        thousands(v.round() as u64)
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-/// Bytes in binary units: `67.2 MiB`.
-pub(crate) fn bytes(b: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < units.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", units[unit])
-    }
 }
 
 /// A compact axis label: `2k`, `1.5k`, `250`, `0.5`.

@@ -5,8 +5,7 @@
 //! The trials' summaries only keep five percentiles each, and percentiles cannot be averaged;
 //! the histograms of a stack's valid trials are added instead, which is exact.
 
-use hdrhistogram::Histogram;
-use stackwise_results::summary::latency_tag;
+use stackwise_results::histograms::{trial_latency, Histogram};
 use stackwise_results::{ScenarioResult, Trial};
 
 /// The last percentile drawn: 99.99%, four nines.
@@ -53,7 +52,7 @@ pub(crate) fn curve(sc: &ScenarioResult) -> Result<Option<Curve>, String> {
     let valid: Vec<&Trial> = sc.trials.iter().filter(|t| t.valid).collect();
     let mut merged: Option<Histogram<u64>> = None;
     for t in &valid {
-        let h = trial_histogram(t, &sc.scenario)?;
+        let h = trial_latency(t, &sc.scenario)?;
         match &mut merged {
             None => merged = Some(h),
             Some(m) => m
@@ -75,29 +74,6 @@ pub(crate) fn curve(sc: &ScenarioResult) -> Result<Option<Curve>, String> {
         count: h.len(),
         trials: valid.len(),
     }))
-}
-
-/// The corrected latency histogram of one trial: of the scenario's latency tag alone when it
-/// has one (`mixed` reports /json apart from /cpu), else of every request, as the summary does.
-fn trial_histogram(t: &Trial, scenario: &str) -> Result<Histogram<u64>, String> {
-    let wanted = latency_tag(scenario);
-    let tags = t
-        .load
-        .tags
-        .iter()
-        .filter(|tag| wanted.is_none_or(|w| tag.tag == w));
-    let mut out: Option<Histogram<u64>> = None;
-    for tag in tags {
-        let h = stackwise_engine::hdr::decode(&tag.histograms.corrected)
-            .map_err(|e| format!("trial histogram of '{}': {e}", tag.tag))?;
-        match &mut out {
-            None => out = Some(h),
-            Some(o) => o
-                .add(&h)
-                .map_err(|e| format!("histograms cannot be added: {e:?}"))?,
-        }
-    }
-    out.ok_or_else(|| "a trial has no histogram".to_string())
 }
 
 #[cfg(test)]

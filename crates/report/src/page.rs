@@ -10,11 +10,9 @@ use stackwise_results::{RunResult, StackResult, OTHER_LOAD_WARNING};
 use crate::charts::StackStyle;
 use crate::html::{bytes, esc, ms, rate, thousands};
 
-/// Said at the top (and the end) of a quick run's report.
-pub const QUICK_BANNER: &str = "QUICK RUN: shortened trials; not for decisions";
-
-/// Said when the run stopped before measuring everything it planned.
-pub const UNFINISHED_BANNER: &str = "UNFINISHED RUN: not every planned scenario was measured";
+/// Said at the top (and the end) of a quick or unfinished run's report, in the words of every
+/// other output.
+pub use stackwise_results::fmt::{QUICK_BANNER, UNFINISHED_BANNER};
 
 /// The banners a reader must not miss, as HTML.
 pub(crate) fn banners(r: &RunResult) -> String {

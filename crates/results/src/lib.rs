@@ -2,7 +2,8 @@
 //! scenario so that an interruption loses nothing, read back by reports and the advisor.
 //!
 //! The lab fills it; nothing here starts a process or renders anything. Load figures are the
-//! engine's own [`LoadReport`]s, raw histograms included, so every statistic can be recomputed.
+//! engine's own [`LoadReport`]s, raw histograms included, so every statistic can be recomputed;
+//! [`histograms`] decodes those, so a reader never needs the engine's encoding.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +15,7 @@ use stackwise_engine::LoadReport;
 pub mod catalogue;
 mod ecosystem;
 pub mod fmt;
+pub mod histograms;
 mod language;
 pub mod summary;
 

@@ -6,8 +6,8 @@
 //! (named like `stackwise show` names one, or the latest in the history), writing the
 //! template and the ADR, and printing.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,54 +15,30 @@ use stackwise_advisor::adr::{self, AdrInput};
 use stackwise_advisor::advise::{self, render};
 use stackwise_advisor::profile::{Profile, QUESTIONS, TEMPLATE};
 
-use crate::cli::AdviseArgs;
+use crate::cli::{AdviseArgs, AdviseFormat};
 use crate::history::load_run;
+use crate::settings::advise::{advise_settings, read_profile, AdviseSettings, ProfileSource};
 use crate::usage;
 
-/// Where `--init` writes and the questionnaire saves when no path is given.
-pub const DEFAULT_PROFILE: &str = "stackwise-profile.toml";
-
-/// The folder of decision records, relative to the current directory.
-const ADR_DIR: &str = "docs/adr";
-
-/// An output format of the advice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Table,
-    Markdown,
-    Json,
-}
-
-fn format(name: &str) -> anyhow::Result<Format> {
-    match name {
-        "table" => Ok(Format::Table),
-        "markdown" | "md" => Ok(Format::Markdown),
-        "json" => Ok(Format::Json),
-        other => Err(usage(format!(
-            "unknown format '{other}': use table, markdown or json"
-        ))),
-    }
-}
+use crate::defaults::DEFAULT_PROFILE;
 
 pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
-    if let Some(path) = &args.init {
-        write_template(path)?;
-        println!(
-            "wrote {}: edit it, then run `stackwise advise --profile {}`",
-            path.display(),
-            path.display()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let format = format(&args.format)?;
-    let (profile, profile_path) = match &args.profile {
-        Some(path) => (read_profile(path)?, path.display().to_string()),
-        None => {
-            if !std::io::stdin().is_terminal() {
-                return Err(usage(
-                    "no profile: pass --profile FILE, or write a template with `stackwise advise --init`",
-                ));
-            }
+    let settings = match advise_settings(args)? {
+        AdviseSettings::Init(path) => {
+            write_template(&path)?;
+            println!(
+                "wrote {}: edit it, then run `stackwise advise --profile {}`",
+                path.display(),
+                path.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        AdviseSettings::Advise(settings) => settings,
+    };
+    let format = settings.format;
+    let (profile, profile_path) = match &settings.profile {
+        ProfileSource::File { path, profile } => (profile.clone(), path.display().to_string()),
+        ProfileSource::Ask => {
             let stdin = std::io::stdin();
             let profile = ask(&mut stdin.lock(), &mut std::io::stderr())?;
             let saved = Path::new(DEFAULT_PROFILE);
@@ -75,12 +51,9 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // Before the user's first run, the bundled reference results stand in, labelled as such.
-    let (run, reference) = match load_run(
-        args.results.as_deref().unwrap_or("latest"),
-        &args.results_dir,
-    ) {
+    let (run, reference) = match load_run(settings.run_query(), &settings.results_dir) {
         Ok(run) => (run, false),
-        Err(e) if args.results.is_none() => {
+        Err(e) if settings.run.is_none() => {
             eprintln!(
                 "no run of yours yet ({e:#}): advising from the bundled reference results; `stackwise run` measures this machine"
             );
@@ -89,12 +62,7 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e),
     };
     let advice = advise::advise(&profile, &run, reference);
-    let adr_path = match (&args.adr, args.no_adr) {
-        (_, true) => None,
-        (Some(p), false) => Some(p.clone()),
-        (None, false) => Some(next_adr_path(Path::new(ADR_DIR))?),
-    };
-    if let Some(path) = &adr_path {
+    if let Some(path) = &settings.adr {
         let text = adr::render(
             &advice,
             &AdrInput {
@@ -109,14 +77,14 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, text).with_context(|| format!("cannot write '{}'", path.display()))?;
     }
     let mut text = match format {
-        Format::Table => render::text(&advice),
-        Format::Markdown => render::markdown(&advice),
-        Format::Json => serde_json::to_string_pretty(&advice)? + "\n",
+        AdviseFormat::Table => render::text(&advice),
+        AdviseFormat::Markdown => render::markdown(&advice),
+        AdviseFormat::Json => serde_json::to_string_pretty(&advice)? + "\n",
     };
-    if let Some(path) = adr_path {
+    if let Some(path) = &settings.adr {
         let line = format!("decision record: {}", path.display());
         // JSON on stdout stays parseable: the path goes to stderr then.
-        if format == Format::Json {
+        if format == AdviseFormat::Json {
             eprintln!("{line}");
         } else {
             text.push_str(&format!("\n{line}\n"));
@@ -160,16 +128,6 @@ pub fn advice_for(
     Ok(advise::advise(&read_profile(file)?, run, false))
 }
 
-fn read_profile(path: &Path) -> anyhow::Result<Profile> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("cannot read profile '{}': {e}", path.display())))?;
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    Profile::parse(&text, &name).map_err(|e| usage(e.to_string()))
-}
-
 /// Asks every question of the questionnaire on `output`, reading answers from `input`; an
 /// empty answer takes the default, a bad one is explained and asked again.
 pub fn ask(input: &mut impl BufRead, output: &mut impl Write) -> anyhow::Result<Profile> {
@@ -201,24 +159,6 @@ pub fn ask(input: &mut impl BufRead, output: &mut impl Write) -> anyhow::Result<
     Profile::from_answers(&answers).map_err(|e| usage(e.to_string()))
 }
 
-/// `dir/NNNN-backend-stack.md` with NNNN one above the highest numbered record in `dir`
-/// (`0001` when there is none).
-pub fn next_adr_path(dir: &Path) -> anyhow::Result<PathBuf> {
-    let mut highest = 0u32;
-    if dir.is_dir() {
-        for entry in
-            std::fs::read_dir(dir).with_context(|| format!("cannot read '{}'", dir.display()))?
-        {
-            let name = entry?.file_name().to_string_lossy().into_owned();
-            let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
-            if digits.len() == 4 && name[4..].starts_with('-') {
-                highest = highest.max(digits.parse().unwrap_or(0));
-            }
-        }
-    }
-    Ok(dir.join(format!("{:04}-backend-stack.md", highest + 1)))
-}
-
 /// Today's date in UTC, `YYYY-MM-DD`.
 fn today() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now())
@@ -231,6 +171,7 @@ fn today() -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use crate::settings::advise::next_adr_path;
 
     use super::*;
     use std::io::Cursor;
@@ -325,7 +266,7 @@ mod tests {
             results_dir: dir.path().join("results"),
             adr: Some(adr.clone()),
             no_adr: false,
-            format: "json".to_string(),
+            format: AdviseFormat::Json,
         };
         assert_eq!(advise(&args).unwrap(), ExitCode::SUCCESS);
         let text = std::fs::read_to_string(&adr).unwrap();
@@ -349,7 +290,7 @@ mod tests {
             results_dir: dir.path().join("results"),
             adr: None,
             no_adr: true,
-            format: "table".to_string(),
+            format: AdviseFormat::Table,
         };
         assert_eq!(advise(&args).unwrap(), ExitCode::SUCCESS);
         let named = AdviseArgs {
@@ -359,13 +300,12 @@ mod tests {
         let err = advise(&named).unwrap_err();
         assert_eq!(crate::exit_code(&err), ExitCode::from(2));
         assert!(err.to_string().contains("20260101-000000"), "{err}");
-        let args = AdviseArgs {
-            format: "xml".to_string(),
-            ..args
-        };
-        assert!(advise(&args)
-            .unwrap_err()
-            .to_string()
+        // An unknown format is refused while the command line is read, before any advice.
+        use clap::Parser;
+        let err = crate::cli::Cli::try_parse_from(["stackwise", "advise", "--format", "xml"])
+            .unwrap_err();
+        assert!(crate::value_error_line(&err)
+            .unwrap()
             .contains("unknown format"));
     }
 }

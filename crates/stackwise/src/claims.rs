@@ -11,34 +11,12 @@ use stackwise_advisor::claims::{check, render_markdown, render_table};
 use stackwise_results::RunResult;
 
 use crate::cli::ClaimsArgs;
+pub use crate::cli::ClaimsFormat;
 use crate::history::load_run;
-use crate::usage;
-
-/// How the checks are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimsFormat {
-    Table,
-    Markdown,
-}
-
-impl std::str::FromStr for ClaimsFormat {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "table" => Ok(ClaimsFormat::Table),
-            "markdown" | "md" => Ok(ClaimsFormat::Markdown),
-            other => Err(format!(
-                "unknown format '{other}': expected table or markdown"
-            )),
-        }
-    }
-}
 
 pub fn claims(args: &ClaimsArgs) -> anyhow::Result<ExitCode> {
-    let format: ClaimsFormat = args.format.parse().map_err(usage)?;
     let result = load_run(&args.run, &args.results_dir)?;
-    print!("{}", render(&result, format));
+    print!("{}", render(&result, args.format));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::defaults;
+use crate::export::run::RunFormat;
 
 /// Node.js or Python for your backend? Measured on your machine.
 #[derive(Debug, Parser)]
@@ -69,8 +72,8 @@ pub enum Command {
     Claims(ClaimsArgs),
     /// Print the JSON Schema of load results (`load`, the default) or of run results (`run`).
     Schema {
-        #[arg(value_parser = ["load", "run"], default_value = "load")]
-        kind: String,
+        #[arg(value_enum, default_value_t = SchemaKind::Load)]
+        kind: SchemaKind,
     },
 }
 
@@ -80,7 +83,7 @@ pub struct LoadArgs {
     pub url: String,
 
     /// Connections (with --rate: connections opened at the start).
-    #[arg(short = 'c', long, default_value_t = 50)]
+    #[arg(short = 'c', long, default_value_t = defaults::DEFAULT_CONNECTIONS)]
     pub connections: usize,
 
     /// How long to measure, such as 10s, 1m or 500ms.
@@ -92,7 +95,7 @@ pub struct LoadArgs {
     pub requests: Option<u64>,
 
     /// Load driven before measuring, not counted, such as 2s.
-    #[arg(short = 'w', long, default_value = "0s")]
+    #[arg(short = 'w', long, default_value = defaults::DEFAULT_WARMUP)]
     pub warmup: String,
 
     /// Start the connections one after another over this time instead of all at once; it must
@@ -136,11 +139,11 @@ pub struct LoadArgs {
     pub mix: Option<PathBuf>,
 
     /// Give up connecting after this long.
-    #[arg(long, default_value = "3s")]
+    #[arg(long, default_value = defaults::DEFAULT_CONNECT_TIMEOUT)]
     pub connect_timeout: String,
 
     /// Give up on a response after this long.
-    #[arg(long, default_value = "10s")]
+    #[arg(long, default_value = defaults::DEFAULT_TIMEOUT)]
     pub timeout: String,
 
     /// Worker threads [default: one per CPU in --cpus, or per available CPU].
@@ -187,64 +190,76 @@ pub struct MergeArgs {
     pub hdr_log: Option<PathBuf>,
 }
 
+/// The flags `verify` and `run` share: which contestants, where they live, and what they and
+/// the lab's services run on.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// Check only these stacks (repeat, or separate with commas) [default: all].
-    #[arg(long = "stack", value_name = "ID", value_delimiter = ',')]
+pub struct LabArgs {
+    /// Only these stacks (repeat, or separate with commas) [default: all under --stacks-dir].
+    #[arg(
+        long = "stacks",
+        visible_alias = "stack",
+        value_name = "IDS",
+        value_delimiter = ','
+    )]
     pub stacks: Vec<String>,
 
     /// The folder holding one folder per stack.
-    #[arg(long, value_name = "DIR", default_value = "stacks")]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_STACKS_DIR)]
     pub stacks_dir: PathBuf,
+
+    /// Where installs are cached [default: $STACKWISE_CACHE, $XDG_CACHE_HOME/stackwise or
+    /// ~/.cache/stackwise].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 
     /// Use this PostgreSQL server (holding the TFB schema) instead of a throwaway cluster.
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
 
-    /// Where installs are cached and logs kept [default: $XDG_CACHE_HOME/stackwise or
-    /// ~/.cache/stackwise].
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
     /// CPUs the contestants run on [default: the upper half of the machine's CPUs].
     #[arg(long, value_name = "LIST")]
     pub server_cpus: Option<String>,
 
-    /// CPUs for PostgreSQL, the delay service and the load engine [default: the lower half].
+    /// CPUs for the load engine, PostgreSQL and the delay service [default: the lower half].
     #[arg(long, value_name = "LIST")]
     pub load_cpus: Option<String>,
 
-    /// How long a contestant may take to answer its health check.
-    #[arg(long, default_value = "120s")]
-    pub start_timeout: String,
+    /// How long a contestant may take to answer its health check [default: 120s].
+    #[arg(long, value_name = "DURATION")]
+    pub start_timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub lab: LabArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Stacks to run (repeat, or separate with commas) [default: all under --stacks-dir].
-    #[arg(long = "stacks", value_name = "IDS", value_delimiter = ',')]
-    pub stacks: Vec<String>,
+    #[command(flatten)]
+    pub lab: LabArgs,
 
     /// Scenarios to run [default: every one; with --quick, one of each kind of claim].
-    #[arg(long = "scenarios", value_name = "IDS", value_delimiter = ',',
+    #[arg(long = "scenarios", value_name = "SCENARIO", value_delimiter = ',',
           value_parser = clap::builder::PossibleValuesParser::new(stackwise_results::catalogue::ids()))]
     pub scenarios: Vec<String>,
 
     /// Measured time of each trial window [default: 600ms; 400ms with --quick].
-    #[arg(short = 'd', long)]
+    #[arg(short = 'd', long, value_name = "DURATION")]
     pub duration: Option<String>,
 
     /// Longest warm-up before the trials; it ends once throughput settles
-    /// [default: 8s; 3s with --quick].
-    #[arg(long)]
+    /// [default: 4s; 2s with --quick].
+    #[arg(long, value_name = "DURATION")]
     pub warmup: Option<String>,
 
     /// Driven before each trial window on its new connections, not counted; at least one
-    /// request cycle [default: 1s; 500ms with --quick].
-    #[arg(long)]
+    /// request cycle [default: 500ms; 300ms with --quick].
+    #[arg(long, value_name = "DURATION")]
     pub settle: Option<String>,
 
-    /// Fewest rounds of trials per scenario [default: 4; 3 with --quick].
+    /// Fewest rounds of trials per scenario [default: 3].
     #[arg(long, value_name = "N")]
     pub trials: Option<usize>,
 
@@ -255,31 +270,31 @@ pub struct RunArgs {
     /// Time the measuring may take, first scenario to last: each scenario gets an even share
     /// of what is left, and its rounds stop early enough to leave its probes their time; the
     /// fewest rounds always run [default: 15m; 3m with --quick].
-    #[arg(long)]
+    #[arg(long, value_name = "DURATION")]
     pub budget: Option<String>,
 
-    /// Longest measured time of each capacity probe [default: 1200ms; 500ms with --quick].
-    #[arg(long)]
+    /// Longest measured time of each capacity probe [default: 800ms; 500ms with --quick].
+    #[arg(long, value_name = "DURATION")]
     pub probe: Option<String>,
 
     /// The run's latency target, p99 in milliseconds; capacity at any other is read from the
     /// same probes.
-    #[arg(long, value_name = "MS", default_value_t = 100.0)]
+    #[arg(long, value_name = "MS", default_value_t = defaults::DEFAULT_P99_MS)]
     pub p99: f64,
 
     /// Open-loop probes per stack and scenario, spanning the closed-loop maximum; 0 skips them
-    /// [default: 4; 2 with --quick].
+    /// [default: 3; none with --quick].
     #[arg(long, value_name = "N")]
     pub capacity_probes: Option<usize>,
 
     /// A window in which processes outside the measurement used more than this share of the
     /// machine, in percent, is set aside as noisy and measured again (bounded); 100 keeps every
     /// window.
-    #[arg(long, value_name = "PERCENT", default_value_t = 10.0)]
+    #[arg(long, value_name = "PERCENT", default_value_t = defaults::DEFAULT_NOISE_LIMIT_PERCENT)]
     pub noise_limit: f64,
 
     /// Seed of the rounds' shuffled orders.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = defaults::DEFAULT_SEED)]
     pub seed: u64,
 
     /// A first look: fewer scenarios, fewer and shorter windows, the same rules; labelled as
@@ -292,29 +307,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "RUN", conflicts_with_all = ["stacks", "scenarios", "duration", "warmup", "settle", "trials", "max_rounds", "probe", "capacity_probes", "seed", "noise_limit", "quick"])]
     pub resume: Option<String>,
 
-    /// The folder holding one folder per stack.
-    #[arg(long, value_name = "DIR", default_value = "stacks")]
-    pub stacks_dir: PathBuf,
-
     /// Where run folders (results.json, logs) are written.
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
-
-    /// Where installs are cached [default: $XDG_CACHE_HOME/stackwise or ~/.cache/stackwise].
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// Use this PostgreSQL server (holding the TFB schema) instead of a throwaway cluster.
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
-
-    /// CPUs the servers run on [default: the upper half of the machine's CPUs].
-    #[arg(long, value_name = "LIST")]
-    pub server_cpus: Option<String>,
-
-    /// CPUs for the load engine, PostgreSQL and the delay service [default: the lower half].
-    #[arg(long, value_name = "LIST")]
-    pub load_cpus: Option<String>,
 
     /// Show no progress bar.
     #[arg(long)]
@@ -324,7 +319,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct RunsArgs {
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 }
 
@@ -335,12 +330,12 @@ pub struct ShowArgs {
     pub run: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 
-    /// Output format: table, markdown (or md), csv or json.
-    #[arg(long, value_name = "FORMAT", default_value = "table")]
-    pub format: String,
+    /// Output format (markdown also as md).
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value_t = RunFormat::Table)]
+    pub format: RunFormat,
 }
 
 #[derive(Debug, Args)]
@@ -352,7 +347,7 @@ pub struct CompareArgs {
     pub run_b: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 }
 
@@ -360,11 +355,11 @@ pub struct CompareArgs {
 pub struct ReportArgs {
     /// The run: an id, the start of one, `latest`, or the path of a results.json (or of the
     /// folder holding it).
-    #[arg(default_value = "latest")]
+    #[arg(default_value = defaults::DEFAULT_RUN)]
     pub run: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 
     /// Where to write the report [default: report.html in the run's folder].
@@ -381,16 +376,16 @@ pub struct ReportArgs {
 pub struct ClaimsArgs {
     /// The run: an id, the start of one, `latest`, or the path of a results.json (or of the
     /// folder holding it).
-    #[arg(default_value = "latest")]
+    #[arg(default_value = defaults::DEFAULT_RUN)]
     pub run: String,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 
-    /// Output format: table or markdown (or md).
-    #[arg(long, value_name = "FORMAT", default_value = "table")]
-    pub format: String,
+    /// Output format (markdown also as md).
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value_t = ClaimsFormat::Table)]
+    pub format: ClaimsFormat,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -401,7 +396,7 @@ pub struct AdviseArgs {
 
     /// Write a commented profile template to FILE [default: stackwise-profile.toml] and stop;
     /// an existing file is never overwritten.
-    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "stackwise-profile.toml", conflicts_with_all = ["profile", "results", "adr", "no_adr"])]
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = defaults::DEFAULT_PROFILE, conflicts_with_all = ["profile", "results", "adr", "no_adr"])]
     pub init: Option<PathBuf>,
 
     /// The run to advise from: an id, the start of one, `latest`, or the path of a results.json
@@ -410,7 +405,7 @@ pub struct AdviseArgs {
     pub results: Option<String>,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]
     pub results_dir: PathBuf,
 
     /// Where to write the decision record [default: the next free docs/adr/NNNN-backend-stack.md].
@@ -421,7 +416,118 @@ pub struct AdviseArgs {
     #[arg(long, conflicts_with = "adr")]
     pub no_adr: bool,
 
-    /// Output format: table, markdown (or md) or json.
-    #[arg(long, value_name = "FORMAT", default_value = "table")]
-    pub format: String,
+    /// Output format (markdown also as md).
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value_t = AdviseFormat::Table)]
+    pub format: AdviseFormat,
+}
+
+/// How `stackwise claims` prints the checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClaimsFormat {
+    /// Aligned plain text for a terminal.
+    Table,
+    /// GitHub Markdown.
+    #[value(alias = "md")]
+    Markdown,
+}
+
+/// How `stackwise advise` prints the advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdviseFormat {
+    /// Aligned plain text for a terminal.
+    Table,
+    /// GitHub Markdown.
+    #[value(alias = "md")]
+    Markdown,
+    /// The advice as a JSON document.
+    Json,
+}
+
+/// Which results `stackwise schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// One `stackwise load` (or `merge`) result.
+    Load,
+    /// A whole run's results.json.
+    Run,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        let argv = std::iter::once("stackwise").chain(args.iter().copied());
+        Cli::try_parse_from(argv).map(|cli| cli.command)
+    }
+
+    #[test]
+    fn formats_take_their_names_and_aliases_in_any_case() {
+        let show = |f: &str| match parse(&["show", "latest", "--format", f]).unwrap() {
+            Command::Show(a) => a.format,
+            _ => unreachable!(),
+        };
+        let claims = |f: &str| match parse(&["claims", "--format", f]).unwrap() {
+            Command::Claims(a) => a.format,
+            _ => unreachable!(),
+        };
+        let advise = |f: &str| match parse(&["advise", "--format", f]).unwrap() {
+            Command::Advise(a) => a.format,
+            _ => unreachable!(),
+        };
+        for (name, format) in [
+            ("table", RunFormat::Table),
+            ("markdown", RunFormat::Markdown),
+            ("md", RunFormat::Markdown),
+            ("MD", RunFormat::Markdown),
+            ("csv", RunFormat::Csv),
+            ("JSON", RunFormat::Json),
+        ] {
+            assert_eq!(show(name), format, "{name}");
+        }
+        for (name, format) in [
+            ("table", ClaimsFormat::Table),
+            ("markdown", ClaimsFormat::Markdown),
+            ("md", ClaimsFormat::Markdown),
+        ] {
+            assert_eq!(claims(name), format, "{name}");
+        }
+        for (name, format) in [
+            ("table", AdviseFormat::Table),
+            ("Markdown", AdviseFormat::Markdown),
+            ("md", AdviseFormat::Markdown),
+            ("json", AdviseFormat::Json),
+        ] {
+            assert_eq!(advise(name), format, "{name}");
+        }
+        assert!(
+            matches!(parse(&["show", "latest"]).unwrap(), Command::Show(a) if a.format == RunFormat::Table)
+        );
+    }
+
+    #[test]
+    fn an_unknown_value_is_one_line_naming_the_flag_and_the_choices() {
+        let line = |args: &[&str]| crate::value_error_line(&parse(args).unwrap_err()).unwrap();
+        assert_eq!(
+            line(&["claims", "--format", "csv"]),
+            "unknown format 'csv' for --format: expected table or markdown"
+        );
+        assert_eq!(
+            line(&["advise", "--format", "xml"]),
+            "unknown format 'xml' for --format: expected table, markdown or json"
+        );
+        assert!(line(&["run", "--scenarios", "json,nope"])
+            .starts_with("unknown scenario 'nope' for --scenarios: expected json, "));
+        assert_eq!(
+            line(&["schema", "html"]),
+            "unknown kind 'html': expected load or run"
+        );
+        // Other errors keep clap's words, on one line; help is not an error.
+        assert!(crate::value_error_line(&parse(&["load"]).unwrap_err()).is_none());
+        assert_eq!(
+            crate::clap_error_line(&parse(&["load"]).unwrap_err()).unwrap(),
+            "the following required arguments were not provided: <URL>"
+        );
+        assert!(crate::clap_error_line(&parse(&["load", "--help"]).unwrap_err()).is_none());
+    }
 }

@@ -12,12 +12,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use stackwise_history::compare::{Change, Comparison};
 use stackwise_history::{default_path, History, RunRow};
-use stackwise_results::fmt::aligned;
+use stackwise_results::fmt::{aligned, ms, rate};
 use stackwise_results::RunResult;
 
 use crate::cli::{CompareArgs, RunsArgs, ShowArgs};
-use crate::export::run::{render, RunFormat, UnknownFormat};
-use crate::export::terminal::thousands;
+use crate::export::run::render;
 use crate::usage;
 
 pub fn runs(args: &RunsArgs) -> anyhow::Result<ExitCode> {
@@ -40,12 +39,8 @@ pub fn runs(args: &RunsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let format: RunFormat = args
-        .format
-        .parse()
-        .map_err(|e: UnknownFormat| usage(e.to_string()))?;
     let result = load_run(&args.run, &args.results_dir)?;
-    print!("{}", render(&result, format));
+    print!("{}", render(&result, args.format));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -203,21 +198,20 @@ pub fn comparison_text(c: &Comparison, a: &RunResult, b: &RunResult) -> String {
         let per_core = pairs(
             c.cells
                 .iter()
-                .map(|x| spread_pair(&x.per_core, errors(x), |v| thousands(v.round() as u64)))
+                .map(|x| spread_pair(&x.per_core, errors(x), rate))
                 .collect(),
         );
         let p99 = pairs(
             c.cells
                 .iter()
-                .map(|x| spread_pair(&x.p99_ms, errors(x), |v| format!("{v:.1}")))
+                .map(|x| spread_pair(&x.p99_ms, errors(x), ms))
                 .collect(),
         );
         let capacity = pairs(
             c.cells
                 .iter()
                 .map(|x| {
-                    let side =
-                        |v: Option<f64>| v.map_or("-".to_string(), |v| thousands(v.round() as u64));
+                    let side = |v: Option<f64>| v.map_or("-".to_string(), rate);
                     (side(x.capacity_per_core.0), side(x.capacity_per_core.1))
                 })
                 .collect(),

@@ -3,7 +3,9 @@
 //! # Layout
 //!
 //! - [`cli`]: the raw command line (clap derive). Nothing else sees clap types.
-//! - [`settings`]: the command line resolved with files (body, mix) into validated plans.
+//! - [`defaults`]: the command line's defaults, named once.
+//! - [`settings`]: each command's arguments resolved, with files (body, mix, a resumed run)
+//!   and defaults, into one validated settings value.
 //! - [`load`]: `stackwise load` and `stackwise merge`: run or join, then export.
 //! - [`run`]: `stackwise run`: the measured comparison, saved as it goes.
 //! - [`verify`]: `stackwise verify`: the contestants checked against the contract.
@@ -19,6 +21,7 @@
 pub mod advise;
 pub mod claims;
 pub mod cli;
+pub mod defaults;
 pub mod export;
 pub mod history;
 pub mod load;
@@ -44,6 +47,67 @@ impl std::error::Error for UsageError {}
 /// Shorthand for returning a [`UsageError`].
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
+}
+
+/// A clap error as the one line every other usage error is, without the `error: ` prefix;
+/// `None` for help and version, which are not errors. Clap's own message spans several lines
+/// (the error, a tip, the usage, a pointer to --help): the line keeps the error itself, and a
+/// value clap refuses reads as [`value_error_line`] words it.
+pub fn clap_error_line(err: &clap::Error) -> Option<String> {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => return None,
+        _ => {}
+    }
+    if let Some(line) = value_error_line(err) {
+        return Some(line);
+    }
+    let text = err.render().to_string();
+    let first: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = first.join(" ");
+    Some(line.strip_prefix("error: ").unwrap_or(&line).to_string())
+}
+
+/// A clap error about a value (a format, a scenario, a schema kind) in the words of the other
+/// usage errors: `unknown format 'xml' for --format: expected table, markdown or json`.
+pub fn value_error_line(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::InvalidValue {
+        return None;
+    }
+    let text = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let arg = text(ContextKind::InvalidArg)?;
+    let value = text(ContextKind::InvalidValue)?;
+    // "--format <FORMAT>", or "[KIND]" / "<KIND>" for a positional argument.
+    let (flag, name) = match arg.split_once(' ') {
+        Some((flag, name)) => (Some(flag), name),
+        None => (None, arg.as_str()),
+    };
+    let name = name
+        .trim_matches(|c| matches!(c, '<' | '>' | '[' | ']' | '.'))
+        .to_ascii_lowercase();
+    let mut line = format!("unknown {name} '{value}'");
+    if let Some(flag) = flag {
+        line.push_str(&format!(" for {flag}"));
+    }
+    if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
+        line.push_str(": expected ");
+        line.push_str(&match valid.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        });
+    }
+    Some(line)
 }
 
 /// The exit code for an error: 2 for bad usage, 1 for anything else.
@@ -87,9 +151,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Advise(args) => advise::advise(&args),
         cli::Command::Claims(args) => claims::claims(&args),
         cli::Command::Schema { kind } => {
-            match kind.as_str() {
-                "run" => print!("{}", stackwise_results::json_schema()),
-                _ => print!("{}", stackwise_engine::report::json_schema()),
+            match kind {
+                cli::SchemaKind::Run => print!("{}", stackwise_results::json_schema()),
+                cli::SchemaKind::Load => print!("{}", stackwise_engine::report::json_schema()),
             }
             Ok(ExitCode::SUCCESS)
         }

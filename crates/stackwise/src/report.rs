@@ -14,15 +14,17 @@ use stackwise_results::RunResult;
 
 use crate::cli::ReportArgs;
 use crate::history::load_run;
+use crate::settings::advise::report_settings;
 
 pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let result = load_run(&args.run, &args.results_dir)?;
-    let path = match &args.output {
+    let settings = report_settings(args);
+    let result = load_run(&settings.run, &settings.results_dir)?;
+    let path = match &settings.output {
         Some(file) => file.clone(),
-        None => run_dir(&args.run, &args.results_dir, &result).join("report.html"),
+        None => run_dir(&settings.run, &settings.results_dir, &result).join("report.html"),
     };
-    let recommendation = match profile_path(args.profile.as_deref()) {
-        Some(file) => Some(crate::advise::advice_for(&file, &result)?),
+    let recommendation = match &settings.profile {
+        Some(file) => Some(crate::advise::advice_for(file, &result)?),
         None => None,
     };
     let extras = extras(&result, recommendation.as_ref());
@@ -46,18 +48,6 @@ pub fn extras(result: &RunResult, advice: Option<&stackwise_advisor::advise::Adv
         )),
         recommendation_html: advice
             .map(|a| markdown_fragment(&stackwise_advisor::advise::render::markdown(a))),
-    }
-}
-
-/// The profile to advise with: the one given, else `stackwise-profile.toml` in the current
-/// folder when `stackwise advise --init` left one there.
-pub fn profile_path(given: Option<&Path>) -> Option<PathBuf> {
-    match given {
-        Some(p) => Some(p.to_path_buf()),
-        None => {
-            let default = Path::new(crate::advise::DEFAULT_PROFILE);
-            default.is_file().then(|| default.to_path_buf())
-        }
     }
 }
 

@@ -3,41 +3,14 @@
 
 use std::process::ExitCode;
 
-use stackwise_lab::verify::{verify_stacks, StackVerdict, VerifyOptions};
+use stackwise_lab::verify::{verify_stacks, StackVerdict};
 
 use crate::cli::VerifyArgs;
-use crate::settings::{cpus_arg, default_cache_dir, default_cpus};
+use crate::settings::verify_settings;
 use crate::usage;
 
 pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let (load_default, server_default) = default_cpus();
-    let options = VerifyOptions {
-        stacks_dir: args.stacks_dir.clone(),
-        stacks: args.stacks.clone(),
-        cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),
-        database_url: args.database_url.clone(),
-        server_cpus: cpus_arg("--server-cpus", args.server_cpus.as_deref(), server_default)?,
-        infra_cpus: cpus_arg("--load-cpus", args.load_cpus.as_deref(), load_default)?,
-        start_timeout: humantime::parse_duration(&args.start_timeout).map_err(|e| {
-            usage(format!(
-                "invalid --start-timeout '{}': {e}",
-                args.start_timeout
-            ))
-        })?,
-    };
-    if let Some(url) = &options.database_url {
-        if stackwise_lab::postgres::DbInfo::parse(url).is_none() {
-            return Err(usage(format!(
-                "invalid --database-url '{url}': expected postgres://USER:PASSWORD@HOST:PORT/NAME"
-            )));
-        }
-    }
-    if !options.stacks_dir.is_dir() {
-        return Err(usage(format!(
-            "no stacks folder at '{}' (run from the repository, or pass --stacks-dir)",
-            options.stacks_dir.display()
-        )));
-    }
+    let options = verify_settings(args)?.options();
     crate::guard_processes();
     let verdicts =
         verify_stacks(&options, &mut |msg| eprintln!("verify: {msg}")).map_err(|e| match e {
@@ -102,9 +75,9 @@ pub fn render(verdicts: &[StackVerdict]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {install:>9}  {:>5.1} MiB  {:>5}  {:>7}  {:>8}",
+            "{:<width$}  {install:>9}  {:>9}  {:>5}  {:>7}  {:>8}",
             v.id,
-            i.size_bytes as f64 / (1024.0 * 1024.0),
+            stackwise_results::fmt::bytes(i.size_bytes),
             i.dependencies,
             v.workers.map_or("-".to_string(), |w| w.to_string()),
             v.startup

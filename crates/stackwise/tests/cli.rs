@@ -130,6 +130,22 @@ fn clap_errors_exit_with_2_too() {
     assert_eq!(out.status.code(), Some(2));
     let out = stackwise(&["load", "http://127.0.0.1:1/", "--no-such-flag"]);
     assert_eq!(out.status.code(), Some(2));
+    // What clap refuses is one line, like any other usage error.
+    assert_usage_error(&["load"], "<URL>");
+    assert_usage_error(
+        &["load", "http://127.0.0.1:1/", "--no-such-flag"],
+        "--no-such-flag",
+    );
+    assert_usage_error(
+        &["run", "--resume", "x", "--stacks", "express"],
+        "cannot be used with",
+    );
+    assert_usage_error(
+        &["show", "latest", "--format", "xml"],
+        "unknown format 'xml' for --format",
+    );
+    assert_usage_error(&["claims", "--format", "csv"], "expected table or markdown");
+    assert_usage_error(&["run", "--scenarios", "nope"], "--scenarios");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 pub(crate) use stackwise_results::fmt::aligned;
+use stackwise_results::fmt::thousands;
 
 use super::score::{money, ms, rps};
 use super::{Advice, Candidate, Criterion};
@@ -44,7 +45,7 @@ pub fn profile_lines(a: &Advice) -> Vec<String> {
             "load: peak {} req/s at p99 ≤ {} ms, {} connections",
             rps(p.load.peak_rps),
             ms(p.load.p99_ms),
-            rps(p.load.connections as f64)
+            thousands(p.load.connections)
         ),
         format!(
             "team: JavaScript {}, Python {} (of 5); hiring {:?}{}",

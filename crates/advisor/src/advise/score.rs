@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 
 use stackwise_results::catalogue::Part as WorkPart;
+// Figures as every output prints them; `rps` is a request rate.
 use stackwise_results::fmt::thousands;
+pub(crate) use stackwise_results::fmt::{ms, number, rate as rps};
 use stackwise_results::{Ecosystem, Language, Level, RunResult};
 
 use super::knowledge;
@@ -34,6 +36,10 @@ pub const HYBRID_PENALTY: f64 = 5.0;
 /// A hybrid is offered when real-time and I/O calls make at least this share of the workload,
 /// and data and ML at least this share too (or models must run in-process).
 pub const HYBRID_SHARE: f64 = 0.25;
+
+/// Totals closer than this are a tie outright: the summary calls the options level, and the
+/// sensitivity analysis reports the tie.
+pub const CLOSE_TOTALS: f64 = 0.5;
 
 /// Data the scoring reads once per advice.
 #[derive(Debug, Clone)]
@@ -988,7 +994,7 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
                 ));
             }
             let gap = top.total - next.total;
-            if gap < super::sensitivity::CLOSE_TOTALS {
+            if gap < CLOSE_TOTALS {
                 out.push(format!(
                     "It is level with {} ({:.1} to {:.1}): this profile's targets do not separate them, so decide on what the scores leave out.",
                     next.id, top.total, next.total
@@ -1025,7 +1031,7 @@ pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> 
             "Your p99 target ({} ms) is stricter than the run's ({} ms): capacities overstate what meets it; re-run with `stackwise run --p99 {}`.",
             ms(p.load.p99_ms),
             ms(ctx.run_target_ms),
-            ms(p.load.p99_ms)
+            number(p.load.p99_ms)
         ));
     }
     if p.workload.realtime > 0.0 {
@@ -1066,25 +1072,11 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// A rate with thousands separators, rounded to a whole request.
-pub(crate) fn rps(v: f64) -> String {
-    thousands(v.round() as u64)
-}
-
 /// An amount with thousands separators and two decimals below 100.
 pub(crate) fn money(v: f64) -> String {
     if v < 100.0 {
         format!("{v:.2}")
     } else {
         thousands(v.round() as u64)
-    }
-}
-
-/// Milliseconds without a needless fraction.
-pub(crate) fn ms(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
     }
 }

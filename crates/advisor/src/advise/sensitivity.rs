@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::measure::Side;
-use super::score::{self, Context, Evaluation, Tweak};
+use super::score::{self, Context, Evaluation, Tweak, CLOSE_TOTALS};
 use super::Criterion;
 use crate::profile::{Profile, MAX_SKILL};
 
@@ -51,9 +51,6 @@ pub struct Tie {
 
 /// Weights are judgements: a change this small (±20%) is within what nobody can claim to know.
 pub const WEIGHT_UNCERTAINTY: f64 = 0.2;
-
-/// Totals closer than this are a tie outright.
-pub const CLOSE_TOTALS: f64 = 0.5;
 
 pub(crate) fn analyse(ctx: &Context, p: &Profile, base: &Evaluation) -> Sensitivity {
     let checked = vec![

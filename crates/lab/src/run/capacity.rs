@@ -8,6 +8,7 @@
 //! target, is redone with more connections and never counted against the server.
 
 use stackwise_engine::{Load, LoadReport};
+use stackwise_results::fmt;
 use stackwise_results::summary::p99_ms;
 use stackwise_results::{Capacity, Probe};
 
@@ -42,7 +43,11 @@ pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
     let p99 = p99_ms(r, scenario);
     let mut why = Vec::new();
     if p99 > target_ms {
-        why.push(format!("p99 {p99:.1} ms over the {target_ms:.0} ms target"));
+        why.push(format!(
+            "p99 {} ms over the {} ms target",
+            fmt::ms(p99),
+            fmt::number(target_ms)
+        ));
     }
     let s = &r.summary;
     if s.errors > 0 || s.non_2xx > 0 {

@@ -122,7 +122,7 @@ impl Subject<'_> {
     pub fn drain(&self) {
         wait_idle(self.server, DRAIN);
         if let Some(r) = self.scenario.requests.first() {
-            let _ = crate::verify::agent(DRAIN)
+            let _ = crate::net::agent(DRAIN)
                 .get(&format!("{}{}", self.base, r.path))
                 .call();
         }

@@ -3,13 +3,10 @@
 use std::fmt::Write;
 
 pub use stackwise_results::fmt::thousands;
+use stackwise_results::fmt::{ms, rate};
 
 use stackwise_engine::report::{Mode, Percentiles, Summary};
 use stackwise_engine::LoadReport;
-
-fn ms(us: u64) -> String {
-    format!("{:.2}", us as f64 / 1000.0)
-}
 
 /// A rate asked for: one decimal, or as given when below one a second (0.001 is not 0.0).
 fn asked_rate(r: f64) -> String {
@@ -28,17 +25,22 @@ fn seconds(s: f64) -> String {
     }
 }
 
+/// Microseconds as milliseconds, rounded as every output rounds them.
+fn ms_of(us: u64) -> String {
+    ms(us as f64 / 1000.0)
+}
+
 fn latency_row(out: &mut String, label: &str, p: &Percentiles) {
     let _ = writeln!(
         out,
         "  {label:<12}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-        ms(p.min_us),
-        ms(p.p50_us),
-        ms(p.p90_us),
-        ms(p.p99_us),
-        ms(p.p99_9_us),
-        ms(p.p99_99_us),
-        ms(p.max_us)
+        ms_of(p.min_us),
+        ms_of(p.p50_us),
+        ms_of(p.p90_us),
+        ms_of(p.p99_us),
+        ms_of(p.p99_9_us),
+        ms_of(p.p99_99_us),
+        ms_of(p.max_us)
     );
 }
 
@@ -55,10 +57,10 @@ fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
 fn summary_block(out: &mut String, s: &Summary, elapsed: f64, open: bool) {
     let _ = writeln!(
         out,
-        "Requests    {} responses in {}, {:.1} req/s",
+        "Requests    {} responses in {}, {} req/s",
         thousands(s.requests),
         seconds(elapsed),
-        s.throughput_rps
+        rate(s.throughput_rps)
     );
     let _ = writeln!(
         out,
@@ -126,9 +128,9 @@ pub fn render(r: &LoadReport) -> String {
     if open {
         let _ = writeln!(
             out,
-            "Schedule    asked {} req/s, sent {:.1} req/s, late sends {}, unsent {}",
+            "Schedule    asked {} req/s, sent {} req/s, late sends {}, unsent {}",
             asked_rate(p.rate.unwrap_or_default()),
-            d.send_rate,
+            rate(d.send_rate),
             thousands(d.late_sends),
             thousands(d.unsent)
         );

@@ -28,18 +28,16 @@ use stackwise_results::{RunResult, StackResult};
 
 pub use json::SUMMARY_SCHEMA_VERSION;
 
-/// Said by every format of a quick run.
-pub const QUICK_BANNER: &str = "QUICK RUN: shortened trials; not for decisions";
-
-/// Said by the human formats when the run stopped before measuring everything it planned.
-pub const UNFINISHED_BANNER: &str = "UNFINISHED RUN: not every planned scenario was measured";
+/// Said by every format of a quick run, and by the human formats of an unfinished one.
+pub use stackwise_results::fmt::{QUICK_BANNER, UNFINISHED_BANNER};
 
 /// An output format of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RunFormat {
     /// Aligned plain text for a terminal.
     Table,
     /// GitHub Markdown.
+    #[value(alias = "md")]
     Markdown,
     /// One row per stack × scenario.
     Csv,
@@ -91,14 +89,9 @@ impl std::error::Error for UnknownFormat {}
 impl FromStr for RunFormat {
     type Err = UnknownFormat;
 
+    /// The spellings the command line accepts, aliases included, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "table" => Ok(RunFormat::Table),
-            "markdown" | "md" => Ok(RunFormat::Markdown),
-            "csv" => Ok(RunFormat::Csv),
-            "json" => Ok(RunFormat::Json),
-            _ => Err(UnknownFormat(s.to_string())),
-        }
+        <RunFormat as clap::ValueEnum>::from_str(s, true).map_err(|_| UnknownFormat(s.to_string()))
     }
 }
 

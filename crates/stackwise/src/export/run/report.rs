@@ -9,7 +9,7 @@ use stackwise_results::StackResult;
 
 use super::{startup_median, View, QUICK_BANNER, UNFINISHED_BANNER};
 use crate::export::terminal::thousands;
-use stackwise_results::fmt::{bytes, ms, number};
+use stackwise_results::fmt::{bytes, ms, number, rate};
 
 /// One piece of a human report.
 #[derive(Debug, Clone, PartialEq)]
@@ -376,25 +376,6 @@ fn rankings(rankings: &[Ranking]) -> Grid {
         head: vec!["scenario".into(), "order".into()],
         align: vec![Align::Left, Align::Left],
         rows,
-    }
-}
-
-/// Requests per second: whole numbers with separators from 100 up, where more digits would be
-/// noise; decimals below, where a per-core figure can be small.
-fn rate(x: f64) -> String {
-    if !x.is_finite() {
-        return "?".into();
-    }
-    if x.abs() >= 99.5 {
-        let n = x.round();
-        let sign = if n < 0.0 { "-" } else { "" };
-        format!("{sign}{}", thousands(n.abs() as u64))
-    } else if x.abs() >= 9.95 {
-        format!("{x:.1}")
-    } else if x == 0.0 {
-        "0".into()
-    } else {
-        format!("{x:.2}")
     }
 }
 

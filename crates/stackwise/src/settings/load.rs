@@ -1,23 +1,19 @@
-//! From the command line to validated settings: a load [`Plan`] with defaults applied, files
-//! read and every value checked, so the engine never sees a value it cannot run; and the
-//! machine-wide defaults (CPU split, cache folder) that `verify` and `run` share.
+//! `stackwise load` resolved: a load [`Plan`] with defaults applied, files read and every value
+//! checked, so the engine never sees a value it cannot run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use stackwise_engine::cpu::{allowed_cpus, online_cpus, parse_cpu_list};
+use stackwise_engine::cpu::{allowed_cpus, parse_cpu_list};
 use stackwise_engine::limits;
 use stackwise_engine::plan::path_and_query;
 use stackwise_engine::{Load, Plan, RequestSpec, Stop, Target};
 
+use super::duration;
 use crate::cli::LoadArgs;
+use crate::defaults::{DEFAULT_DURATION, DEFAULT_MAX_CONNECTIONS};
 use crate::usage;
-
-/// How long a run lasts when neither -d nor -n is given.
-const DEFAULT_DURATION: Duration = Duration::from_secs(10);
-/// Floor of the default connection cap of an open loop.
-const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Resolves `args` into a plan, or a usage error naming what is wrong.
 pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
@@ -99,14 +95,6 @@ pub fn fit_descriptors(plan: &Plan) -> anyhow::Result<()> {
             } => format!("--max-connections {max_connections}"),
         };
         usage(format!("{asked} {e}"))
-    })
-}
-
-fn duration(flag: &str, value: &str) -> anyhow::Result<Duration> {
-    humantime::parse_duration(value.trim()).map_err(|e| {
-        usage(format!(
-            "invalid {flag} '{value}': {e} (try 10s, 500ms or 1m)"
-        ))
     })
 }
 
@@ -217,49 +205,6 @@ fn read_mix(path: &Path, target: &Target) -> anyhow::Result<Vec<RequestSpec>> {
         });
     }
     Ok(out)
-}
-
-/// Where installs are cached unless told otherwise.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("STACKWISE_CACHE") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("stackwise");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache").join("stackwise"),
-        None => std::env::temp_dir().join("stackwise-cache"),
-    }
-}
-
-/// The default split of the machine: the load side (engine, PostgreSQL, delay service) on the
-/// lower half of the CPUs, the server on the upper half; on one CPU, both share it.
-pub fn default_cpus() -> (Vec<usize>, Vec<usize>) {
-    let n = online_cpus();
-    if n < 2 {
-        return (vec![0], vec![0]);
-    }
-    ((0..n / 2).collect(), (n / 2..n).collect())
-}
-
-pub fn cpus_arg(
-    flag: &str,
-    value: Option<&str>,
-    default: Vec<usize>,
-) -> anyhow::Result<Vec<usize>> {
-    let Some(value) = value else {
-        return Ok(default);
-    };
-    let cpus =
-        parse_cpu_list(value).map_err(|e| usage(format!("invalid {flag} '{value}': {e}")))?;
-    let available = online_cpus();
-    if let Some(cpu) = cpus.iter().find(|&&c| c >= available) {
-        return Err(usage(format!(
-            "invalid {flag} '{value}': CPU {cpu} does not exist ({available} CPUs)"
-        )));
-    }
-    Ok(cpus)
 }
 
 #[cfg(test)]
