@@ -411,6 +411,16 @@ fn select_named(all: &[Stack], ids: &[String]) -> Result<Vec<Stack>, ManifestErr
         .collect()
 }
 
+/// Sets the runtime release of every stack whose runtime `releases` names (`node` → `22`), over
+/// what its manifest says: a team measuring the releases it runs.
+pub fn ask_runtimes(stacks: &mut [Stack], releases: &BTreeMap<String, String>) {
+    for stack in stacks {
+        if let Some(release) = releases.get(&stack.manifest.runtime) {
+            stack.manifest.runtime_release = Some(release.clone());
+        }
+    }
+}
+
 /// Replaces `{name}` placeholders in `arg` with `values`.
 pub fn expand(arg: &str, values: &BTreeMap<&str, String>) -> String {
     let mut out = arg.to_string();

@@ -572,6 +572,8 @@ pub struct VerifyOptions {
     /// CPUs for PostgreSQL and the delay service.
     pub infra_cpus: Vec<usize>,
     pub start_timeout: Duration,
+    /// Runtime releases asked for by runtime (`node` → `22`), over the manifests'.
+    pub runtimes: std::collections::BTreeMap<String, String>,
 }
 
 /// The verdict on one stack: a failure to install or start, or an outcome per scenario.
@@ -617,7 +619,8 @@ pub fn verify_stacks(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<StackVerdict>, VerifyError> {
     let all = crate::manifest::discover(&options.stacks_dir)?;
-    let stacks = crate::manifest::select(&all, &options.stacks)?;
+    let mut stacks = crate::manifest::select(&all, &options.stacks)?;
+    crate::manifest::ask_runtimes(&mut stacks, &options.runtimes);
     let logs = options.cache_dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| VerifyError::Io(logs.clone(), e))?;
     progress("starting the delay service");

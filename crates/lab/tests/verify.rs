@@ -44,6 +44,7 @@ fn broken_contestants_fail_with_the_right_reasons() {
         server_cpus: vec![0],
         infra_cpus: vec![0],
         start_timeout: Duration::from_secs(30),
+        runtimes: Default::default(),
     };
     let verdicts = verify_stacks(&options, &mut |_| {}).unwrap();
     let reason = |id: &str, scenario: &str| -> String {

@@ -227,6 +227,11 @@ pub struct LabArgs {
     /// How long a contestant may take to answer its health check [default: 120s].
     #[arg(long, value_name = "DURATION")]
     pub start_timeout: Option<String>,
+
+    /// Measure on these runtime releases (repeat, or separate with commas), e.g.
+    /// `node=22,python=3.12` [default: each manifest's, else Node.js 24 and the newest CPython].
+    #[arg(long = "runtime", value_name = "NAME=RELEASE", value_delimiter = ',')]
+    pub runtimes: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,10 +2,11 @@
 //! a run's stacks, scenarios and protocol taken from the flags over the protocol's defaults, or
 //! read back from the run it resumes. The lab's options are built here and nowhere else.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use stackwise_lab::manifest::{discover, select, select_for_run, Stack};
+use stackwise_lab::manifest::{ask_runtimes, discover, select, select_for_run, Stack};
 use stackwise_lab::postgres::DbInfo;
 use stackwise_lab::run::{Protocol, RunOptions};
 use stackwise_lab::verify::VerifyOptions;
@@ -28,6 +29,8 @@ pub struct LabSettings {
     pub server_cpus: Vec<usize>,
     pub load_cpus: Vec<usize>,
     pub start_timeout: Duration,
+    /// Runtime releases asked for with `--runtime`, by runtime.
+    pub runtimes: BTreeMap<String, String>,
 }
 
 /// Resolves the shared lab flags, or a usage error naming the flag at fault.
@@ -56,6 +59,7 @@ pub fn lab_settings(args: &LabArgs) -> anyhow::Result<LabSettings> {
         server_cpus: cpus_arg("--server-cpus", args.server_cpus.as_deref(), server_default)?,
         load_cpus: cpus_arg("--load-cpus", args.load_cpus.as_deref(), load_default)?,
         start_timeout,
+        runtimes: runtimes(&args.runtimes)?,
     };
     if !settings.stacks_dir.is_dir() {
         return Err(usage(format!(
@@ -64,6 +68,29 @@ pub fn lab_settings(args: &LabArgs) -> anyhow::Result<LabSettings> {
         )));
     }
     Ok(settings)
+}
+
+/// `--runtime NAME=RELEASE` values, by name; a release is numbers and dots (`22`, `3.12`).
+fn runtimes(values: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for v in values {
+        let (name, release) = v
+            .split_once('=')
+            .filter(|(n, r)| {
+                !n.is_empty()
+                    && !r.is_empty()
+                    && r.chars().all(|c| c.is_ascii_digit() || c == '.')
+                    && !r.starts_with('.')
+                    && !r.ends_with('.')
+            })
+            .ok_or_else(|| {
+                usage(format!(
+                    "invalid --runtime '{v}': expected NAME=RELEASE, such as node=22 or python=3.12"
+                ))
+            })?;
+        out.insert(name.to_string(), release.to_string());
+    }
+    Ok(out)
 }
 
 /// `stackwise verify`, validated.
@@ -91,6 +118,7 @@ impl VerifySettings {
             server_cpus: lab.server_cpus.clone(),
             infra_cpus: lab.load_cpus.clone(),
             start_timeout: lab.start_timeout,
+            runtimes: lab.runtimes.clone(),
         }
     }
 }
@@ -150,7 +178,8 @@ impl RunSettings {
 
 /// A new run, from the command line over the protocol's defaults (quick or not).
 fn fresh(args: &RunArgs, lab: LabSettings, all: &[Stack]) -> anyhow::Result<RunSettings> {
-    let stacks = select_for_run(all, &lab.stacks).map_err(|e| usage(e.to_string()))?;
+    let mut stacks = select_for_run(all, &lab.stacks).map_err(|e| usage(e.to_string()))?;
+    ask_runtimes(&mut stacks, &lab.runtimes);
     let scenarios: Vec<String> = if args.scenarios.is_empty() {
         let ids: Vec<&str> = if args.quick {
             catalogue::quick_ids().collect()
@@ -356,6 +385,10 @@ mod tests {
             (&["--stacks", "no-such-stack"], "no-such-stack"),
             (&["--stacks-dir", "/no/such/folder"], "--stacks-dir"),
             (&["--resume", "20200101-000000"], "20200101-000000"),
+            (&["--runtime", "node"], "--runtime 'node'"),
+            (&["--runtime", "node=latest"], "--runtime 'node=latest'"),
+            (&["--runtime", "=22"], "--runtime '=22'"),
+            (&["--runtime", "python=3."], "--runtime 'python=3.'"),
         ];
         for (args, mentions) in cases {
             assert_refused(run(args), args, mentions);
@@ -370,10 +403,32 @@ mod tests {
             (&["--load-cpus", "x"], "--load-cpus"),
             (&["--database-url", "garbage"], "--database-url"),
             (&["--stacks-dir", "/no/such/folder"], "--stacks-dir"),
+            (&["--runtime", "node=v22"], "--runtime"),
         ];
         for (args, mentions) in cases {
             assert_refused(verify(args), args, mentions);
         }
+    }
+
+    #[test]
+    fn runtime_releases_asked_for_reach_the_stacks_of_that_runtime() {
+        let s = run(&["--runtime", "node=22", "--runtime", "python=3.12"]).unwrap();
+        assert!(!s.stacks.is_empty());
+        for stack in &s.stacks {
+            let want = match stack.manifest.runtime.as_str() {
+                "node" => "22",
+                "python" => "3.12",
+                other => panic!("a stack on {other}"),
+            };
+            assert_eq!(stack.manifest.runtime_release.as_deref(), Some(want));
+        }
+        let v = verify(&["--runtime", "node=22,python=3.12"]).unwrap();
+        assert_eq!(v.options().runtimes.len(), 2);
+        assert!(run(&[])
+            .unwrap()
+            .stacks
+            .iter()
+            .all(|s| s.manifest.runtime_release.is_none()));
     }
 
     #[test]
