@@ -573,7 +573,7 @@ pub struct VerifyOptions {
     pub infra_cpus: Vec<usize>,
     pub start_timeout: Duration,
     /// Runtime releases asked for by runtime (`node` → `22`), over the manifests'.
-    pub runtimes: std::collections::BTreeMap<String, String>,
+    pub runtimes: BTreeMap<String, String>,
 }
 
 /// The verdict on one stack: a failure to install or start, or an outcome per scenario.
