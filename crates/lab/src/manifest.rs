@@ -101,6 +101,10 @@ pub struct Manifest {
     pub start: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// A reference implementation that marks what the hardware allows (a compiled server):
+    /// shown as the ceiling beside the contestants, never ranked among them nor recommended.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ceiling: bool,
     /// Whether `stackwise run` measures it when no stacks are named. Never inherited: a
     /// variant (the same app again, on another server) is run by name unless it says `true`.
     #[serde(default = "yes")]

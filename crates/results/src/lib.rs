@@ -208,6 +208,10 @@ pub struct StackResult {
     /// `runtime_release` or `--runtime`), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_note: Option<String>,
+    /// A reference implementation marking what the hardware allows: shown as the ceiling,
+    /// never ranked among the contestants nor recommended.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ceiling: bool,
     /// Seconds from start to the first correct answer, per server start.
     pub startup_s: Vec<f64>,
     /// Memory right after start, before any load, in bytes (summed PSS of its processes).

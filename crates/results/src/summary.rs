@@ -156,6 +156,8 @@ pub struct Cell {
     pub invalid: Vec<String>,
     /// Highest share of the machine other processes used during any trial.
     pub other_load: Option<f64>,
+    /// Its stack marks what the hardware allows: never ranked, its ratio not taken.
+    pub ceiling: bool,
 }
 
 impl Cell {
@@ -271,11 +273,12 @@ pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
         cpu_ms_per_request: Spread::of(&cpu_ms).map(|s| s.median),
         invalid,
         other_load: all.filter_map(|t| t.other_load).reduce(f64::max),
+        ceiling: stack.ceiling,
     }
 }
 
 /// Every cell of a run, stack by stack in run order, scenarios in planned order, each with its
-/// ratio to its scenario's fastest stack.
+/// ratio to its scenario's fastest stack (a ceiling is neither given one nor the fastest).
 pub fn cells(r: &RunResult) -> Vec<Cell> {
     let cores = r.settings.server_cpus.len().max(1) as f64;
     let mut out = Vec::new();
@@ -290,6 +293,7 @@ pub fn cells(r: &RunResult) -> Vec<Cell> {
         let measured: Vec<(&str, &ScenarioResult)> = r
             .stacks
             .iter()
+            .filter(|s| !s.ceiling)
             .filter_map(|s| {
                 let sc = s.scenarios.iter().find(|c| &c.scenario == name)?;
                 Some((s.id.as_str(), sc))
@@ -442,6 +446,9 @@ pub struct Ranking {
     /// Stacks with a cell in the scenario but no valid trial (not measured, or every trial
     /// invalid), in cell order: they are not ranked.
     pub unranked: Vec<String>,
+    /// Ceilings measured in the scenario, with their throughput as a multiple of the first
+    /// place's: shown beside the ranking, never in it.
+    pub ceilings: Vec<(String, f64)>,
 }
 
 /// One stack's place in a [`Ranking`].
@@ -483,7 +490,14 @@ pub fn ranking(cells: &[Cell], scenario: &str) -> Ranking {
     let in_scenario = cells.iter().filter(|c| c.scenario == scenario);
     let mut ranked: Vec<(&str, Spread, Spread)> = Vec::new();
     let mut unranked = Vec::new();
+    let mut ceilings = Vec::new();
     for c in in_scenario {
+        if c.ceiling {
+            if let (Some(t), None) = (c.throughput, &c.error) {
+                ceilings.push((c.stack.clone(), t.median));
+            }
+            continue;
+        }
         match c.throughput {
             Some(t) if c.error.is_none() => ranked.push((&c.stack, t, c.ratio.unwrap_or(t))),
             _ => unranked.push(c.stack.clone()),
@@ -499,10 +513,15 @@ pub fn ranking(cells: &[Cell], scenario: &str) -> Ranking {
             within_noise: i > 0 && ranked[i - 1].2.overlaps(by),
         })
         .collect();
+    let first = ranked.first().map(|r| r.1.median).filter(|&m| m > 0.0);
     Ranking {
         scenario: scenario.to_string(),
         places,
         unranked,
+        ceilings: ceilings
+            .into_iter()
+            .filter_map(|(id, rps)| Some((id, rps / first?)))
+            .collect(),
     }
 }
 
@@ -830,7 +849,23 @@ mod tests {
             cpu_ms_per_request: None,
             invalid: Vec::new(),
             other_load: None,
+            ceiling: false,
         }
+    }
+
+    #[test]
+    fn a_ceiling_is_shown_beside_the_ranking_never_in_it() {
+        let mut axum = cell_with("axum", "json", &[30000.0, 31000.0, 32000.0]);
+        axum.ceiling = true;
+        let cells = vec![
+            cell_with("express", "json", &[5900.0, 6000.0, 6100.0]),
+            axum,
+            cell_with("fastify", "json", &[9000.0, 10000.0, 11000.0]),
+        ];
+        let k = ranking(&cells, "json");
+        assert_eq!(k.order(), "fastify > express");
+        assert_eq!(k.ceilings, vec![("axum".to_string(), 3.1)]);
+        assert!(k.unranked.is_empty());
     }
 
     #[test]

@@ -52,8 +52,10 @@ impl Stack {
 pub(crate) fn stacks(run: &RunResult) -> Vec<Stack> {
     let cells = summary::cells(run);
     let cores = run.settings.server_cpus.len().max(1) as f64;
+    // A ceiling marks what the hardware allows; it is never a candidate.
     run.stacks
         .iter()
+        .filter(|s| !s.ceiling)
         .map(|s| Stack {
             id: s.id.clone(),
             framework: s.framework.clone(),
@@ -119,5 +121,23 @@ impl Scenario {
             Some(Side::Low) => p.max,
             Some(Side::High) => p.min,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ceiling marks what the hardware allows: it is never a candidate, and the others keep
+    /// their figures.
+    #[test]
+    fn a_ceiling_is_never_a_candidate() {
+        let mut run = crate::reference::results();
+        let all = stacks(&run);
+        run.stacks[0].ceiling = true;
+        let ceiling = run.stacks[0].id.clone();
+        let candidates = stacks(&run);
+        assert_eq!(candidates.len(), all.len() - 1);
+        assert!(candidates.iter().all(|s| s.id != ceiling));
     }
 }

@@ -426,6 +426,7 @@ fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
         lines_of_code: loc::lines_of_code(stack),
         runtime_version: None,
         runtime_note: None,
+        ceiling: m.ceiling,
         startup_s: Vec::new(),
         idle_pss_bytes: None,
         error: None,
@@ -440,6 +441,8 @@ pub struct Slot {
     /// Where its result goes in `RunResult::stacks`.
     index: usize,
     pub id: String,
+    /// It marks what the hardware allows: measured, never part of the ratios.
+    pub ceiling: bool,
     running: Option<Running>,
     /// Seconds from start to the first correct answer, and memory right after (summed PSS).
     started: Option<(f64, u64)>,
@@ -686,6 +689,7 @@ fn start_all(
             Slot {
                 index,
                 id,
+                ceiling: result.stacks[index].ceiling,
                 running,
                 started,
                 scen,

@@ -105,7 +105,7 @@ pub fn run(
         orders.push(order.iter().map(|&i| slots[i].id.clone()).collect());
         let measured: Vec<(&str, &ScenarioResult)> = slots
             .iter()
-            .filter(|s| s.live())
+            .filter(|s| s.live() && !s.ceiling)
             .map(|s| (s.id.as_str(), &s.scen))
             .collect();
         let spent = Instant::now() + round_began.elapsed() > deadline;

@@ -60,6 +60,9 @@ struct Stack<'a> {
     installed_bytes: u64,
     dependencies: u64,
     lines_of_code: u64,
+    /// Marks what the hardware allows: never ranked nor recommended.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    ceiling: bool,
 }
 
 #[derive(Serialize)]
@@ -169,6 +172,7 @@ pub(super) fn render(v: &View<'_>) -> String {
                 installed_bytes: s.installed_bytes,
                 dependencies: s.dependencies,
                 lines_of_code: s.lines_of_code,
+                ceiling: s.ceiling,
             })
             .collect(),
         cells: v

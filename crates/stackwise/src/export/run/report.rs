@@ -208,10 +208,18 @@ fn value(v: &View<'_>, stack: &StackResult, scenario: &str, f: &dyn Fn(&Cell) ->
 fn matrix(v: &View<'_>, f: impl Fn(&Cell) -> String) -> Grid {
     let mut g = matrix_grid(v);
     for stack in &v.r.stacks {
-        g.rows
-            .push(matrix_row(v, stack, false, stack.id.clone(), &f));
+        g.rows.push(matrix_row(v, stack, false, label(stack), &f));
     }
     g
+}
+
+/// A stack's name in the tables: a ceiling says so.
+fn label(stack: &StackResult) -> String {
+    if stack.ceiling {
+        format!("{} (ceiling)", stack.id)
+    } else {
+        stack.id.clone()
+    }
 }
 
 fn matrix_grid(v: &View<'_>) -> Grid {
@@ -253,7 +261,7 @@ fn throughput(v: &View<'_>) -> Grid {
     let mut g = matrix_grid(v);
     for stack in &v.r.stacks {
         g.rows
-            .push(matrix_row(v, stack, false, stack.id.clone(), &median));
+            .push(matrix_row(v, stack, false, label(stack), &median));
         let interval = matrix_row(v, stack, true, "interval".into(), &interval);
         let ratio = matrix_row(v, stack, true, "vs fastest".into(), &vs_fastest);
         // A stack that failed everywhere needs no blank detail lines.
@@ -314,7 +322,7 @@ fn stacks(v: &View<'_>) -> Grid {
             .map(|s| Row {
                 sub: false,
                 cells: vec![
-                    s.id.clone(),
+                    label(s),
                     format!("{} {}", s.name, s.framework_version),
                     s.language.clone(),
                     s.workers.to_string(),
@@ -365,6 +373,9 @@ fn rankings(rankings: &[Ranking]) -> Grid {
             }
             if !k.unranked.is_empty() {
                 line.push_str(&format!("; not ranked: {}", k.unranked.join(", ")));
+            }
+            for (id, times) in &k.ceilings {
+                line.push_str(&format!("; ceiling {id}: {times:.1}× the fastest"));
             }
             Row {
                 sub: false,
