@@ -1,0 +1,86 @@
+// One worker of the stackwise API on Bun: Bun.serve with its route table on 127.0.0.1:PORT,
+// sharing the port with the other workers (reusePort); Bun's SQL client for PostgreSQL, a
+// tagged template for the fortunes page, Bun's fetch for the upstream call.
+
+import { fortunes, randomWorld, randomWorlds, updateRandomWorlds } from "./db.js";
+import { fortunesPage } from "./views.js";
+
+const PORT = Number.parseInt(process.env.PORT ?? "8080", 10);
+const UPSTREAM_URL = (process.env.UPSTREAM_URL ?? "http://127.0.0.1:9000").replace(/\/+$/, "");
+
+const SERVER = "bun";
+const JSON_HEADERS = { Server: SERVER, "Content-Type": "application/json" };
+const TEXT_HEADERS = { Server: SERVER, "Content-Type": "text/plain; charset=utf-8" };
+const HTML_HEADERS = { Server: SERVER, "Content-Type": "text/html; charset=utf-8" };
+
+const json = (value) => Response.json(value, { headers: JSON_HEADERS });
+
+/** A query parameter as an integer clamped to [min, max]; `fallback` if missing or not an integer. */
+function intParam(req, name, fallback, min, max) {
+  const raw = new URL(req.url).searchParams.get(name);
+  if (raw === null || !/^[+-]?\d+$/.test(raw)) return fallback;
+  const value = Number(raw);
+  return value < min ? min : value > max ? max : value;
+}
+
+/** Primes below n, by trial division exactly as docs/spec.md gives it. */
+function countPrimes(n) {
+  let primes = n > 2 ? 1 : 0;
+  for (let k = 3; k < n; k += 2) {
+    let prime = true;
+    for (let d = 3; d * d <= k; d += 2) {
+      if (k % d === 0) {
+        prime = false;
+        break;
+      }
+    }
+    if (prime) primes++;
+  }
+  return primes;
+}
+
+Bun.serve({
+  hostname: "127.0.0.1",
+  port: PORT,
+  reusePort: true,
+  development: false,
+  routes: {
+    "/json": { GET: () => json({ message: "Hello, World!" }) },
+    "/plaintext": { GET: () => new Response("Hello, World!", { headers: TEXT_HEADERS }) },
+    "/db": { GET: async () => json(await randomWorld()) },
+    "/queries": { GET: async (req) => json(await randomWorlds(intParam(req, "n", 1, 1, 500))) },
+    "/updates": {
+      GET: async (req) => json(await updateRandomWorlds(intParam(req, "n", 1, 1, 500))),
+    },
+    "/fortunes": {
+      GET: async () => new Response(fortunesPage(await fortunes()), { headers: HTML_HEADERS }),
+    },
+    "/upstream": {
+      GET: async (req) => {
+        const ms = intParam(req, "ms", 0, 0, 10_000);
+        const upstream = await fetch(`${UPSTREAM_URL}/delay?ms=${ms}`);
+        const body = await upstream.text();
+        if (!upstream.ok) throw new Error(`upstream answered ${upstream.status}`);
+        return new Response(body, { headers: JSON_HEADERS });
+      },
+    },
+    "/cpu": {
+      GET: (req) => {
+        const n = intParam(req, "n", 10_000, 0, 10_000_000);
+        return json({ n, primes: countPrimes(n) });
+      },
+    },
+  },
+  fetch: () => new Response("Not Found", { status: 404, headers: TEXT_HEADERS }),
+  error(err) {
+    console.error(err);
+    return new Response("Internal Server Error", { status: 500, headers: TEXT_HEADERS });
+  },
+});
+
+// The launcher ends its workers; should it itself be killed outright, a worker that finds it
+// has been re-parented exits rather than serve on alone.
+const launcher = process.ppid;
+setInterval(() => {
+  if (process.ppid !== launcher) process.exit(1);
+}, 1_000).unref();
