@@ -33,7 +33,14 @@ pub const MAX_EXTENDS: usize = 2;
 const NOT_INHERITED: &[&str] = &["id", "default_run", "extends"];
 
 /// Folders never part of a stack's files: installs and caches made in place.
-pub(crate) const SKIP: &[&str] = &["node_modules", ".venv", "__pycache__", "dist", ".git"];
+pub(crate) const SKIP: &[&str] = &[
+    "node_modules",
+    ".venv",
+    "__pycache__",
+    "dist",
+    ".git",
+    "target",
+];
 
 /// How many workers a stack runs for the CPUs it is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -57,6 +57,9 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
             // Other tests load the machine meanwhile: no window may be set aside for that.
             "--noise-limit",
             "100",
+            // A quick run probes no capacity unless asked: asked here, to check the probes.
+            "--capacity-probes",
+            "2",
             "--stacks",
             "node-http,flask",
         ])
