@@ -119,7 +119,13 @@ fn a_quick_run_keeps_a_valid_result_and_leaves_nothing_behind() {
                 .collect();
             valid.sort_by(f64::total_cmp);
             assert!(!valid.is_empty(), "no valid trial: {}", scenario["trials"]);
-            let max = valid[valid.len() / 2];
+            // The closed-loop maximum the probes span: the median of the valid trials.
+            let n = valid.len();
+            let max = if n % 2 == 1 {
+                valid[n / 2]
+            } else {
+                (valid[n / 2 - 1] + valid[n / 2]) / 2.0
+            };
             let probes = capacity["probes"].as_array().unwrap_or_else(|| {
                 panic!(
                     "no capacity search in {}: trial valid {}, {}",
