@@ -4,7 +4,7 @@
 //! messages). A page with a deliberate error proves the console check can fail.
 //!
 //! Chromium is required: scripts/test.sh installs Debian's `chromium` package when no browser
-//! is on PATH. The screenshot is kept at `target/report-screenshot.png`.
+//! is on PATH. The screenshot is kept at `<target dir>/tmp/report-screenshot.png`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -176,7 +176,8 @@ fn the_report_draws_its_charts_in_chromium_without_console_errors() {
         png.len() > 50_000,
         "a blank page compresses to almost nothing"
     );
-    let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/report-screenshot.png");
+    // Kept beside the test's other output, wherever CARGO_TARGET_DIR puts it.
+    let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     std::fs::copy(&shot, &keep).unwrap();
     println!("screenshot: {}", keep.canonicalize().unwrap().display());
 }
