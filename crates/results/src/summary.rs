@@ -628,17 +628,20 @@ fn trials(r: &RunResult) -> String {
         (Some(a), Some(b)) => format!("{a}–{b}"),
         _ => "no".into(),
     };
+    let probes = if s.capacity_probes == 0 {
+        String::new()
+    } else {
+        format!("; capacity probes up to {}", secs(s.probe_s))
+    };
     format!(
         "{spread} rounds of {} windows per scenario, every stack once a round in a shuffled \
          order (seed {}), until ratios were within ±{:.0}% or the scenario's share of the \
-         run's {} was spent; warm-up until throughput settled (at most {}); capacity probes up \
-         to {}",
+         run's {} was spent; warm-up until throughput settled (at most {}){probes}",
         secs(s.duration_s),
         s.seed,
         s.precision * 100.0,
         secs(s.budget_s),
         secs(s.warmup_s),
-        secs(s.probe_s)
     )
 }
 

@@ -134,9 +134,10 @@ fn a_run_without_probes_says_capacity_was_not_probed() {
             "{format}:\n{text}"
         );
         assert!(
-            text.contains("not probed: this run ran no open-loop probes"),
+            text.contains("not probed: this run ran no open-loop probes;"),
             "{format}"
         );
+        assert!(!text.contains("capacity probes up to"), "{format}");
     }
     let full = render(&fixture(), RunFormat::Table);
     assert!(!full.contains("not probed"));

@@ -136,8 +136,8 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
     )));
     if r.settings.capacity_probes == 0 {
         out.push(Block::Caption(
-            "not probed: this run ran no open-loop probes (a quick run ranks throughput; the \
-             default run probes capacity)"
+            "not probed: this run ran no open-loop probes; a quick run ranks throughput, the \
+             default run probes capacity"
                 .into(),
         ));
     } else {
