@@ -333,17 +333,8 @@ mod tests {
     use super::*;
     use crate::manifest::Stack;
 
-    #[test]
-    fn installs_once_per_input_content() {
-        let root = tempfile::tempdir().unwrap();
-        let src = root.path().join("src").join("demo");
-        std::fs::create_dir_all(src.join("node_modules")).unwrap();
-        std::fs::write(src.join("node_modules/junk"), "not copied").unwrap();
-        std::fs::write(src.join("deps.lock"), "a==1\n").unwrap();
-        std::fs::write(src.join("server.sh"), "echo hi\n").unwrap();
-        std::fs::write(
-            src.join("stack.toml"),
-            r#"id = "demo"
+    /// A stack `demo` of shell scripts, less its inputs and install.
+    const DEMO: &str = r#"id = "demo"
 name = "Demo"
 language = "sh"
 runtime = "sh"
@@ -355,10 +346,23 @@ http_client = "none"
 workers = "1"
 workers_rule = "one"
 health = "/"
-inputs = ["deps.lock"]
-install = [["sh", "-c", "echo installed >> count.txt"]]
 start = ["sh", "server.sh"]
-"#,
+"#;
+
+    #[test]
+    fn installs_once_per_input_content() {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("src").join("demo");
+        std::fs::create_dir_all(src.join("node_modules")).unwrap();
+        std::fs::write(src.join("node_modules/junk"), "not copied").unwrap();
+        std::fs::write(src.join("deps.lock"), "a==1\n").unwrap();
+        std::fs::write(src.join("server.sh"), "echo hi\n").unwrap();
+        std::fs::write(
+            src.join("stack.toml"),
+            format!(
+                "{DEMO}inputs = [\"deps.lock\"]\n\
+                 install = [[\"sh\", \"-c\", \"echo installed >> count.txt\"]]\n"
+            ),
         )
         .unwrap();
         let stack = Stack::load(&src).unwrap();
@@ -410,22 +414,10 @@ start = ["sh", "server.sh"]
         std::fs::write(base.join("README"), "base notes\n").unwrap();
         std::fs::write(
             base.join("stack.toml"),
-            r#"id = "demo"
-name = "Demo"
-language = "sh"
-runtime = "sh"
-framework = "none"
-framework_version = "0"
-database = "none"
-templates = "none"
-http_client = "none"
-workers = "1"
-workers_rule = "one"
-health = "/"
-inputs = ["deps.lock", "src"]
-install = [["sh", "-c", "cat deps.lock src/lib.sh >> installed.txt"]]
-start = ["sh", "server.sh"]
-"#,
+            format!(
+                "{DEMO}inputs = [\"deps.lock\", \"src\"]\n\
+                 install = [[\"sh\", \"-c\", \"cat deps.lock src/lib.sh >> installed.txt\"]]\n"
+            ),
         )
         .unwrap();
         std::fs::write(variant.join("server.sh"), "variant server\n").unwrap();

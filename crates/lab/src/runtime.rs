@@ -61,17 +61,39 @@ pub fn prepare(runtime: &str, wanted: Option<&str>, cache: &Path, log: &Path) ->
     }
 }
 
-/// `program --version`'s first line without a leading `v` or `Python `.
+/// The version `program --version` prints.
 fn version_of(program: &Path) -> Option<String> {
-    let out = Command::new(program).arg("--version").output().ok()?;
+    version_printed(&Command::new(program).arg("--version").output().ok()?)
+}
+
+/// The version a `--version` command printed, if it succeeded: the number in the first line
+/// of its stdout, else of its stderr (`Python 3.12.3` and `v22.11.0` give `3.12.3` and
+/// `22.11.0`; see [`version_in`]).
+pub fn version_printed(out: &std::process::Output) -> Option<String> {
     if !out.status.success() {
         return None;
     }
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let line = text.lines().next()?.trim();
-    let v = line.trim_start_matches("Python ").trim_start_matches('v');
-    (!v.is_empty()).then(|| v.to_string())
+    let text = if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    version_in(
+        String::from_utf8_lossy(text)
+            .lines()
+            .find(|l| !l.trim().is_empty())?,
+    )
+}
+
+/// The version in a `--version` line: its first word that is a number, less a leading `v`,
+/// else the whole line.
+pub(crate) fn version_in(line: &str) -> Option<String> {
+    let line = line.trim();
+    let number = line.split_whitespace().find_map(|w| {
+        let w = w.strip_prefix('v').unwrap_or(w);
+        w.starts_with(|c: char| c.is_ascii_digit()).then_some(w)
+    });
+    Some(number.unwrap_or(line).to_string()).filter(|v| !v.is_empty())
 }
 
 /// Whether `version` is release `wanted` (`"24"` matches `24.11.1`, `"3.13"` matches `3.13.0`).

@@ -21,30 +21,7 @@ pub fn runtime_version(stack: &Provisioned) -> Option<String> {
     let mut cmd = command(stack, args, &BTreeMap::new());
     cmd.stdin(Stdio::null());
     let out = crate::process::output(&format!("{} version", stack.stack.id()), cmd).ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = if out.stdout.iter().all(u8::is_ascii_whitespace) {
-        out.stderr
-    } else {
-        out.stdout
-    };
-    version(
-        String::from_utf8_lossy(&text)
-            .lines()
-            .find(|l| !l.trim().is_empty())?,
-    )
-}
-
-/// The version in a `--version` line: its first word that is a number, less a leading `v`
-/// (`Python 3.12.3` and `v22.11.0` give `3.12.3` and `22.11.0`), else the whole line.
-fn version(line: &str) -> Option<String> {
-    let line = line.trim();
-    let number = line.split_whitespace().find_map(|w| {
-        let w = w.strip_prefix('v').unwrap_or(w);
-        w.starts_with(|c: char| c.is_ascii_digit()).then_some(w)
-    });
-    Some(number.unwrap_or(line).to_string()).filter(|v| !v.is_empty())
+    crate::runtime::version_printed(&out)
 }
 
 pub fn host() -> Host {
@@ -80,6 +57,7 @@ mod tests {
     use super::*;
     use crate::manifest::Stack;
     use crate::provision::provision;
+    use crate::runtime::version_in as version;
 
     /// A stack whose install makes its own `.venv/bin/python`, which reports the version the
     /// server's environment gives it.
