@@ -194,9 +194,18 @@ fn load_p_ms(
     scenario: &str,
     p: impl Fn(&stackwise_engine::report::Percentiles) -> u64,
 ) -> f64 {
+    latency_ms(load, scenario, |l| p(&l.corrected))
+}
+
+/// A figure of the latency of the request `scenario` is judged on, in milliseconds.
+fn latency_ms(
+    load: &stackwise_engine::LoadReport,
+    scenario: &str,
+    p: impl Fn(&stackwise_engine::report::Latency) -> u64,
+) -> f64 {
     let us = match latency_tag(scenario).and_then(|tag| load.tags.iter().find(|x| x.tag == tag)) {
-        Some(tag) => p(&tag.summary.latency.corrected),
-        None => p(&load.summary.latency.corrected),
+        Some(tag) => p(&tag.summary.latency),
+        None => p(&load.summary.latency),
     };
     us as f64 / 1000.0
 }
@@ -387,6 +396,12 @@ impl CapacityAt {
 /// p99 in milliseconds of a load run, of the request the scenario is judged on.
 pub fn p99_ms(load: &stackwise_engine::LoadReport, scenario: &str) -> f64 {
     load_p_ms(load, scenario, |p| p.p99_us)
+}
+
+/// p99 in milliseconds from the time each request was actually written, not from when it was
+/// due: what the server took, without any wait of the engine's for a free connection.
+pub fn served_p99_ms(load: &stackwise_engine::LoadReport, scenario: &str) -> f64 {
+    latency_ms(load, scenario, |l| l.uncorrected.p99_us)
 }
 
 /// Whether a probe says anything of the server: the engine kept the schedule and was not the
@@ -725,6 +740,16 @@ pub fn error_gist(e: &str) -> String {
     }
 }
 
+/// The lowest probe rate of `sc` at which the load engine's own CPU was the limit, if any.
+pub fn engine_limit(sc: &ScenarioResult) -> Option<f64> {
+    sc.capacity
+        .iter()
+        .flat_map(|c| &c.probes)
+        .filter(|p| p.inconclusive && p.trial.load.engine.saturated)
+        .map(|p| p.rate)
+        .reduce(f64::min)
+}
+
 /// What a reader must know besides the figures, one line each: stacks planned but not run,
 /// stacks and scenarios not measured (with the gist of their error), invalid trials, cells with
 /// no valid trial, and trials other processes disturbed.
@@ -774,6 +799,13 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
                 out.push(format!("{at}: {w}"));
             }
             let sc = stack.scenarios.iter().find(|s| &s.scenario == scenario);
+            if let Some(limit) = sc.and_then(engine_limit) {
+                out.push(format!(
+                    "{at}: the load engine could not drive probes from {} req/s on its CPUs, so \
+                     the capacity is known only as at least the highest rate below that",
+                    crate::fmt::rate(limit)
+                ));
+            }
             if let Some(w) = sc.and_then(|s| s.warmup.as_ref()).filter(|w| !w.settled) {
                 out.push(format!(
                     "{at}: throughput had not settled after the {:.1} s warm-up",
@@ -1012,5 +1044,20 @@ mod capacity_tests {
         let c = capacity_at(&sc, 100.0).unwrap();
         assert_eq!(c.rps, 500.0);
         assert!(c.is_lower_bound());
+    }
+
+    #[test]
+    fn probes_the_load_engine_could_not_drive_leave_a_lower_bound_and_say_why() {
+        // 120,000 req/s saturated the engine, and its late sends pushed the p99 over the
+        // target: not a miss of the server's.
+        let mut fast = probe(120_000.0, 400.0, 9_000);
+        fast.inconclusive = true;
+        fast.trial.load.engine.saturated = true;
+        let sc = scenario(vec![probe(30_000.0, 3.0, 0), fast]);
+        let c = capacity_at(&sc, 100.0).unwrap();
+        assert_eq!((c.rps, c.missed_rps), (30_000.0, None));
+        assert!(c.is_lower_bound(), "shown as ≥ 30,000");
+        assert_eq!(engine_limit(&sc), Some(120_000.0));
+        assert_eq!(engine_limit(&scenario(vec![probe(30_000.0, 3.0, 0)])), None);
     }
 }

@@ -255,7 +255,7 @@ pub struct RunArgs {
     pub duration: Option<String>,
 
     /// Longest warm-up before the trials; it ends once throughput settles
-    /// [default: 4s; 2s with --quick].
+    /// [default: 3.5s; 1.5s with --quick].
     #[arg(long, value_name = "DURATION")]
     pub warmup: Option<String>,
 
@@ -264,7 +264,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION")]
     pub settle: Option<String>,
 
-    /// Fewest rounds of trials per scenario [default: 3].
+    /// Fewest rounds of trials per scenario [default: 3; 2 with --quick].
     #[arg(long, value_name = "N")]
     pub trials: Option<usize>,
 

@@ -9,7 +9,7 @@
 
 use stackwise_engine::{Load, LoadReport};
 use stackwise_results::fmt;
-use stackwise_results::summary::p99_ms;
+use stackwise_results::summary::{p99_ms, served_p99_ms};
 use stackwise_results::{Capacity, Probe};
 
 use super::drive::{trial, Subject, Window};
@@ -22,9 +22,9 @@ const GROWTH: usize = 4;
 const STARVED_RETRIES: usize = 2;
 /// Driven before each probe's window, not counted: the probes of a stack follow one another, so
 /// only the first meets a server that has idled, and it is re-warmed first.
-const PROBE_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+const PROBE_SETTLE: std::time::Duration = std::time::Duration::from_millis(150);
 /// Closed-loop load before a stack's first probe, not recorded.
-const REWARM: std::time::Duration = std::time::Duration::from_millis(500);
+const REWARM: std::time::Duration = std::time::Duration::from_millis(400);
 /// Met and missed rates further apart than this share of the maximum are bisected.
 const GAP: f64 = 0.1;
 
@@ -33,16 +33,38 @@ const GAP: f64 = 0.1;
 pub enum Verdict {
     Met,
     Missed(String),
-    /// The engine could not keep the schedule, and what it saw met the target: the probe says
-    /// nothing of the server.
+    /// The engine could not keep the schedule for want of connections, and what the server
+    /// itself took met the target: redone with more connections, it may say something.
     Starved(String),
+    /// The engine's own CPU was the limit: the probe says nothing of the server, and more
+    /// connections would not help.
+    EngineBound(String),
 }
 
 /// Judges a probe at a p99 target of `target_ms`, on the request the scenario is judged on.
+/// Latency counts from each request's intended send time, so a wait of the engine's for a free
+/// connection counts too; a probe whose schedule slipped is judged a miss only when the server
+/// itself, timed from the actual sends, took longer than the target.
 pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
+    if r.engine.saturated {
+        return Verdict::EngineBound(format!(
+            "the load engine was saturated ({:.0}% of its cores)",
+            r.engine.utilisation * 100.0
+        ));
+    }
+    let d = &r.engine.delivery;
+    let starved = || {
+        format!(
+            "{} requests could not be sent on time: every one of {} connections was busy",
+            d.unsent, d.peak_connections
+        )
+    };
     let p99 = p99_ms(r, scenario);
     let mut why = Vec::new();
     if p99 > target_ms {
+        if d.unsent > 0 && served_p99_ms(r, scenario) <= target_ms {
+            return Verdict::Starved(starved());
+        }
         why.push(format!(
             "p99 {} ms over the {} ms target",
             fmt::ms(p99),
@@ -59,18 +81,8 @@ pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
     if !why.is_empty() {
         return Verdict::Missed(why.join("; "));
     }
-    let d = &r.engine.delivery;
     if d.unsent > 0 {
-        return Verdict::Starved(format!(
-            "{} requests could not be sent on time: every one of {} connections was busy",
-            d.unsent, d.peak_connections
-        ));
-    }
-    if r.engine.saturated {
-        return Verdict::Starved(format!(
-            "the load engine was saturated ({:.0}% of its cores)",
-            r.engine.utilisation * 100.0
-        ));
+        return Verdict::Starved(starved());
     }
     Verdict::Met
 }
@@ -110,7 +122,7 @@ pub fn probe(
                 attempt += 1;
                 continue;
             }
-            Verdict::Starved(why) => (false, true, Some(why)),
+            Verdict::Starved(why) | Verdict::EngineBound(why) => (false, true, Some(why)),
             Verdict::Met => (true, false, None),
             Verdict::Missed(why) => (false, false, Some(why)),
         };
@@ -126,9 +138,15 @@ pub fn probe(
 
 /// The rate to probe after `done`, if any: below the lowest when none met the target, above
 /// the highest when none missed it, halfway when the highest met and the lowest missed are
-/// more than [`GAP`] of the maximum apart.
+/// more than [`GAP`] of the maximum apart. Never at or above a rate at which the load engine
+/// was the limit: below it instead, so that the capacity is at least known as "≥".
 pub fn extra_rate(done: &[Probe], max: f64) -> Option<f64> {
     let conclusive = || done.iter().filter(|p| !p.inconclusive);
+    let engine_limit = done
+        .iter()
+        .filter(|p| p.inconclusive && p.trial.load.engine.saturated)
+        .map(|p| p.rate)
+        .reduce(f64::min);
     let missed = conclusive()
         .filter(|p| !p.met)
         .map(|p| p.rate)
@@ -137,14 +155,26 @@ pub fn extra_rate(done: &[Probe], max: f64) -> Option<f64> {
         .filter(|p| p.met && missed.is_none_or(|m| p.rate < m))
         .map(|p| p.rate)
         .reduce(f64::max);
-    let rate = match (met, missed) {
+    // The engine's limit bounds what can be learnt as a miss would.
+    let above = match (missed, engine_limit) {
+        (Some(m), Some(e)) => Some(m.min(e)),
+        (m, e) => m.or(e),
+    };
+    let rate = match (met, above) {
         (None, None) => return None,
+        (None, Some(lowest)) if missed.is_none() => (lowest / 2.0).floor(),
         (None, Some(lowest)) => (lowest / 4.0).floor(),
         (Some(highest), None) => (highest.max(max) * 1.25).round(),
         (Some(m), Some(x)) if x - m > GAP * max => ((m + x) / 2.0).round(),
         (Some(_), Some(_)) => return None,
     };
     (rate >= 1.0 && !done.iter().any(|p| p.rate == rate)).then_some(rate)
+}
+
+/// Some conclusive probe met the target and some missed it.
+fn bracketed(done: &[Probe]) -> bool {
+    let conclusive = || done.iter().filter(|p| !p.inconclusive);
+    conclusive().any(|p| p.met) && conclusive().any(|p| !p.met)
 }
 
 /// Engine start, drain and bookkeeping around each probe, measured roughly.
@@ -162,12 +192,15 @@ pub fn expected(p: &Protocol, max: f64) -> std::time::Duration {
 }
 
 /// Probes `s` at the protocol's shares of its closed-loop maximum `max` (requests per second),
-/// whose requests took `latency_s` on average in the closed loop.
+/// whose requests took `latency_s` on average in the closed loop. Past `until`, the scenario's
+/// share of the run's time, an extra probe that would only narrow a bracket already found is
+/// left out; one that finds a bracket at all is not.
 pub fn curve(
     s: &Subject<'_>,
     p: &Protocol,
     max: f64,
     latency_s: f64,
+    until: std::time::Instant,
     step: &mut dyn FnMut(&str),
 ) -> Result<Capacity, String> {
     let target_ms = p.p99_target.as_secs_f64() * 1000.0;
@@ -200,6 +233,7 @@ pub fn curve(
         let rate = match rates.get(i) {
             Some(&r) => r,
             None if extras >= p.extra_probes => break,
+            None if std::time::Instant::now() > until && bracketed(&probes) => break,
             None => match extra_rate(&probes, max) {
                 Some(r) => {
                     extras += 1;
@@ -258,13 +292,16 @@ mod tests {
     fn report(p99_ms: f64, unsent: u64) -> LoadReport {
         let text = include_str!("../../../stackwise/tests/fixtures/load-report.json");
         let mut r: LoadReport = serde_json::from_str(text).unwrap();
+        // The server took that long from the actual sends too.
         r.summary.latency.corrected.p99_us = (p99_ms * 1000.0) as u64;
+        r.summary.latency.uncorrected.p99_us = (p99_ms * 1000.0) as u64;
         r.summary.errors = 0;
         r.summary.non_2xx = 0;
         r.engine.saturated = false;
         r.engine.delivery.unsent = unsent;
         for t in &mut r.tags {
             t.summary.latency.corrected.p99_us = (p99_ms * 1000.0) as u64;
+            t.summary.latency.uncorrected.p99_us = (p99_ms * 1000.0) as u64;
         }
         r
     }
@@ -311,6 +348,37 @@ mod tests {
     }
 
     #[test]
+    fn a_wait_for_a_free_connection_is_not_held_against_the_server() {
+        // Due-time p99 over the target, but the server took 5 ms from the actual sends: the
+        // engine lacked connections.
+        let mut r = report(450.0, 300);
+        r.summary.latency.uncorrected.p99_us = 5_000;
+        for t in &mut r.tags {
+            t.summary.latency.uncorrected.p99_us = 5_000;
+        }
+        assert!(matches!(verdict(&r, "json", 100.0), Verdict::Starved(_)));
+    }
+
+    #[test]
+    fn a_saturated_engine_says_nothing_of_the_server_and_is_not_redone() {
+        let mut attempts = 0;
+        let p = probe(90_000.0, 100, 100.0, "json", 0.1, &mut |_| {
+            attempts += 1;
+            let mut r = report(450.0, 5000);
+            r.engine.saturated = true;
+            r.engine.utilisation = 0.97;
+            Ok(window(r))
+        })
+        .unwrap();
+        assert_eq!(
+            attempts, 1,
+            "more connections do not give the engine more CPU"
+        );
+        assert!(!p.met && p.inconclusive, "{p:?}");
+        assert!(p.reason.unwrap().contains("load engine was saturated"));
+    }
+
+    #[test]
     fn mixed_is_judged_on_json_alone() {
         let mut r = report(5.0, 0);
         // The whole mix's p99 is the CPU-heavy requests'; /json's own is 5 ms.
@@ -347,6 +415,37 @@ mod tests {
         let apart = [probed(500.0, true), probed(1100.0, false)];
         assert_eq!(extra_rate(&apart, max), Some(800.0));
         let close = [probed(900.0, true), probed(950.0, false)];
+        assert_eq!(extra_rate(&close, max), None);
+        // Past the scenario's time only a probe that finds a bracket is still made.
+        assert!(bracketed(&apart) && !bracketed(&all_met) && !bracketed(&none_met));
+    }
+
+    fn engine_bound(rate: f64) -> Probe {
+        let mut p = probed(rate, false);
+        p.inconclusive = true;
+        p.trial.load.engine.saturated = true;
+        p
+    }
+
+    #[test]
+    fn extra_probes_stay_below_the_load_engine_s_limit() {
+        // A server faster than the engine can drive: every probe engine-bound. One below, so
+        // that the capacity is known as at least that.
+        let max = 100_000.0;
+        let all = [
+            engine_bound(50_000.0),
+            engine_bound(80_000.0),
+            engine_bound(110_000.0),
+        ];
+        assert_eq!(extra_rate(&all, max), Some(25_000.0));
+        // Met below the engine's limit: halfway to it, never above it.
+        let some = [
+            probed(50_000.0, true),
+            engine_bound(80_000.0),
+            engine_bound(110_000.0),
+        ];
+        assert_eq!(extra_rate(&some, max), Some(65_000.0));
+        let close = [probed(75_000.0, true), engine_bound(80_000.0)];
         assert_eq!(extra_rate(&close, max), None);
     }
 

@@ -267,7 +267,10 @@ pub fn run(
             };
             let id = slot.id.clone();
             let subject = slot.subject();
-            match capacity::curve(&subject, p, max, latency, &mut |doing| step(&id, doing)) {
+            let until = began + share;
+            match capacity::curve(&subject, p, max, latency, until, &mut |doing| {
+                step(&id, doing)
+            }) {
                 Ok(c) => slot.scen.capacity = Some(c),
                 Err(e) => slot.fail(format!("while probing capacity: {e}")),
             }

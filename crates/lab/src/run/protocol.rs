@@ -48,13 +48,13 @@ pub struct Protocol {
 pub const PROBE_RESPONSES: f64 = 2000.0;
 
 impl Protocol {
-    /// The default run. Seven stacks and nine scenarios took 17m18s on two cores, every
-    /// scenario at its fewest rounds (the budget is fifteen minutes; see docs/protocol.md).
+    /// The default run, budgeted at fifteen minutes for seven stacks and nine scenarios on two
+    /// cores (docs/protocol.md, "Time", has the measured times).
     pub fn default_run() -> Protocol {
         Protocol {
             window: Duration::from_millis(600),
             settle: Duration::from_millis(500),
-            warmup_cap: Duration::from_secs(4),
+            warmup_cap: Duration::from_millis(3500),
             min_rounds: 3,
             max_rounds: 12,
             precision: 0.05,
@@ -72,14 +72,15 @@ impl Protocol {
         }
     }
 
-    /// A first look: the same rules, fewer and shorter windows, and no capacity probes. Seven
-    /// stacks and four scenarios took 4m13s on two cores (the budget is three minutes).
+    /// A first look: the same rules, fewer and shorter windows, and no capacity probes, budgeted
+    /// at three minutes for seven stacks and four scenarios on two cores.
     pub fn quick() -> Protocol {
         Protocol {
             window: Duration::from_millis(400),
             settle: Duration::from_millis(300),
-            warmup_cap: Duration::from_secs(2),
-            min_rounds: 3,
+            warmup_cap: Duration::from_millis(1500),
+            // Two rounds already pair every stack twice; more when the budget allows.
+            min_rounds: 2,
             max_rounds: 5,
             precision: 0.10,
             budget: Duration::from_secs(3 * 60),
