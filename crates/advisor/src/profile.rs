@@ -291,8 +291,8 @@ pub const TEMPLATE: &str = include_str!("../../../docs/profile.example.toml");
 /// What kind of answer a question takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// A number of 0 or more (shares, requests per second, milliseconds, prices).
-    Number,
+    /// A number of 0 or more, written as people write it (see [`typed_number`]).
+    Number(Unit),
     /// A whole number of 0 or more.
     Count,
     /// A skill level from 0 to [`MAX_SKILL`].
@@ -303,6 +303,97 @@ pub enum Kind {
     Choice(&'static [&'static str]),
     /// Any text.
     Text,
+}
+
+/// What a number counts, which says the forms it may be typed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A share of the work, on any scale: `60`, `60%`, `0.6`.
+    Share,
+    /// A count or a rate: `2000`, `2,000`, `10k`, `1.5M`, `2000 req/s`.
+    Quantity,
+    /// Milliseconds: `100`, `100ms`, `0.1s`.
+    Millis,
+    /// A price: `0.04`, `$0.04`, `1,500`.
+    Money,
+}
+
+/// Reads a number of 0 or more as people type it for `unit`; `None` when it is not one. Commas
+/// group thousands (`2,000`; `1,5` is refused rather than guessed), `_` and spaces between digit
+/// groups are allowed.
+pub fn typed_number(text: &str, unit: Unit) -> Option<f64> {
+    let mut t = text.trim().to_ascii_lowercase();
+    let strip = |t: &mut String, suffix: &str| -> bool {
+        match t.strip_suffix(suffix) {
+            Some(rest) => {
+                *t = rest.trim_end().to_string();
+                true
+            }
+            None => false,
+        }
+    };
+    let mut scale = 1.0;
+    match unit {
+        Unit::Share => {
+            strip(&mut t, "%");
+        }
+        Unit::Quantity => {
+            for suffix in ["req/s", "requests/s", "rps", "/s"] {
+                if strip(&mut t, suffix) {
+                    break;
+                }
+            }
+            if strip(&mut t, "k") {
+                scale = 1e3;
+            } else if strip(&mut t, "m") {
+                scale = 1e6;
+            }
+        }
+        Unit::Millis => {
+            if !strip(&mut t, "ms") && strip(&mut t, "s") {
+                scale = 1e3;
+            }
+        }
+        Unit::Money => {
+            for symbol in ["$", "€", "£"] {
+                if let Some(rest) = t.strip_prefix(symbol) {
+                    t = rest.trim_start().to_string();
+                    break;
+                }
+            }
+        }
+    }
+    let digits = plain_digits(&t)?;
+    digits
+        .parse::<f64>()
+        .ok()
+        .map(|v| v * scale)
+        .filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+/// `t` without its thousands separators, when it uses them as such: `2,000.5` → `2000.5`.
+fn plain_digits(t: &str) -> Option<String> {
+    let t: String = t.chars().filter(|c| *c != '_' && *c != ' ').collect();
+    if !t.contains(',') {
+        return Some(t);
+    }
+    let (whole, fraction) = match t.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (t.as_str(), None),
+    };
+    let mut groups = whole.split(',');
+    let first = groups.next()?;
+    let grouped = (1..=3).contains(&first.len())
+        && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+    if !grouped {
+        return None;
+    }
+    let mut out = whole.replace(',', "");
+    if let Some(f) = fraction {
+        out.push('.');
+        out.push_str(f);
+    }
+    Some(out)
 }
 
 /// One question of the questionnaire: the profile field it fills, what to ask, the default.
@@ -324,44 +415,49 @@ pub const QUESTIONS: &[Question] = &[
         "workload.crud",
         "Share of plain API / CRUD work (any scale, e.g. percent)",
         "60",
-        Kind::Number,
+        Kind::Number(Unit::Share),
     ),
     q(
         "workload.io",
         "Share of I/O-bound calls to other services",
         "20",
-        Kind::Number,
+        Kind::Number(Unit::Share),
     ),
     q(
         "workload.realtime",
         "Share of real-time connections (WebSockets, live updates)",
         "0",
-        Kind::Number,
+        Kind::Number(Unit::Share),
     ),
     q(
         "workload.cpu",
         "Share of CPU-heavy work in requests",
         "10",
-        Kind::Number,
+        Kind::Number(Unit::Share),
     ),
     q(
         "workload.data",
         "Share of data processing",
         "10",
-        Kind::Number,
+        Kind::Number(Unit::Share),
     ),
-    q("workload.ml", "Share of ML inference", "0", Kind::Number),
+    q(
+        "workload.ml",
+        "Share of ML inference",
+        "0",
+        Kind::Number(Unit::Share),
+    ),
     q(
         "load.peak_rps",
         "Peak requests per second",
         "1000",
-        Kind::Number,
+        Kind::Number(Unit::Quantity),
     ),
     q(
         "load.p99_ms",
         "p99 latency target in milliseconds",
         "100",
-        Kind::Number,
+        Kind::Number(Unit::Millis),
     ),
     q(
         "load.connections",
@@ -422,13 +518,13 @@ pub const QUESTIONS: &[Question] = &[
         "cost.core_hour",
         "Price of one core-hour",
         "0.04",
-        Kind::Number,
+        Kind::Number(Unit::Money),
     ),
     q(
         "cost.monthly_budget",
         "Monthly compute budget",
         "500",
-        Kind::Number,
+        Kind::Number(Unit::Money),
     ),
     q("cost.currency", "Currency", "USD", Kind::Text),
 ];
@@ -457,22 +553,32 @@ impl Question {
         } else {
             typed
         };
-        let number = || {
-            text.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| {
-                    format!("{} expects a number of 0 or more, got '{text}'", self.field)
-                })
-        };
         match self.kind {
-            Kind::Number => number().map(toml::Value::Float),
-            Kind::Count => text
-                .parse::<i64>()
-                .ok()
-                .filter(|v| *v >= 0)
-                .map(toml::Value::Integer)
-                .ok_or_else(|| format!("{} expects a whole number, got '{text}'", self.field)),
+            Kind::Number(unit) => {
+                typed_number(text, unit)
+                    .map(toml::Value::Float)
+                    .ok_or_else(|| {
+                        let forms = match unit {
+                            Unit::Share => "such as 60 or 60%",
+                            Unit::Quantity => "such as 2000, 2,000 or 10k",
+                            Unit::Millis => "such as 100, 100ms or 0.1s",
+                            Unit::Money => "such as 0.04 or $0.04",
+                        };
+                        format!(
+                            "{} expects a number of 0 or more ({forms}), got '{text}'",
+                            self.field
+                        )
+                    })
+            }
+            Kind::Count => typed_number(text, Unit::Quantity)
+                .filter(|v| v.fract() == 0.0 && *v <= i64::MAX as f64)
+                .map(|v| toml::Value::Integer(v as i64))
+                .ok_or_else(|| {
+                    format!(
+                        "{} expects a whole number (such as 1000, 1,000 or 1k), got '{text}'",
+                        self.field
+                    )
+                }),
             Kind::Skill => text
                 .parse::<i64>()
                 .ok()

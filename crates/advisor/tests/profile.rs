@@ -143,6 +143,42 @@ fn answers_are_checked_and_empty_takes_the_default() {
 }
 
 #[test]
+fn numbers_are_taken_in_the_forms_people_type() {
+    let ask = |field: &str, typed: &str| {
+        QUESTIONS
+            .iter()
+            .find(|q| q.field == field)
+            .unwrap()
+            .answer(typed)
+    };
+    let float = |v: f64| Ok(toml::Value::Float(v));
+    assert_eq!(ask("workload.crud", "60%"), float(60.0));
+    assert_eq!(ask("workload.crud", " 60 % "), float(60.0));
+    assert_eq!(ask("load.peak_rps", "2,000"), float(2000.0));
+    assert_eq!(ask("load.peak_rps", "10k"), float(10_000.0));
+    assert_eq!(ask("load.peak_rps", "1.5M"), float(1_500_000.0));
+    assert_eq!(ask("load.peak_rps", "2000 req/s"), float(2000.0));
+    assert_eq!(ask("load.peak_rps", "1_000_000"), float(1_000_000.0));
+    assert_eq!(ask("load.p99_ms", "100ms"), float(100.0));
+    assert_eq!(ask("load.p99_ms", "0.25s"), float(250.0));
+    assert_eq!(ask("cost.core_hour", "$0.04"), float(0.04));
+    assert_eq!(ask("cost.monthly_budget", "1,500"), float(1500.0));
+    assert_eq!(
+        ask("load.connections", "10k"),
+        Ok(toml::Value::Integer(10_000))
+    );
+    // A decimal comma is refused rather than read as a thousands separator.
+    let e = ask("load.peak_rps", "1,5").unwrap_err();
+    assert!(e.contains("such as 2000, 2,000 or 10k"), "{e}");
+    assert!(ask("load.connections", "2.5").is_err());
+    assert!(
+        ask("load.p99_ms", "10k").is_err(),
+        "k is not a unit of time"
+    );
+    assert!(ask("workload.cpu", "lots").is_err());
+}
+
+#[test]
 fn every_profile_field_has_a_question() {
     let p = Profile::parse(TEMPLATE, "template").unwrap();
     let table: toml::Table = toml::from_str(&p.to_toml()).unwrap();
