@@ -341,6 +341,35 @@ fn scale_stack(run: &mut RunResult, stack: usize, factor: f64) {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
+    /// The order in which a run recorded its stacks never changes the advice.
+    #[test]
+    fn reordering_the_run_s_stacks_never_changes_the_answer(
+        order in Just(()).prop_perturb(|_, mut rng| {
+            let mut v: Vec<usize> = (0..64).collect();
+            for i in (1..v.len()).rev() {
+                v.swap(i, (rng.next_u32() as usize) % (i + 1));
+            }
+            v
+        }),
+        which in 0usize..4,
+        peak in 10.0f64..50_000.0,
+    ) {
+        let base = fixture();
+        let mut shuffled = base.clone();
+        let mut keyed: Vec<(usize, _)> = order
+            .iter()
+            .copied()
+            .zip(std::mem::take(&mut shuffled.stacks))
+            .collect();
+        keyed.sort_by_key(|(k, _)| *k);
+        shuffled.stacks = keyed.into_iter().map(|(_, s)| s).collect();
+        let mut p = profile([DEFAULT, CHAT_JS, ML_PYTHON, REALTIME_ML][which]);
+        p.load.peak_rps = peak;
+        let a = serde_json::to_value(advise(&p, &base, false)).unwrap();
+        let b = serde_json::to_value(advise(&p, &shuffled, false)).unwrap();
+        prop_assert_eq!(a, b);
+    }
+
     /// Raising a stack's measured capacity never lowers its score.
     #[test]
     fn more_capacity_never_lowers_a_score(

@@ -48,13 +48,16 @@ impl Stack {
     }
 }
 
-/// Every stack of the run with its scenarios, in run order.
+/// Every stack of the run with its scenarios, by id: the advice never depends on the order in
+/// which the run recorded its stacks.
 pub(crate) fn stacks(run: &RunResult) -> Vec<Stack> {
     let cells = summary::cells(run);
     let cores = run.settings.server_cpus.len().max(1) as f64;
+    let mut by_id: Vec<&stackwise_results::StackResult> = run.stacks.iter().collect();
+    by_id.sort_by(|a, b| a.id.cmp(&b.id));
     // A ceiling marks what the hardware allows; it is never a candidate.
-    run.stacks
-        .iter()
+    by_id
+        .into_iter()
         .filter(|s| !s.ceiling)
         .map(|s| Stack {
             id: s.id.clone(),

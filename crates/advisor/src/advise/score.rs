@@ -942,7 +942,8 @@ pub(crate) fn evaluate(ctx: &Context, p: &Profile, tweak: &Tweak) -> Evaluation 
             ranking.push(candidate(ctx, p, a, &weights, tweak));
         }
     }
-    ranking.sort_by(|a, b| b.total.total_cmp(&a.total));
+    // Equal totals in a fixed order (by id), never in the run's.
+    ranking.sort_by(|a, b| b.total.total_cmp(&a.total).then_with(|| a.id.cmp(&b.id)));
     Evaluation {
         weights,
         ranking,
