@@ -414,13 +414,13 @@ pub const QUESTIONS: &[Question] = &[
     q(
         "workload.crud",
         "Share of plain API / CRUD work (any scale, e.g. percent)",
-        "60",
+        "100",
         Kind::Number(Unit::Share),
     ),
     q(
         "workload.io",
         "Share of I/O-bound calls to other services",
-        "20",
+        "0",
         Kind::Number(Unit::Share),
     ),
     q(
@@ -432,13 +432,13 @@ pub const QUESTIONS: &[Question] = &[
     q(
         "workload.cpu",
         "Share of CPU-heavy work in requests",
-        "10",
+        "0",
         Kind::Number(Unit::Share),
     ),
     q(
         "workload.data",
         "Share of data processing",
-        "10",
+        "0",
         Kind::Number(Unit::Share),
     ),
     q(
@@ -605,6 +605,43 @@ impl Question {
             Kind::Text => Ok(toml::Value::String(text.to_string())),
         }
     }
+}
+
+/// The answer the earlier `answers` already imply for `field`, so that it is not asked: no
+/// in-process models without models, no "only that language" without a language to hire for.
+pub fn implied(field: &str, answers: &[(&str, toml::Value)]) -> Option<toml::Value> {
+    let given = |f: &str| answers.iter().find(|(a, _)| *a == f).map(|(_, v)| v);
+    match field {
+        "needs.ml_in_process" => (given("needs.ml_models") == Some(&toml::Value::Boolean(false)))
+            .then_some(toml::Value::Boolean(false)),
+        "hiring.only" => (given("hiring.pool") == Some(&toml::Value::String("either".into())))
+            .then_some(toml::Value::Boolean(false)),
+        _ => None,
+    }
+}
+
+/// A conflict among `answers` as soon as it can be seen, with the first question to ask again:
+/// workload shares that add up to nothing.
+pub fn conflict(answers: &[(&str, toml::Value)]) -> Option<(String, &'static str)> {
+    const SHARES: [&str; 6] = [
+        "workload.crud",
+        "workload.io",
+        "workload.realtime",
+        "workload.cpu",
+        "workload.data",
+        "workload.ml",
+    ];
+    let shares: Vec<f64> = SHARES
+        .iter()
+        .filter_map(|f| answers.iter().find(|(a, _)| a == f))
+        .filter_map(|(_, v)| v.as_float())
+        .collect();
+    (shares.len() == SHARES.len() && shares.iter().sum::<f64>() <= 0.0).then(|| {
+        (
+            "the workload shares add up to 0: give at least one of them a share".to_string(),
+            SHARES[0],
+        )
+    })
 }
 
 impl Profile {

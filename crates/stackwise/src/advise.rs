@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use stackwise_advisor::adr::{self, AdrInput};
 use stackwise_advisor::advise::{self, render};
-use stackwise_advisor::profile::{Profile, QUESTIONS, TEMPLATE};
+use stackwise_advisor::profile::{self, Profile, QUESTIONS, TEMPLATE};
 
 use crate::cli::{AdviseArgs, AdviseFormat};
 use crate::history::load_run;
@@ -41,13 +41,13 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
         ProfileSource::Ask => {
             let stdin = std::io::stdin();
             let profile = ask(&mut stdin.lock(), &mut std::io::stderr())?;
-            let saved = Path::new(DEFAULT_PROFILE);
-            if !saved.exists() {
-                std::fs::write(saved, profile.to_toml())
-                    .with_context(|| format!("cannot write '{}'", saved.display()))?;
-                eprintln!("saved the answers as {DEFAULT_PROFILE}");
-            }
-            (profile, DEFAULT_PROFILE.to_string())
+            let saved = save_answers(Path::new(""), &profile)?;
+            eprintln!(
+                "saved the answers as {}: `stackwise advise --profile {}` asks nothing",
+                saved.display(),
+                saved.display()
+            );
+            (profile, saved.display().to_string())
         }
     };
     // Before the user's first run, the bundled reference results stand in, labelled as such.
@@ -135,8 +135,14 @@ pub fn ask(input: &mut impl BufRead, output: &mut impl Write) -> anyhow::Result<
         output,
         "A few questions about the project (Enter keeps the default in brackets)."
     )?;
-    let mut answers = Vec::new();
-    for q in QUESTIONS {
+    let mut answers: Vec<(&str, toml::Value)> = Vec::new();
+    let mut i = 0;
+    while let Some(q) = QUESTIONS.get(i) {
+        i += 1;
+        if let Some(value) = profile::implied(q.field, &answers) {
+            answers.push((q.field, value));
+            continue;
+        }
         loop {
             write!(output, "{} [{}]: ", q.prompt, q.default)?;
             output.flush()?;
@@ -155,8 +161,45 @@ pub fn ask(input: &mut impl BufRead, output: &mut impl Write) -> anyhow::Result<
                 Err(e) => writeln!(output, "  {e}")?,
             }
         }
+        // A conflict is said when it arises, and its questions are asked again.
+        if let Some((why, from)) = profile::conflict(&answers) {
+            writeln!(output, "  {why}")?;
+            let at = QUESTIONS.iter().position(|q| q.field == from).unwrap_or(0);
+            answers.retain(|(f, _)| QUESTIONS.iter().position(|q| q.field == *f) < Some(at));
+            i = at;
+        }
     }
     Profile::from_answers(&answers).map_err(|e| usage(e.to_string()))
+}
+
+/// Saves the questionnaire's answers in `dir` under a name no file has yet
+/// (`stackwise-profile.toml`, else `stackwise-profile-2.toml`, …), never over an existing one.
+fn save_answers(dir: &Path, profile: &Profile) -> anyhow::Result<std::path::PathBuf> {
+    let stem = DEFAULT_PROFILE.trim_end_matches(".toml");
+    for n in 1..1000 {
+        let path = match n {
+            1 => dir.join(DEFAULT_PROFILE),
+            n => dir.join(format!("{stem}-{n}.toml")),
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                file.write_all(profile.to_toml().as_bytes())
+                    .with_context(|| format!("cannot write '{}'", path.display()))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot write '{}'", path.display()))
+                )
+            }
+        }
+    }
+    anyhow::bail!("cannot save the answers: {stem}-2.toml to {stem}-999.toml exist already")
 }
 
 /// Today's date in UTC, `YYYY-MM-DD`.
@@ -193,6 +236,64 @@ mod tests {
         assert_eq!(p.team.javascript, 3);
         let out = String::from_utf8(out).unwrap();
         assert!(out.contains("team.python expects 0 to 5, got '9'"), "{out}");
+    }
+
+    #[test]
+    fn questions_the_answers_already_settle_are_not_asked() {
+        // Every default: no models, no language to hire for.
+        let answers = "\n".repeat(QUESTIONS.len() - 2);
+        let mut out = Vec::new();
+        let p = ask(&mut Cursor::new(answers), &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("inside the API process"), "{out}");
+        assert!(!out.contains("only stacks in that language"), "{out}");
+        assert!(!p.needs.ml_in_process && !p.hiring.only);
+        // Models in the product: the in-process question follows.
+        let mut answers = String::new();
+        for q in QUESTIONS {
+            match q.field {
+                "needs.ml_models" | "needs.ml_in_process" => answers.push_str("yes\n"),
+                "hiring.pool" => answers.push_str("python\n"),
+                "hiring.only" => answers.push_str("yes\n"),
+                _ => answers.push('\n'),
+            }
+        }
+        let p = ask(&mut Cursor::new(answers), &mut Vec::new()).unwrap();
+        assert!(p.needs.ml_in_process && p.hiring.only);
+    }
+
+    #[test]
+    fn shares_that_add_up_to_nothing_are_said_at_once_and_asked_again() {
+        let shares = QUESTIONS
+            .iter()
+            .filter(|q| q.field.starts_with("workload."))
+            .count();
+        // The product's name, every share 0, then 70% and 30% and the rest by default.
+        let answers = format!(
+            "\n{}70%\n30%\n{}",
+            "0\n".repeat(shares),
+            "\n".repeat(QUESTIONS.len())
+        );
+        let mut out = Vec::new();
+        let p = ask(&mut Cursor::new(answers), &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.matches("add up to 0").count(), 1, "{out}");
+        assert!((p.workload.crud - 0.7).abs() < 1e-9, "{:?}", p.workload);
+        assert!((p.workload.io - 0.3).abs() < 1e-9, "{:?}", p.workload);
+    }
+
+    #[test]
+    fn answers_are_saved_beside_an_existing_profile_never_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Profile::parse(TEMPLATE, "t").unwrap();
+        let first = save_answers(dir.path(), &p).unwrap();
+        assert_eq!(first, dir.path().join("stackwise-profile.toml"));
+        std::fs::write(&first, "mine").unwrap();
+        let second = save_answers(dir.path(), &p).unwrap();
+        assert_eq!(second, dir.path().join("stackwise-profile-2.toml"));
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "mine");
+        let saved = std::fs::read_to_string(&second).unwrap();
+        assert_eq!(Profile::parse(&saved, "s").unwrap(), p);
     }
 
     #[test]
