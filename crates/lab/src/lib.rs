@@ -21,6 +21,7 @@
 pub mod delay;
 pub mod manifest;
 pub mod net;
+pub mod orders;
 pub mod postgres;
 pub mod postgres_npm;
 pub mod postgres_user;
