@@ -153,6 +153,69 @@ pub fn answer(body: &str) -> Result<(u64, Vec<Group>), String> {
     Ok((orders, groups))
 }
 
+/// Checks a stack's answer (the JSON it returned) against the exact one, as docs/spec.md says:
+/// `orders`, every `count`, the groups' keys and order and `top_customer` exactly, money within
+/// 0.01 of the exact value.
+pub fn check(answer: &serde_json::Value, orders: u64, groups: &[Group]) -> Result<(), String> {
+    const CENT: f64 = 0.01 + 1e-9;
+    let got = answer
+        .get("orders")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or("the answer has no integer `orders`")?;
+    if got != orders {
+        return Err(format!("`orders` is {got}, not {orders}"));
+    }
+    let list = answer
+        .get("groups")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("the answer has no array `groups`")?;
+    if list.len() != groups.len() {
+        return Err(format!("{} groups, not {}", list.len(), groups.len()));
+    }
+    for (i, (g, want)) in list.iter().zip(groups).enumerate() {
+        let text = |k: &str| g.get(k).and_then(serde_json::Value::as_str);
+        let number = |k: &str| {
+            g.get(k)
+                .and_then(serde_json::Value::as_f64)
+                .ok_or_else(|| format!("group {i}: no number `{k}`"))
+        };
+        let key = (text("region"), text("category"));
+        if key != (Some(&*want.region), Some(&*want.category)) {
+            return Err(format!(
+                "group {i} is {key:?}, not ({}, {}): groups are sorted by region, then category",
+                want.region, want.category
+            ));
+        }
+        let at = format!("{}/{}", want.region, want.category);
+        let count = g.get("count").and_then(serde_json::Value::as_u64);
+        if count != Some(want.count) {
+            return Err(format!("{at}: count {count:?}, not {}", want.count));
+        }
+        let money = [
+            ("revenue", want.revenue_cents as f64 / 100.0),
+            ("mean_order_value", want.mean()),
+            (
+                "top_customer_revenue",
+                want.top_customer_cents as f64 / 100.0,
+            ),
+        ];
+        for (k, exact) in money {
+            let v = number(k)?;
+            if (v - exact).abs() > CENT {
+                return Err(format!("{at}: {k} {v}, not {exact:.2} (within 0.01)"));
+            }
+        }
+        if text("top_customer") != Some(&*want.top_customer) {
+            return Err(format!(
+                "{at}: top customer {:?}, not {} (the highest revenue; the lowest id among equals)",
+                text("top_customer"),
+                want.top_customer
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -215,6 +278,39 @@ mod tests {
             (north.top_customer.as_str(), north.top_customer_cents),
             ("C0001", 30)
         );
+    }
+
+    #[test]
+    fn answers_are_checked_exactly_where_the_spec_says_and_to_the_cent_elsewhere() {
+        let tie = "order_id,customer,region,category,quantity,unit_price,ts\n\
+                   1,C0002,north,books,1,0.10,2026-01-01T00:00:00Z\n\
+                   2,C0002,north,books,1,0.20,2026-01-01T00:00:01Z\n\
+                   3,C0001,north,books,1,0.30,2026-01-01T00:00:02Z\n\
+                   4,C0003,east,toys,2,1.25,2026-01-01T00:00:03Z\n";
+        let (orders, groups) = answer(tie).unwrap();
+        // The spec's answer, with float sums' last digits.
+        let right: serde_json::Value = serde_json::from_str(
+            r#"{"orders":4,"groups":[
+              {"region":"east","category":"toys","count":1,"revenue":2.5,"mean_order_value":2.5,"top_customer":"C0003","top_customer_revenue":2.5},
+              {"region":"north","category":"books","count":3,"revenue":0.6000000000000001,"mean_order_value":0.2,"top_customer":"C0001","top_customer_revenue":0.3}]}"#,
+        )
+        .unwrap();
+        assert_eq!(check(&right, orders, &groups), Ok(()));
+        let wrong = |path: &str, v: serde_json::Value| {
+            let mut a = right.clone();
+            *a.pointer_mut(path).unwrap() = v;
+            check(&a, orders, &groups).unwrap_err()
+        };
+        assert!(wrong("/groups/1/top_customer", "C0002".into()).contains("lowest id"));
+        assert!(wrong("/groups/1/count", 2.into()).contains("count"));
+        assert!(wrong("/groups/1/revenue", 0.62.into()).contains("revenue"));
+        assert!(wrong("/orders", 5.into()).contains("`orders`"));
+        assert!(wrong("/groups/0/region", "west".into()).contains("sorted"));
+        let mut swapped = right.clone();
+        swapped["groups"].as_array_mut().unwrap().reverse();
+        assert!(check(&swapped, orders, &groups)
+            .unwrap_err()
+            .contains("sorted"));
     }
 
     #[test]
