@@ -25,6 +25,7 @@ pub mod orders;
 pub mod postgres;
 pub mod postgres_npm;
 pub mod postgres_user;
+pub mod predictions;
 pub mod process;
 pub mod provision;
 pub mod run;
