@@ -9,7 +9,7 @@
 //! - [`timer`]: sub-millisecond sleeps for the open loop's schedule.
 //! - [`http`]: where a response ends, without storing it.
 //! - [`record`]: raw measurements: HDR histograms, status counts, errors by kind.
-//! - [`report`]: the serialisable result, computed from recordings; merging shards exactly.
+//! - [`load_report`]: the serialisable result, computed from recordings; merging shards exactly.
 //! - [`hdr`]: histograms in HdrHistogram's encodings (the interval log, base64 V2).
 //! - [`cpu`]: pinning, and the engine's own CPU use.
 //! - [`limits`]: the file descriptor limit, raised or refused before a run.
@@ -20,13 +20,13 @@ pub mod cpu;
 pub mod hdr;
 pub mod http;
 pub mod limits;
+pub mod load_report;
 pub mod pacer;
 pub mod plan;
 pub mod record;
-pub mod report;
 pub mod timer;
 pub mod worker;
 
+pub use load_report::LoadReport;
 pub use plan::{Load, Plan, PlanError, RequestSpec, Stop, Target};
-pub use report::LoadReport;
 pub use worker::Live;

@@ -3,7 +3,7 @@
 //! Every worker owns one [`Recording`]: per request tag, two HDR histograms (latency from the
 //! intended send time, and from the actual send time), status counts and errors by kind, plus
 //! counters for the schedule and the connections. Nothing is summarised here; recordings are
-//! merged exactly at the end and everything else is computed from them in `report.rs`.
+//! merged exactly at the end and everything else is computed from them in `load_report.rs`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use stackwise_engine::report::Percentiles;
+use stackwise_engine::load_report::Percentiles;
 use stackwise_engine::{worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, Target};
 use support::{start, Behaviour};
 

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use globset::{GlobBuilder, GlobMatcher};
 use serde::{Deserialize, Serialize};
 use stackwise_results::Ecosystem;
 use thiserror::Error;
@@ -99,7 +100,7 @@ pub struct Manifest {
     #[serde(default)]
     pub runtime_version: Vec<String>,
     /// The implementation's own source files, counted as its lines of code: paths, folders
-    /// (every file below) or globs (`*`, `?`, `**`). Empty: not counted.
+    /// (every file below) or globs (`*`, `?`, `**`, `[ab]`, `{a,b}`). Empty: not counted.
     #[serde(default)]
     pub sources: Vec<String>,
     /// Commands run in order, in the stack's private copy, to install it.
@@ -159,10 +160,17 @@ impl Stack {
 
     /// The files `sources` names, from [`Stack::files`].
     pub fn sources(&self) -> std::io::Result<Vec<PathBuf>> {
+        let selectors = self
+            .manifest
+            .sources
+            .iter()
+            .map(|p| Selector::new(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let files = self.files()?;
         Ok(files
             .into_iter()
-            .filter(|(name, _)| self.manifest.sources.iter().any(|p| selects(p, name)))
+            .filter(|(name, _)| selectors.iter().any(|s| s.selects(name)))
             .map(|(_, path)| path)
             .collect())
     }
@@ -280,7 +288,8 @@ fn check(stack: &Stack, folder: &str) -> Result<(), String> {
     }
     for source in &manifest.sources {
         inside("source", source)?;
-        if !files.keys().any(|f| selects(source, f)) {
+        let selector = Selector::new(source)?;
+        if !files.keys().any(|f| selector.selects(f)) {
             return Err(format!("source '{source}' matches no file"));
         }
     }
@@ -334,39 +343,32 @@ fn files_below(
     Ok(())
 }
 
-/// Whether `pattern` (a path, a folder or a glob) selects the file `name`: it matches the file
-/// or one of the folders above it.
-fn selects(pattern: &str, name: &Path) -> bool {
-    let pattern: Vec<&str> = pattern
-        .split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
-        .collect();
-    let parts: Vec<String> = name
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-    (1..=parts.len()).any(|n| glob(&pattern, &parts[..n]))
-}
+/// The files a `sources` entry (a path, a folder or a glob) selects: those it matches, and every
+/// file below a folder it matches. Globs are globset's, with `*` and `?` kept within one name
+/// and `**` any number of folders; `./` and doubled or trailing slashes are ignored, as in a
+/// path.
+#[derive(Debug, Clone)]
+struct Selector(GlobMatcher);
 
-/// Matches path segments against glob segments: `**` any number of segments, `*` any run of
-/// characters within one, `?` one character.
-fn glob(pattern: &[&str], parts: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => parts.is_empty(),
-        Some((&"**", rest)) => (0..=parts.len()).any(|skip| glob(rest, &parts[skip..])),
-        Some((first, rest)) => parts.split_first().is_some_and(|(part, more)| {
-            segment(first.as_bytes(), part.as_bytes()) && glob(rest, more)
-        }),
+impl Selector {
+    /// The selector of `pattern`, or why it is not a glob, in one line.
+    fn new(pattern: &str) -> Result<Self, String> {
+        let normal: Vec<&str> = pattern
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
+        GlobBuilder::new(&normal.join("/"))
+            .literal_separator(true)
+            .build()
+            .map(|g| Selector(g.compile_matcher()))
+            .map_err(|e| format!("sources: '{pattern}' is not a valid glob: {}", e.kind()))
     }
-}
 
-fn segment(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|skip| segment(rest, &text[skip..])),
-        Some((b'?', rest)) => !text.is_empty() && segment(rest, &text[1..]),
-        Some((c, rest)) => text.first() == Some(c) && segment(rest, &text[1..]),
+    /// Whether it matches the file `name` or one of the folders above it.
+    fn selects(&self, name: &Path) -> bool {
+        name.ancestors()
+            .filter(|a| !a.as_os_str().is_empty())
+            .any(|a| self.0.is_match(a))
     }
 }
 
@@ -471,6 +473,44 @@ NODE_ENV = "production"
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("stack.toml"), text).unwrap();
         std::fs::write(dir.join("package.json"), "{}").unwrap();
+    }
+
+    #[test]
+    fn sources_select_paths_folders_and_globs() {
+        let selected =
+            |pattern: &str, name: &str| Selector::new(pattern).unwrap().selects(Path::new(name));
+        assert!(selected("server.js", "server.js"));
+        assert!(selected("./views/", "views/fortunes.ejs"));
+        assert!(selected("src", "src/a/b.ts"));
+        assert!(!selected("src", "srcs/a.ts"));
+        assert!(selected("*.js", "db.js"));
+        assert!(!selected("*.js", "views/db.js"), "* stays within one name");
+        assert!(selected("src/**/*.ts", "src/main.ts"));
+        assert!(selected("src/**/*.ts", "src/a/b/main.ts"));
+        assert!(!selected("src/**/*.ts", "test/main.ts"));
+        assert!(selected("app.p?", "app.py"));
+        assert!(selected("{app,db}.js", "db.js"));
+        assert!(selected("**", "any/file"));
+    }
+
+    #[test]
+    fn an_invalid_glob_in_sources_is_named_in_one_line() {
+        let root = tempfile::tempdir().unwrap();
+        write_stack(
+            root.path(),
+            "demo",
+            &format!("{EXAMPLE}sources = [\"src/[ab.js\"]\n")
+                .replace("[env]\nNODE_ENV = \"production\"\n", ""),
+        );
+        let err = load_err(&root.path().join("demo"));
+        assert!(
+            err.contains("demo/stack.toml")
+                && err.contains(
+                    "sources: 'src/[ab.js' is not a valid glob: unclosed character class"
+                ),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
     }
 
     #[test]

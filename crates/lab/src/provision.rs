@@ -7,9 +7,11 @@
 //! ([`Stack::files`]); its inputs are read from that same view, so a change to a base file the
 //! variant installs from reinstalls the variant.
 
+use std::collections::HashSet;
 use std::fs::File;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use nix::errno::Errno;
@@ -120,12 +122,20 @@ fn hold(path: &Path) -> std::io::Result<Held> {
 }
 
 /// The hash of everything that decides an install: the inputs' names and contents, the
-/// install commands and the runtime's release.
+/// install commands and the runtime's release, both as the lab chose it and as the manifest's
+/// `runtime_version` command prints it ([`version_before_install`]), so a new rustc or bun on
+/// the PATH rebuilds what it compiles.
 fn key(stack: &Stack, runtime: &Runtime) -> Result<String, ProvisionError> {
     let mut h = Sha256::new();
     h.update(stack.manifest.runtime.as_bytes());
     h.update([0]);
     h.update(runtime.version.as_deref().unwrap_or("").as_bytes());
+    h.update([0]);
+    h.update(
+        version_before_install(stack, runtime)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     h.update([0]);
     let files = stack
         .files()
@@ -147,6 +157,28 @@ fn key(stack: &Stack, runtime: &Runtime) -> Result<String, ProvisionError> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The version the manifest's `runtime_version` command prints before anything is installed,
+/// when its program is there already: a name on the runtime's PATH (`rustc`, `node`) or an
+/// absolute path, run in the stack's folder with the server's environment. A program of the
+/// installed copy (`.venv/bin/python`, `node_modules/.bin/bun`) is made by the install from
+/// its inputs and the runtime's release, which the key holds already: `None` then, and when
+/// the command fails.
+fn version_before_install(stack: &Stack, runtime: &Runtime) -> Option<String> {
+    let args = &stack.manifest.runtime_version;
+    let program = args.first()?;
+    if program.contains('/') && !program.starts_with('/') {
+        return None;
+    }
+    let mut cmd = Command::new(program);
+    cmd.args(&args[1..])
+        .current_dir(&stack.dir)
+        .envs(&stack.manifest.env)
+        .stdin(Stdio::null());
+    runtime.apply(&mut cmd);
+    let out = crate::process::output(&format!("{} version", stack.id()), cmd).ok()?;
+    crate::runtime::version_printed(&out)
+}
+
 /// Copies the stack's files ([`Stack::files`]) into `to`.
 fn copy_files(stack: &Stack, to: &Path) -> Result<(), ProvisionError> {
     let files = stack
@@ -162,28 +194,41 @@ fn copy_files(stack: &Stack, to: &Path) -> Result<(), ProvisionError> {
     Ok(())
 }
 
+/// Bytes the files under `path` take, each file once: a file hard-linked in several places
+/// (bun's and npm's caches link packages into place) is counted at its first path only.
 fn tree_size(path: &Path) -> u64 {
+    tree_size_seen(path, &mut HashSet::new())
+}
+
+fn tree_size_seen(path: &Path, seen: &mut HashSet<(u64, u64)>) -> u64 {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return 0;
     };
     if meta.is_dir() {
-        std::fs::read_dir(path)
-            .map(|entries| entries.flatten().map(|e| tree_size(&e.path())).sum())
-            .unwrap_or(0)
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .map(|e| tree_size_seen(&e.path(), seen))
+            .sum()
+    } else if meta.nlink() > 1 && !seen.insert((meta.dev(), meta.ino())) {
+        0
     } else {
         meta.len()
     }
 }
 
-/// Packages an install brought in: npm's lockfile entries, or a virtual environment's
+/// Packages an install brought in: the packages of npm's lockfile that are on disk (an
+/// optional package for another platform, or a dev dependency left out, is listed but not
+/// installed), the packages of a Cargo.lock less the stack's own, or a virtual environment's
 /// distributions other than pip and setuptools.
 fn dependency_count(dir: &Path) -> u64 {
-    if let Ok(text) = std::fs::read_to_string(dir.join("package-lock.json")) {
-        if let Ok(lock) = serde_json::from_str::<serde_json::Value>(&text) {
-            if let Some(packages) = lock.get("packages").and_then(|p| p.as_object()) {
-                return packages.keys().filter(|k| !k.is_empty()).count() as u64;
-            }
-        }
+    if let Some(n) = npm_packages(dir) {
+        return n;
+    }
+    if let Some(n) = cargo_packages(dir) {
+        return n;
     }
     let Ok(libs) = std::fs::read_dir(dir.join(".venv/lib")) else {
         return 0;
@@ -198,6 +243,36 @@ fn dependency_count(dir: &Path) -> u64 {
                 && !name.starts_with("setuptools-")
         })
         .count() as u64
+}
+
+/// The packages of `dir/package-lock.json` installed in `dir`; `None` without a lockfile.
+fn npm_packages(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join("package-lock.json")).ok()?;
+    let lock = serde_json::from_str::<serde_json::Value>(&text).ok()?;
+    let packages = lock.get("packages")?.as_object()?;
+    // The key is the package's folder relative to the lockfile; "" is the project itself.
+    let installed = packages
+        .keys()
+        .filter(|k| !k.is_empty() && dir.join(k).is_dir())
+        .count();
+    Some(installed as u64)
+}
+
+/// The packages of `dir/Cargo.lock` that come from a registry or a repository, so not the
+/// stack's own crate (which has no `source`); `None` without a lockfile.
+fn cargo_packages(dir: &Path) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Lock {
+        #[serde(default)]
+        package: Vec<Package>,
+    }
+    #[derive(Deserialize)]
+    struct Package {
+        source: Option<String>,
+    }
+    let text = std::fs::read_to_string(dir.join("Cargo.lock")).ok()?;
+    let lock: Lock = toml::from_str(&text).ok()?;
+    Some(lock.package.iter().filter(|p| p.source.is_some()).count() as u64)
 }
 
 /// Makes `stack` ready to start under `cache`, on its runtime's release, installing only when
@@ -465,5 +540,104 @@ start = ["sh", "server.sh"]
             fifth.install.cached,
             "the base's deps.lock is not what the variant installs"
         );
+    }
+
+    #[test]
+    fn a_new_runtime_version_changes_the_install_key() {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("demo");
+        std::fs::create_dir_all(&src).unwrap();
+        let version = root.path().join("version.txt");
+        std::fs::write(&version, "rustc 1.90.0 (1159e78c4 2025-09-14)\n").unwrap();
+        std::fs::write(
+            src.join("stack.toml"),
+            format!(
+                "{DEMO}inputs = []\ninstall = []\nruntime_version = [\"sh\", \"-c\", \"cat '{}'\"]\n",
+                version.display()
+            ),
+        )
+        .unwrap();
+        let stack = Stack::load(&src).unwrap();
+        let runtime = Runtime::default();
+        assert_eq!(
+            version_before_install(&stack, &runtime).as_deref(),
+            Some("1.90.0")
+        );
+        let first = key(&stack, &runtime).unwrap();
+        assert_eq!(key(&stack, &runtime).unwrap(), first);
+        std::fs::write(&version, "rustc 1.91.1 (ed61e7d7e 2025-11-07)\n").unwrap();
+        assert_ne!(key(&stack, &runtime).unwrap(), first);
+
+        // A program of the installed copy is not there before the install: not asked.
+        let mut venv = stack.clone();
+        venv.manifest.runtime_version = vec![".venv/bin/python".into(), "--version".into()];
+        assert_eq!(version_before_install(&venv, &runtime), None);
+    }
+
+    #[test]
+    fn a_hard_linked_file_is_counted_once() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path();
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        std::fs::create_dir_all(dir.join("b")).unwrap();
+        std::fs::write(dir.join("a/bin"), vec![0u8; 1000]).unwrap();
+        std::fs::hard_link(dir.join("a/bin"), dir.join("b/bin")).unwrap();
+        std::fs::write(dir.join("b/other"), vec![0u8; 10]).unwrap();
+        assert_eq!(tree_size(dir), 1010);
+    }
+
+    #[test]
+    fn npm_packages_count_only_what_was_installed() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path();
+        std::fs::write(
+            dir.join("package-lock.json"),
+            r#"{"lockfileVersion": 3, "packages": {
+                "": {"name": "demo"},
+                "node_modules/bun": {"version": "1.3.0"},
+                "node_modules/@oven/bun-linux-x64": {"optional": true, "os": ["linux"]},
+                "node_modules/@oven/bun-darwin-aarch64": {"optional": true, "os": ["darwin"]},
+                "node_modules/a/node_modules/b": {"version": "1.0.0"}
+            }}"#,
+        )
+        .unwrap();
+        for installed in ["bun", "@oven/bun-linux-x64", "a/node_modules/b"] {
+            std::fs::create_dir_all(dir.join("node_modules").join(installed)).unwrap();
+        }
+        assert_eq!(dependency_count(dir), 3);
+    }
+
+    #[test]
+    fn cargo_packages_are_the_lockfile_less_the_stack_itself() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path();
+        std::fs::write(
+            dir.join("Cargo.lock"),
+            r#"version = 4
+
+[[package]]
+name = "axum"
+version = "0.8.9"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "00"
+
+[[package]]
+name = "stackwise-axum"
+version = "0.1.0"
+dependencies = ["axum", "tokio"]
+
+[[package]]
+name = "tokio"
+version = "1.54.1"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+"#,
+        )
+        .unwrap();
+        assert_eq!(dependency_count(dir), 2);
+        // The stacks/axum lockfile: every package but stackwise-axum comes from crates.io.
+        let axum = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stacks/axum");
+        let text = std::fs::read_to_string(axum.join("Cargo.lock")).unwrap();
+        let packages = text.matches("[[package]]").count() as u64;
+        assert_eq!(dependency_count(&axum), packages - 1);
     }
 }

@@ -184,7 +184,7 @@ pub use crate::catalogue::latency_tag;
 fn p_ms(
     t: &Trial,
     scenario: &str,
-    p: impl Fn(&stackwise_engine::report::Percentiles) -> u64,
+    p: impl Fn(&stackwise_engine::load_report::Percentiles) -> u64,
 ) -> f64 {
     load_p_ms(&t.load, scenario, p)
 }
@@ -192,7 +192,7 @@ fn p_ms(
 fn load_p_ms(
     load: &stackwise_engine::LoadReport,
     scenario: &str,
-    p: impl Fn(&stackwise_engine::report::Percentiles) -> u64,
+    p: impl Fn(&stackwise_engine::load_report::Percentiles) -> u64,
 ) -> f64 {
     latency_ms(load, scenario, |l| p(&l.corrected))
 }

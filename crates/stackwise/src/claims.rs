@@ -12,11 +12,13 @@ use stackwise_results::RunResult;
 
 use crate::cli::ClaimsArgs;
 pub use crate::cli::ClaimsFormat;
-use crate::history::load_run;
+use crate::history::read_run;
+use crate::settings::history::claims_settings;
 
 pub fn claims(args: &ClaimsArgs) -> anyhow::Result<ExitCode> {
-    let result = load_run(&args.run, &args.results_dir)?;
-    print!("{}", render(&result, args.format));
+    let settings = claims_settings(args)?;
+    let result = read_run(&settings.run)?;
+    print!("{}", render(&result, settings.format));
     Ok(ExitCode::SUCCESS)
 }
 

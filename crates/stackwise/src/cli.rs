@@ -72,7 +72,7 @@ pub enum Command {
     Claims(ClaimsArgs),
     /// Print the JSON Schema of load results (`load`, the default) or of run results (`run`).
     Schema {
-        #[arg(value_enum, default_value_t = SchemaKind::Load)]
+        #[arg(value_enum, default_value = defaults::DEFAULT_SCHEMA)]
         kind: SchemaKind,
     },
 }
@@ -118,7 +118,7 @@ pub struct LoadArgs {
     pub max_connections: Option<usize>,
 
     /// HTTP method.
-    #[arg(short = 'm', long, default_value = "GET")]
+    #[arg(short = 'm', long, default_value = defaults::DEFAULT_METHOD)]
     pub method: String,
 
     /// A request header, such as 'Accept: application/json'; repeat for more.
@@ -339,7 +339,7 @@ pub struct ShowArgs {
     pub results_dir: PathBuf,
 
     /// Output format (markdown also as md).
-    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value_t = RunFormat::Table)]
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value = defaults::DEFAULT_FORMAT)]
     pub format: RunFormat,
 }
 
@@ -389,7 +389,7 @@ pub struct ClaimsArgs {
     pub results_dir: PathBuf,
 
     /// Output format (markdown also as md).
-    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value_t = ClaimsFormat::Table)]
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value = defaults::DEFAULT_FORMAT)]
     pub format: ClaimsFormat,
 }
 
@@ -422,7 +422,7 @@ pub struct AdviseArgs {
     pub no_adr: bool,
 
     /// Output format (markdown also as md).
-    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value_t = AdviseFormat::Table)]
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value = defaults::DEFAULT_FORMAT)]
     pub format: AdviseFormat,
 }
 

@@ -21,6 +21,15 @@ pub const DEFAULT_TIMEOUT: &str = "10s";
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 /// Floor of the default connection cap of an open loop.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The request method unless -m names another.
+pub const DEFAULT_METHOD: &str = "GET";
+
+/// The schema `stackwise schema` prints when none is named: that of `load`'s results.
+pub const DEFAULT_SCHEMA: &str = "load";
+
+/// How `show`, `claims` and `advise` print unless --format says otherwise: aligned plain text,
+/// read without colour; the other formats are for files and tools.
+pub const DEFAULT_FORMAT: &str = "table";
 
 // The commands that read a run back, and `stackwise advise`.
 

@@ -17,10 +17,12 @@ use stackwise_results::RunResult;
 
 use crate::cli::{CompareArgs, RunsArgs, ShowArgs};
 use crate::export::run::render;
+use crate::settings::history::{compare_settings, runs_settings, show_settings, RunChoice};
 use crate::usage;
 
 pub fn runs(args: &RunsArgs) -> anyhow::Result<ExitCode> {
-    let path = default_path(&args.results_dir);
+    let settings = runs_settings(args)?;
+    let path = default_path(&settings.results_dir);
     let rows = match open_existing(&path)? {
         Some(history) => history
             .list()
@@ -39,14 +41,16 @@ pub fn runs(args: &RunsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let result = load_run(&args.run, &args.results_dir)?;
-    print!("{}", render(&result, args.format));
+    let settings = show_settings(args)?;
+    let result = read_run(&settings.run)?;
+    print!("{}", render(&result, settings.format));
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
-    let a = load_run(&args.run_a, &args.results_dir)?;
-    let b = load_run(&args.run_b, &args.results_dir)?;
+    let settings = compare_settings(args)?;
+    let a = read_run(&settings.a)?;
+    let b = read_run(&settings.b)?;
     let comparison = stackwise_history::compare::compare(&a, &b);
     print!("{}", comparison_text(&comparison, &a, &b));
     Ok(ExitCode::SUCCESS)
@@ -58,6 +62,11 @@ fn open_existing(path: &Path) -> anyhow::Result<Option<History>> {
         return Ok(None);
     }
     Ok(Some(History::open(path)?))
+}
+
+/// The run `choice` names.
+pub(crate) fn read_run(choice: &RunChoice) -> anyhow::Result<RunResult> {
+    load_run(&choice.query, &choice.results_dir)
 }
 
 /// The run `query` names: a results.json or its folder, a run folder under `results_dir`, or

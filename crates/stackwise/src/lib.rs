@@ -10,7 +10,7 @@
 //! - [`run`]: `stackwise run`: the measured comparison, saved as it goes.
 //! - [`verify`]: `stackwise verify`: the contestants checked against the contract.
 //! - [`history`]: `stackwise runs`, `show` and `compare`: the run history read back.
-//! - [`report`]: `stackwise report`: one self-contained HTML file of a run.
+//! - [`html_report`]: `stackwise report`: one self-contained HTML file of a run.
 //! - [`claims`]: `stackwise claims`: the guides' claims checked against a run.
 //! - [`advise`]: `stackwise advise`: a recommendation and a decision record for a profile.
 //! - [`export`]: one module per output format of a load result.
@@ -24,8 +24,8 @@ pub mod cli;
 pub mod defaults;
 pub mod export;
 pub mod history;
+pub mod html_report;
 pub mod load;
-pub mod report;
 pub mod run;
 pub mod settings;
 pub mod verify;
@@ -147,13 +147,13 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Runs(args) => history::runs(&args),
         cli::Command::Show(args) => history::show(&args),
         cli::Command::Compare(args) => history::compare(&args),
-        cli::Command::Report(args) => report::report(&args),
+        cli::Command::Report(args) => html_report::html_report(&args),
         cli::Command::Advise(args) => advise::advise(&args),
         cli::Command::Claims(args) => claims::claims(&args),
         cli::Command::Schema { kind } => {
             match kind {
                 cli::SchemaKind::Run => print!("{}", stackwise_results::json_schema()),
-                cli::SchemaKind::Load => print!("{}", stackwise_engine::report::json_schema()),
+                cli::SchemaKind::Load => print!("{}", stackwise_engine::load_report::json_schema()),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -2,7 +2,6 @@
 //! every requested output. Files are written before anything is printed, so a closed pipe on
 //! stdout cannot lose a result.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -11,14 +10,19 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stackwise_engine::{worker, Live, LoadReport, Plan, Stop};
 
 use crate::cli::{LoadArgs, MergeArgs};
+use crate::settings::load::{LoadSettings, Outputs};
 use crate::{export, settings, usage};
 
 pub fn load(args: &LoadArgs) -> anyhow::Result<ExitCode> {
-    let plan = settings::load_plan(args)?;
+    let LoadSettings {
+        plan,
+        outputs,
+        progress,
+    } = settings::load_settings(args)?;
     settings::fit_descriptors(&plan)?;
     preflight(&plan)?;
     let live = Live::new();
-    let bar = progress_bar(&plan, args.no_progress);
+    let bar = progress_bar(&plan, progress);
     let started = Instant::now();
     let run = worker::run(&plan, &live, || {
         let done = live.done();
@@ -36,12 +40,7 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<ExitCode> {
     .context("the load run failed")?;
     bar.finish_and_clear();
     let report = LoadReport::from_run(&plan, &run).context("cannot encode the histograms")?;
-    emit(
-        &report,
-        args.json,
-        args.output.as_deref(),
-        args.hdr_log.as_deref(),
-    )?;
+    emit(&report, &outputs)?;
     match nothing_answered(&report) {
         // The result is out; the error line says why the run failed.
         Some(why) => Err(anyhow::anyhow!(why)),
@@ -92,8 +91,9 @@ pub fn nothing_answered(report: &LoadReport) -> Option<String> {
 }
 
 pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
-    let shards = args
-        .files
+    let settings = settings::merge_settings(args)?;
+    let shards = settings
+        .shards
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path)
@@ -107,12 +107,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let merged = LoadReport::merge(&shards).map_err(|e| usage(e.to_string()))?;
-    emit(
-        &merged,
-        args.json,
-        args.output.as_deref(),
-        args.hdr_log.as_deref(),
-    )?;
+    emit(&merged, &settings.outputs)?;
     // The shards together answer for the run as one `load` would.
     match nothing_answered(&merged) {
         Some(why) => Err(anyhow::anyhow!(why)),
@@ -133,7 +128,7 @@ fn preflight(plan: &Plan) -> anyhow::Result<()> {
         })
 }
 
-fn progress_bar(plan: &Plan, hidden: bool) -> ProgressBar {
+fn progress_bar(plan: &Plan, shown: bool) -> ProgressBar {
     let (len, template) = match plan.stop {
         Stop::Duration(d) => (
             (d + plan.warmup).as_millis() as u64,
@@ -144,10 +139,10 @@ fn progress_bar(plan: &Plan, hidden: bool) -> ProgressBar {
             "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}",
         ),
     };
-    let target = if hidden {
-        ProgressDrawTarget::hidden()
-    } else {
+    let target = if shown {
         ProgressDrawTarget::stderr_with_hz(10)
+    } else {
+        ProgressDrawTarget::hidden()
     };
     let bar = ProgressBar::with_draw_target(Some(len), target);
     if let Ok(style) = ProgressStyle::with_template(template) {
@@ -157,20 +152,15 @@ fn progress_bar(plan: &Plan, hidden: bool) -> ProgressBar {
     bar
 }
 
-fn emit(
-    report: &LoadReport,
-    json: bool,
-    output: Option<&Path>,
-    hdr_log: Option<&Path>,
-) -> anyhow::Result<()> {
-    if let Some(path) = output {
+fn emit(report: &LoadReport, outputs: &Outputs) -> anyhow::Result<()> {
+    if let Some(path) = &outputs.output {
         std::fs::write(path, export::json::render(report)?)
             .with_context(|| format!("cannot write '{}'", path.display()))?;
     }
-    if let Some(path) = hdr_log {
+    if let Some(path) = &outputs.hdr_log {
         export::hdr_log::write(report, path)?;
     }
-    let text = if json {
+    let text = if outputs.json {
         // The summary shows warnings; with JSON on stdout they still reach the person watching.
         for w in &report.warnings {
             eprintln!("warning: {w}");

@@ -19,7 +19,7 @@ use crate::usage;
 
 /// A run id from the clock: sortable, readable, unique per second.
 fn run_id() -> String {
-    let stamp = stackwise_engine::report::rfc3339(SystemTime::now());
+    let stamp = stackwise_engine::load_report::rfc3339(SystemTime::now());
     stamp
         .replace(['-', ':'], "")
         .replace('T', "-")
@@ -145,7 +145,7 @@ fn write_exports(result: &RunResult, dir: &std::path::Path) -> anyhow::Result<Ve
         Some(file) => Some(crate::advise::advice_for(&file, result)?),
         None => None,
     };
-    let html = stackwise_report::render(result, &crate::report::extras(result, advice.as_ref()));
+    let html = stackwise_html::render(result, &crate::html_report::extras(result, advice.as_ref()));
     std::fs::write(&path, html).with_context(|| format!("cannot write '{}'", path.display()))?;
     written.push(path.display().to_string());
     Ok(written)

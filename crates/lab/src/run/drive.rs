@@ -137,7 +137,7 @@ impl Subject<'_> {
 fn silent(load: &LoadReport) -> Option<String> {
     let s = &load.summary;
     let d = &load.engine.delivery;
-    let closed = load.plan.mode == stackwise_engine::report::Mode::Closed;
+    let closed = load.plan.mode == stackwise_engine::load_report::Mode::Closed;
     (closed && s.requests == 0 && s.errors == 0).then(|| {
         format!(
             "the server stopped answering: no response in the {:.1} s window ({} requests sent \

@@ -304,7 +304,7 @@ pub fn run(
     ) {
         result.calibration.push(c);
     }
-    result.finished_at = Some(stackwise_engine::report::rfc3339(SystemTime::now()));
+    result.finished_at = Some(stackwise_engine::load_report::rfc3339(SystemTime::now()));
     save(&result);
     Ok(result)
 }
@@ -354,7 +354,7 @@ fn fresh(options: &RunOptions, id: &str) -> RunResult {
         schema_version: SCHEMA_VERSION,
         tool: format!("stackwise {}", env!("CARGO_PKG_VERSION")),
         id: id.to_string(),
-        started_at: stackwise_engine::report::rfc3339(SystemTime::now()),
+        started_at: stackwise_engine::load_report::rfc3339(SystemTime::now()),
         finished_at: None,
         quick: p.quick,
         host: host::host(),

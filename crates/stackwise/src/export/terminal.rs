@@ -5,7 +5,7 @@ use std::fmt::Write;
 pub use stackwise_results::fmt::thousands;
 use stackwise_results::fmt::{ms, rate};
 
-use stackwise_engine::report::{Mode, Percentiles, Summary};
+use stackwise_engine::load_report::{Mode, Percentiles, Summary};
 use stackwise_engine::LoadReport;
 
 /// A rate asked for: one decimal, or as given when below one a second (0.001 is not 0.0).

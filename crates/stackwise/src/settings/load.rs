@@ -1,5 +1,6 @@
 //! `stackwise load` resolved: a load [`Plan`] with defaults applied, files read and every value
-//! checked, so the engine never sees a value it cannot run.
+//! checked, so the engine never sees a value it cannot run; and where its result goes, which
+//! `stackwise merge` shares.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,9 +12,76 @@ use stackwise_engine::plan::path_and_query;
 use stackwise_engine::{Load, Plan, RequestSpec, Stop, Target};
 
 use super::duration;
-use crate::cli::LoadArgs;
-use crate::defaults::{DEFAULT_DURATION, DEFAULT_MAX_CONNECTIONS};
+use crate::cli::{LoadArgs, MergeArgs};
+use crate::defaults::{DEFAULT_DURATION, DEFAULT_MAX_CONNECTIONS, DEFAULT_METHOD};
 use crate::usage;
+
+/// Where a load result goes: standard output (a summary, or the JSON result) and the files
+/// asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outputs {
+    /// The JSON result on standard output instead of the summary.
+    pub json: bool,
+    /// A file for the JSON result.
+    pub output: Option<PathBuf>,
+    /// A file for the histograms in HdrHistogram's interval log format.
+    pub hdr_log: Option<PathBuf>,
+}
+
+/// `stackwise load`, validated.
+#[derive(Debug, Clone)]
+pub struct LoadSettings {
+    pub plan: Plan,
+    pub outputs: Outputs,
+    /// A progress bar on standard error.
+    pub progress: bool,
+}
+
+/// `stackwise merge`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeSettings {
+    /// The JSON results of the shards, read in this order.
+    pub shards: Vec<PathBuf>,
+    pub outputs: Outputs,
+}
+
+/// Resolves `stackwise load`'s flags, or a usage error naming what is wrong.
+pub fn load_settings(args: &LoadArgs) -> anyhow::Result<LoadSettings> {
+    Ok(LoadSettings {
+        plan: load_plan(args)?,
+        outputs: outputs(args.json, &args.output, &args.hdr_log)?,
+        progress: !args.no_progress,
+    })
+}
+
+/// Resolves `stackwise merge`'s arguments, or a usage error naming what is wrong.
+pub fn merge_settings(args: &MergeArgs) -> anyhow::Result<MergeSettings> {
+    Ok(MergeSettings {
+        shards: args.files.clone(),
+        outputs: outputs(args.json, &args.output, &args.hdr_log)?,
+    })
+}
+
+/// The outputs, refusing one file named for both, where the second write would erase the first.
+fn outputs(
+    json: bool,
+    output: &Option<PathBuf>,
+    hdr_log: &Option<PathBuf>,
+) -> anyhow::Result<Outputs> {
+    if let (Some(o), Some(h)) = (output, hdr_log) {
+        if o == h {
+            return Err(usage(format!(
+                "invalid --hdr-log '{}': -o writes the JSON result to the same file",
+                h.display()
+            )));
+        }
+    }
+    Ok(Outputs {
+        json,
+        output: output.clone(),
+        hdr_log: hdr_log.clone(),
+    })
+}
 
 /// Resolves `args` into a plan, or a usage error naming what is wrong.
 pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
@@ -157,7 +225,7 @@ fn one() -> u32 {
 }
 
 fn get() -> String {
-    "GET".to_string()
+    DEFAULT_METHOD.to_string()
 }
 
 fn read_mix(path: &Path, target: &Target) -> anyhow::Result<Vec<RequestSpec>> {
@@ -258,6 +326,53 @@ mod tests {
         assert!(usage_message(&["http://127.0.0.1:1/", "-H", "nocolon"]).contains("nocolon"));
         assert!(usage_message(&["http://127.0.0.1:1/", "--cpus", "9999"]).contains("9999"));
         assert!(usage_message(&["http://127.0.0.1:1/", "-c", "0"]).contains("connections"));
+    }
+
+    #[test]
+    fn outputs_of_load_and_merge_are_resolved_alike() {
+        let cli = crate::cli::Cli::try_parse_from([
+            "stackwise",
+            "load",
+            "http://127.0.0.1:1/",
+            "--json",
+            "-o",
+            "r.json",
+            "--no-progress",
+        ])
+        .unwrap();
+        let crate::cli::Command::Load(a) = cli.command else {
+            unreachable!()
+        };
+        let s = load_settings(&a).unwrap();
+        assert!(!s.progress);
+        assert_eq!(
+            s.outputs,
+            Outputs {
+                json: true,
+                output: Some(PathBuf::from("r.json")),
+                hdr_log: None
+            }
+        );
+        let cli = crate::cli::Cli::try_parse_from([
+            "stackwise",
+            "merge",
+            "a.json",
+            "b.json",
+            "-o",
+            "m.json",
+            "--hdr-log",
+            "m.json",
+        ])
+        .unwrap();
+        let crate::cli::Command::Merge(a) = cli.command else {
+            unreachable!()
+        };
+        let err = merge_settings(&a).unwrap_err();
+        assert!(err.is::<crate::UsageError>());
+        assert_eq!(
+            err.to_string(),
+            "invalid --hdr-log 'm.json': -o writes the JSON result to the same file"
+        );
     }
 
     #[test]

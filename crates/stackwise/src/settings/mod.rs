@@ -5,7 +5,10 @@
 //!
 //! # Layout
 //!
-//! - [`load`]: `stackwise load` into a load plan (files read, limits checked).
+//! - [`load`]: `stackwise load` into a load plan (files read, limits checked) and where its
+//!   result goes; `stackwise merge`'s shards and outputs.
+//! - [`history`]: `stackwise runs`, `show`, `compare` and `claims`: which runs, from which
+//!   folder, in which format.
 //! - [`advise`]: `stackwise advise` and `stackwise report`: the profile, the run, where the
 //!   decision record and the page go.
 //! - [`lab`]: `stackwise verify` and `stackwise run` into [`lab::VerifySettings`] and
@@ -19,6 +22,7 @@
 //! [`UsageError`]: crate::UsageError
 
 pub mod advise;
+pub mod history;
 pub mod lab;
 pub mod load;
 
@@ -30,7 +34,7 @@ use stackwise_engine::cpu::{online_cpus, parse_cpu_list};
 use crate::usage;
 
 pub use lab::{run_settings, verify_settings, LabSettings, RunSettings, VerifySettings};
-pub use load::{fit_descriptors, load_plan};
+pub use load::{fit_descriptors, load_plan, load_settings, merge_settings};
 
 /// The one way a duration is read from the command line: humantime's syntax (`10s`, `500ms`,
 /// `1m`), surrounding space ignored, and a one-line usage error naming `flag` otherwise.

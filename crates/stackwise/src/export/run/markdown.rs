@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::report::{Align, Block, Grid};
+use super::blocks::{Align, Block, Grid};
 
 pub(super) fn render(blocks: &[Block]) -> String {
     let mut out = String::new();

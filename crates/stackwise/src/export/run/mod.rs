@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //!
-//! - [`report`]: what the two human formats say, built once as blocks of text and grids, so the
+//! - [`blocks`]: what the two human formats say, built once as blocks of text and grids, so the
 //!   terminal table and Markdown cannot drift apart.
 //! - [`table`]: those blocks as aligned plain text for a terminal.
 //! - [`markdown`]: those blocks as GitHub Markdown, for a pull request, an issue or an ADR.
@@ -14,10 +14,10 @@
 //! Every figure comes from [`stackwise_results::summary`], so all four agree with each other and
 //! with the advisor.
 
+mod blocks;
 mod csv;
 mod json;
 mod markdown;
-mod report;
 mod table;
 
 use std::fmt;
@@ -99,8 +99,8 @@ impl FromStr for RunFormat {
 pub fn render(r: &RunResult, format: RunFormat) -> String {
     let view = View::new(r);
     match format {
-        RunFormat::Table => table::render(&report::build(&view)),
-        RunFormat::Markdown => markdown::render(&report::build(&view)),
+        RunFormat::Table => table::render(&blocks::build(&view)),
+        RunFormat::Markdown => markdown::render(&blocks::build(&view)),
         RunFormat::Csv => csv::render(&view),
         RunFormat::Json => json::render(&view),
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::report::{Align, Block, Grid};
+use super::blocks::{Align, Block, Grid};
 
 /// Facts are labelled in a column this wide.
 const LABEL: usize = 10;

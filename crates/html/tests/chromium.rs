@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use stackwise_report::{render, Extras};
+use stackwise_html::{render, Extras};
 
 /// How long one browser run may take before the test gives up on it.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);

@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::Value;
-use stackwise_report::{render, Extras, QUICK_BANNER, UNFINISHED_BANNER};
+use stackwise_html::{render, Extras, QUICK_BANNER, UNFINISHED_BANNER};
 use stackwise_results::summary::{self, Cell};
 use stackwise_results::RunResult;
 
@@ -172,7 +172,7 @@ fn the_embedded_data_is_the_summary() {
     let cells = summary::cells(&r);
     let data = embedded(&html(&r));
     assert_eq!(data["run"]["id"], r.id.as_str());
-    assert_eq!(data["data_version"], stackwise_report::DATA_VERSION);
+    assert_eq!(data["data_version"], stackwise_html::DATA_VERSION);
     assert_eq!(data["cells"].as_array().unwrap().len(), cells.len());
     for (c, v) in cells.iter().zip(data["cells"].as_array().unwrap()) {
         assert_eq!(v["stack"], c.stack.as_str());
@@ -341,7 +341,7 @@ fn extras_fill_their_sections_or_name_the_command() {
 
 #[test]
 fn markdown_fragments_keep_tables_and_never_pass_markup_through() {
-    let html = stackwise_report::markdown_fragment(
+    let html = stackwise_html::markdown_fragment(
         "## Claims\n\n| claim | verdict |\n|---|---|\n| fast <script>x()</script> | holds |\n",
     );
     assert!(

@@ -2,21 +2,21 @@
 //! so the run's folder holds everything to mail around.
 //!
 //! The run is named as `stackwise show` names it; the page itself is
-//! [`stackwise_report::render`]'s, with the claims checked against the run and, given a
+//! [`stackwise_html::render`]'s, with the claims checked against the run and, given a
 //! profile, the recommendation.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use stackwise_report::{markdown_fragment, render, Extras};
+use stackwise_html::{markdown_fragment, render, Extras};
 use stackwise_results::RunResult;
 
 use crate::cli::ReportArgs;
 use crate::history::load_run;
 use crate::settings::advise::report_settings;
 
-pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+pub fn html_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let settings = report_settings(args);
     let result = load_run(&settings.run, &settings.results_dir)?;
     let path = match &settings.output {
