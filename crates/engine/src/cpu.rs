@@ -135,9 +135,9 @@ mod tests {
     fn interrupt_and_softirq_time_is_not_busy_steal_is() {
         // user nice system idle iowait irq softirq steal
         let fields = [100, 0, 50, 800, 10, 5, 25, 10];
-        assert_eq!(super::busy_of(&fields), (160, 1000));
+        assert_eq!(busy_of(&fields), (160, 1000));
         // A kernel that reports only the first four.
-        assert_eq!(super::busy_of(&[100, 0, 50, 850]), (150, 1000));
+        assert_eq!(busy_of(&[100, 0, 50, 850]), (150, 1000));
     }
 
     use super::*;

@@ -201,7 +201,7 @@ fn load_p_ms(
 fn latency_ms(
     load: &stackwise_engine::LoadReport,
     scenario: &str,
-    p: impl Fn(&stackwise_engine::report::Latency) -> u64,
+    p: impl Fn(&stackwise_engine::load_report::Latency) -> u64,
 ) -> f64 {
     let us = match latency_tag(scenario).and_then(|tag| load.tags.iter().find(|x| x.tag == tag)) {
         Some(tag) => p(&tag.summary.latency),
