@@ -15,7 +15,9 @@ use crate::{export, settings, usage};
 
 pub fn load(args: &LoadArgs) -> anyhow::Result<ExitCode> {
     let plan = settings::load_plan(args)?;
-    settings::fit_descriptors(&plan)?;
+    if let Some(note) = settings::fit_descriptors(&plan)? {
+        eprintln!("stackwise: {note}");
+    }
     preflight(&plan)?;
     let live = Live::new();
     let bar = progress_bar(&plan, args.no_progress);
@@ -76,6 +78,10 @@ pub fn nothing_answered(report: &LoadReport) -> Option<String> {
         .map(|(k, n)| {
             let hint = match k.as_str() {
                 "protocol" => " (the server's answers were not HTTP/1.1)",
+                "upgrade" => " (the server refused the WebSocket upgrade)",
+                "handshake" => " (the server's 101 was not a WebSocket handshake)",
+                "framing" => " (the server's WebSocket frames broke the protocol)",
+                "mismatch" => " (the echo was not the message sent)",
                 "descriptors" => " (the engine ran out of file descriptors)",
                 _ => "",
             };
@@ -120,7 +126,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Fails fast, with a one-line error, when the target does not accept connections at all.
+/// Fails fast, with a one-line error, when the target does not accept connections at all, or
+/// (ws://) refuses the WebSocket upgrade.
 fn preflight(plan: &Plan) -> anyhow::Result<()> {
     let addr = plan.target.addr();
     std::net::TcpStream::connect_timeout(&addr, plan.connect_timeout)
@@ -130,7 +137,17 @@ fn preflight(plan: &Plan) -> anyhow::Result<()> {
                 "cannot connect to {} ({addr}): {e}",
                 plan.target.display_url()
             ))
-        })
+        })?;
+    if let Some(ws) = &plan.ws {
+        let path = ws.path.replace("{room}", "0");
+        // Long enough for a slow server's first answer, short enough to fail fast.
+        let wait = plan
+            .connect_timeout
+            .max(plan.request_timeout.min(Duration::from_secs(5)));
+        stackwise_engine::ws::probe(addr, &plan.target.host, &path, wait)
+            .map_err(|e| usage(format!("{}: {e}", plan.target.display_url())))?;
+    }
+    Ok(())
 }
 
 fn progress_bar(plan: &Plan, hidden: bool) -> ProgressBar {

@@ -1,0 +1,543 @@
+//! WebSocket connections: the opening handshake, frames in and out, and what broadcast
+//! messages carry.
+//!
+//! The handshake is written here rather than borrowed, because how a server refuses it is a
+//! result: a status other than 101, a 101 that is not a WebSocket handshake, or a close are
+//! each an error of their own kind. It never offers an extension, so per-message compression is
+//! never negotiated. Frames are read and written by `fastwebsockets`: the reader and the writer
+//! of one connection are separate halves over the same socket, so a room member can publish
+//! while it receives; the writer half serialises every frame, pongs included, so frames never
+//! interleave.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use base64::Engine as _;
+use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket, WebSocketError};
+use sha1::{Digest, Sha1};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+use crate::record::ErrorKind;
+
+/// The GUID RFC 6455 appends to the key to prove the server read the handshake.
+const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/// Longest handshake answer read; anything longer is not a WebSocket server's answer.
+const MAX_HANDSHAKE: usize = 16 * 1024;
+/// Largest message accepted from the server.
+const MAX_MESSAGE: usize = 16 << 20;
+
+/// How a handshake failed, with what a person needs to know to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandshakeError {
+    pub kind: ErrorKind,
+    pub detail: String,
+}
+
+impl std::fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+/// One socket shared by the two halves of a connection. Reading and writing need only `&self`
+/// on a tokio socket, so neither half waits for the other.
+#[derive(Debug)]
+pub(crate) struct Side {
+    stream: Rc<TcpStream>,
+    /// Bytes read with the handshake answer that belong to the first frames.
+    early: Vec<u8>,
+}
+
+impl AsyncRead for Side {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.early.is_empty() {
+            let n = this.early.len().min(buf.remaining());
+            buf.put_slice(&this.early[..n]);
+            this.early.drain(..n);
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            ready!(this.stream.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            match this.stream.try_read(unfilled) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Side {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.stream.poll_write_ready(cx))?;
+            match self.stream.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The sending half: every frame of the connection leaves through it, one at a time.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    side: Mutex<(Side, Vec<u8>)>,
+}
+
+impl Writer {
+    /// Sends one whole frame, masked as a client must.
+    pub(crate) async fn send(&self, opcode: OpCode, payload: &[u8]) -> Result<(), ErrorKind> {
+        let mut frame = Frame::new(
+            true,
+            opcode,
+            Some(fastrand::u32(..).to_ne_bytes()),
+            Payload::Borrowed(payload),
+        );
+        // With a mask set, this applies it.
+        frame.mask();
+        let mut guard = self.side.lock().await;
+        let (side, buf) = &mut *guard;
+        let bytes = frame.write(buf);
+        side.write_all(bytes)
+            .await
+            .map_err(|e| ErrorKind::of_io(&e))
+    }
+}
+
+/// The receiving half.
+pub(crate) struct Reader {
+    ws: WebSocket<Side>,
+    writer: Rc<Writer>,
+    /// A message arriving in several frames, until its last.
+    partial: Vec<u8>,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    /// The next text or binary message, its payload passed to `on_message`. Pings are answered
+    /// and pongs skipped on the way; a close from the server is answered and is an error
+    /// ([`ErrorKind::Closed`]).
+    pub(crate) async fn next<T>(
+        &mut self,
+        mut on_message: impl FnMut(&[u8]) -> T,
+    ) -> Result<T, ErrorKind> {
+        loop {
+            let frame = self.ws.read_frame().await.map_err(kind_of)?;
+            match frame.opcode {
+                OpCode::Ping => self.writer.send(OpCode::Pong, &frame.payload).await?,
+                OpCode::Pong => {}
+                OpCode::Close => {
+                    let _ = self.writer.send(OpCode::Close, &[]).await;
+                    return Err(ErrorKind::Closed);
+                }
+                OpCode::Text | OpCode::Binary if frame.fin && self.partial.is_empty() => {
+                    return Ok(on_message(&frame.payload));
+                }
+                OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                    let first = frame.opcode != OpCode::Continuation;
+                    if first != self.partial.is_empty() && !(first && frame.payload.is_empty()) {
+                        return Err(ErrorKind::Framing);
+                    }
+                    if self.partial.len() + frame.payload.len() > MAX_MESSAGE {
+                        return Err(ErrorKind::Framing);
+                    }
+                    self.partial.extend_from_slice(&frame.payload);
+                    if frame.fin {
+                        let out = on_message(&self.partial);
+                        self.partial.clear();
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An open WebSocket connection, in its two halves.
+#[derive(Debug)]
+pub(crate) struct WsConn {
+    pub(crate) reader: Reader,
+    pub(crate) writer: Rc<Writer>,
+}
+
+/// What a frame error means for the report.
+fn kind_of(e: WebSocketError) -> ErrorKind {
+    match e {
+        WebSocketError::IoError(e) => ErrorKind::of_io(&e),
+        WebSocketError::UnexpectedEOF | WebSocketError::ConnectionClosed => ErrorKind::Closed,
+        _ => ErrorKind::Framing,
+    }
+}
+
+/// The upgrade request for `path` on `host`, with `key`. No `Sec-WebSocket-Extensions`: the
+/// client never offers per-message compression.
+pub fn upgrade_request(host: &str, path: &str, key: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
+/// The `Sec-WebSocket-Accept` a server must answer to `key`.
+pub fn accept_for(key: &str) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+fn refused(kind: ErrorKind, detail: impl Into<String>) -> HandshakeError {
+    HandshakeError {
+        kind,
+        detail: detail.into(),
+    }
+}
+
+/// Connects to `addr` and performs the opening handshake for `path`, each step within
+/// `timeout`.
+pub(crate) async fn open(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<WsConn, HandshakeError> {
+    let stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return Err(refused(
+                ErrorKind::of_connect(&e),
+                format!("cannot connect to {addr}: {e}"),
+            ))
+        }
+        Err(_) => {
+            return Err(refused(
+                ErrorKind::ConnectTimeout,
+                format!("no connection to {addr} within {connect_timeout:?}"),
+            ))
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    match tokio::time::timeout(timeout, handshake(stream, host, path)).await {
+        Ok(result) => result,
+        Err(_) => Err(refused(
+            ErrorKind::Timeout,
+            format!("the server did not answer the WebSocket upgrade within {timeout:?}"),
+        )),
+    }
+}
+
+async fn handshake(
+    mut stream: TcpStream,
+    host: &str,
+    path: &str,
+) -> Result<WsConn, HandshakeError> {
+    let io_error = |e: io::Error| {
+        refused(
+            ErrorKind::of_io(&e),
+            format!("the WebSocket upgrade failed: {e}"),
+        )
+    };
+    let key = base64::engine::general_purpose::STANDARD.encode(fastrand::u128(..).to_ne_bytes());
+    stream
+        .write_all(upgrade_request(host, path, &key).as_bytes())
+        .await
+        .map_err(io_error)?;
+    let mut buf = Vec::with_capacity(512);
+    let used = loop {
+        if buf.len() >= MAX_HANDSHAKE {
+            return Err(refused(
+                ErrorKind::Handshake,
+                "the answer to the WebSocket upgrade has no end to its headers",
+            ));
+        }
+        stream.readable().await.map_err(io_error)?;
+        let mut chunk = [0u8; 1024];
+        let n = match stream.try_read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(io_error(e)),
+        };
+        if n == 0 {
+            return Err(refused(
+                ErrorKind::Closed,
+                "the server closed the connection instead of answering the WebSocket upgrade",
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&buf) {
+            Ok(httparse::Status::Partial) => continue,
+            Err(e) => {
+                return Err(refused(
+                    ErrorKind::Handshake,
+                    format!("the answer to the WebSocket upgrade is not HTTP: {e}"),
+                ))
+            }
+            Ok(httparse::Status::Complete(used)) => {
+                check_answer(&response, &key)?;
+                break used;
+            }
+        }
+    };
+    let stream = Rc::new(stream);
+    let writer = Rc::new(Writer {
+        side: Mutex::new((
+            Side {
+                stream: stream.clone(),
+                early: Vec::new(),
+            },
+            Vec::new(),
+        )),
+    });
+    let mut ws = WebSocket::after_handshake(
+        Side {
+            stream,
+            early: buf.split_off(used),
+        },
+        Role::Client,
+    );
+    // Pings, pongs and closes are answered through the writer, so frames never interleave.
+    ws.set_auto_pong(false);
+    ws.set_auto_close(false);
+    ws.set_max_message_size(MAX_MESSAGE);
+    Ok(WsConn {
+        reader: Reader {
+            ws,
+            writer: writer.clone(),
+            partial: Vec::new(),
+        },
+        writer,
+    })
+}
+
+/// Whether `response` accepts the upgrade asked for with `key`.
+fn check_answer(response: &httparse::Response<'_, '_>, key: &str) -> Result<(), HandshakeError> {
+    let status = response.code.unwrap_or(0);
+    if status != 101 {
+        return Err(refused(
+            ErrorKind::Upgrade,
+            format!(
+                "the server refused the WebSocket upgrade: it answered HTTP {status} {}",
+                response.reason.unwrap_or("")
+            ),
+        ));
+    }
+    let header = |name: &str| {
+        response
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+    };
+    let bad = |why: String| Err(refused(ErrorKind::Handshake, why));
+    if !header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")) {
+        return bad("the server answered 101 without 'Upgrade: websocket'".into());
+    }
+    if header("sec-websocket-accept").as_deref() != Some(accept_for(key).as_str()) {
+        return bad("the server's Sec-WebSocket-Accept does not match the key sent".into());
+    }
+    if let Some(ext) = header("sec-websocket-extensions") {
+        return bad(format!(
+            "the server answered with extensions no one asked for: '{ext}'"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `url`'s server accepts a WebSocket upgrade on `path`, once, before a run, so a
+/// wrong URL is one clear line rather than a run of errors.
+pub fn probe(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<(), HandshakeError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| refused(ErrorKind::Io, e.to_string()))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async {
+        let conn = open(addr, host, path, timeout, timeout).await?;
+        let _ = conn
+            .writer
+            .send(OpCode::Close, &1000u16.to_be_bytes())
+            .await;
+        Ok(())
+    })
+}
+
+/// What a broadcast message carries, in its first bytes, as text: the run it belongs to, the
+/// sender, its sequence number, when it was meant to leave and left, in nanoseconds since the
+/// run's start, and the part of the measured window it counts in. The rest is padding to the
+/// message size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Tells this process's messages from another's in the same room.
+    pub run: u32,
+    /// The sender's number over the whole run (room by room).
+    pub sender: u32,
+    pub seq: u64,
+    pub intended_ns: u64,
+    pub sent_ns: u64,
+    /// The part of the measured window it counts in, from 1; 0 for a warm-up message. The
+    /// sender decides, as it does for every request.
+    pub window: u32,
+}
+
+impl Stamp {
+    /// Writes the stamp into `out`, padded with `.` to `size` bytes.
+    pub fn write(&self, size: usize, out: &mut Vec<u8>) {
+        use std::io::Write;
+        out.clear();
+        let _ = write!(
+            out,
+            "sw {:08x} {} {} {} {} {} ",
+            self.run, self.sender, self.seq, self.intended_ns, self.sent_ns, self.window
+        );
+        if out.len() < size {
+            out.resize(size, b'.');
+        }
+    }
+
+    /// The stamp at the start of `message`, if it has one.
+    pub fn read(message: &[u8]) -> Option<Stamp> {
+        let head = message.get(..message.len().min(128))?;
+        let text = std::str::from_utf8(head).ok().or_else(|| {
+            // The padding may be cut anywhere; the stamp itself is ASCII.
+            let end = head
+                .iter()
+                .position(|b| !b.is_ascii())
+                .unwrap_or(head.len());
+            std::str::from_utf8(&head[..end]).ok()
+        })?;
+        let mut parts = text.split(' ');
+        if parts.next()? != "sw" {
+            return None;
+        }
+        let run = u32::from_str_radix(parts.next()?, 16).ok()?;
+        let mut num = || parts.next()?.parse::<u64>().ok();
+        Some(Stamp {
+            run,
+            sender: u32::try_from(num()?).ok()?,
+            seq: num()?,
+            intended_ns: num()?,
+            sent_ns: num()?,
+            window: u32::try_from(num()?).ok()?,
+        })
+    }
+}
+
+/// What one member of a room has seen of one sender: which sequence numbers, to tell
+/// duplicates, and the highest, to tell messages that arrive out of order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Seen {
+    bits: Vec<u64>,
+    highest: Option<u64>,
+}
+
+/// How a message stands against what was seen before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    First { in_order: bool },
+    Duplicate,
+}
+
+impl Seen {
+    pub(crate) fn arrive(&mut self, seq: u64) -> Arrival {
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if self.bits.len() <= word {
+            self.bits.resize(word + 1, 0);
+        }
+        if self.bits[word] & (1 << bit) != 0 {
+            return Arrival::Duplicate;
+        }
+        self.bits[word] |= 1 << bit;
+        let in_order = self.highest.is_none_or(|h| seq > h);
+        self.highest = Some(self.highest.map_or(seq, |h| h.max(seq)));
+        Arrival::First { in_order }
+    }
+}
+
+/// Per-connection state of room membership, kept apart from the connection so it is not lost
+/// when a task is cancelled.
+pub(crate) type SeenBySender = Rc<RefCell<Vec<Seen>>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_key_matches_the_rfc_example() {
+        // RFC 6455, section 1.3.
+        assert_eq!(
+            accept_for("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        let request = upgrade_request("h:1", "/ws/echo", "k");
+        assert!(!request.to_ascii_lowercase().contains("extensions"));
+    }
+
+    #[test]
+    fn stamps_round_trip_and_pad() {
+        let s = Stamp {
+            run: 0xdead_beef,
+            sender: 7,
+            seq: 123_456,
+            intended_ns: 9_000_000_000,
+            sent_ns: 9_000_000_100,
+            window: 1,
+        };
+        let mut out = Vec::new();
+        s.write(128, &mut out);
+        assert_eq!(out.len(), 128);
+        assert_eq!(Stamp::read(&out), Some(s));
+        assert_eq!(Stamp::read(b"hello"), None);
+    }
+
+    #[test]
+    fn arrivals_tell_duplicates_and_order() {
+        let mut seen = Seen::default();
+        assert_eq!(seen.arrive(0), Arrival::First { in_order: true });
+        assert_eq!(seen.arrive(2), Arrival::First { in_order: true });
+        assert_eq!(seen.arrive(1), Arrival::First { in_order: false });
+        assert_eq!(seen.arrive(2), Arrival::Duplicate);
+        assert_eq!(seen.arrive(200), Arrival::First { in_order: true });
+    }
+}
