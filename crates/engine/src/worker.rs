@@ -977,17 +977,13 @@ async fn drive(shared: &Shared, g: usize) {
 /// WebSocket idle: keeps an opened connection, answering pings, until the run ends; a
 /// connection lost before then is counted by kind.
 async fn hold(mut c: Conn, shared: Rc<Shared>) {
-    let Link::Ws { ws, .. } = &mut c.link else {
+    let Link::Held(idle) = &mut c.link else {
         return;
     };
     // A message in an idle hold is not expected, and not an error; only a loss is.
-    loop {
-        if let Err(kind) = ws.reader.next(|_| ()).await {
-            *shared.rec(0).hold_errors.entry(kind).or_default() += 1;
-            shared.live.errors.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-    }
+    let kind = idle.hold().await;
+    *shared.rec(0).hold_errors.entry(kind).or_default() += 1;
+    shared.live.errors.fetch_add(1, Ordering::Relaxed);
 }
 
 /// WebSocket broadcast: receives every message of member `g`'s room and records each delivery
@@ -1193,7 +1189,7 @@ async fn connect(shared: &Shared, g: usize) -> Result<Conn, ErrorKind> {
                             notify: Notify::new(),
                         })
                     });
-                    let WsConn { reader, writer } = conn;
+                    let WsConn { reader, writer, .. } = conn;
                     let listening = own.clone();
                     // The member listens for as long as the run lasts, on its own task.
                     let me = shared.self_rc();
@@ -1207,11 +1203,7 @@ async fn connect(shared: &Shared, g: usize) -> Result<Conn, ErrorKind> {
                         seq: shared.member(g).1,
                     }
                 }
-                Role::Opener => Link::Ws {
-                    ws: conn,
-                    message: Vec::new(),
-                    seq: 0,
-                },
+                Role::Opener => Link::Held(conn.into_idle()),
                 Role::Exchange => Link::Ws {
                     ws: conn,
                     message: vec![b'x'; w.message_size],
@@ -1247,13 +1239,15 @@ struct Conn {
 /// What an open connection speaks.
 enum Link {
     Http(Http),
-    /// WebSocket echo, or a held idle connection.
+    /// WebSocket echo.
     Ws {
         ws: WsConn,
         /// The next message: its first bytes are rewritten with a sequence number each time.
         message: Vec<u8>,
         seq: u64,
     },
+    /// WebSocket idle: held open.
+    Held(ws::Idle),
     /// WebSocket broadcast publisher: it writes here; its member task receives.
     Publish {
         writer: Rc<ws::Writer>,
@@ -1287,6 +1281,7 @@ impl Conn {
                 http.exchange(&shared.requests[tag], shared.heads[tag], &shared.scratch)
                     .await
             }
+            Link::Held(_) => Err(ErrorKind::Io),
             Link::Ws { ws, message, seq } => {
                 // The echo must be this message: a sequence number tells it from an earlier one.
                 *seq += 1;

@@ -192,6 +192,95 @@ impl Reader {
 pub(crate) struct WsConn {
     pub(crate) reader: Reader,
     pub(crate) writer: Rc<Writer>,
+    stream: Rc<TcpStream>,
+}
+
+impl WsConn {
+    /// The connection as an idle one is held: without a read buffer until the server sends
+    /// something, so that 10,000 held connections cost little more than their sockets.
+    pub(crate) fn into_idle(self) -> Idle {
+        let side = self.reader.ws.into_inner();
+        let reader = (!side.early.is_empty()).then(|| {
+            let mut ws = WebSocket::after_handshake(side, Role::Client);
+            ws.set_auto_pong(false);
+            ws.set_auto_close(false);
+            Reader {
+                ws,
+                writer: self.writer.clone(),
+                partial: Vec::new(),
+            }
+        });
+        Idle {
+            stream: self.stream,
+            writer: self.writer,
+            reader,
+        }
+    }
+}
+
+/// A held idle connection.
+#[derive(Debug)]
+pub(crate) struct Idle {
+    stream: Rc<TcpStream>,
+    writer: Rc<Writer>,
+    /// A full reader, once the server has sent anything but a ping.
+    reader: Option<Reader>,
+}
+
+impl Idle {
+    /// Keeps the connection open, answering pings, until the server ends it; returns why.
+    /// A ping or a close is read from a peek, without a buffer; anything else gets a full
+    /// reader from then on, which reads it from its first byte, since a peek consumes nothing.
+    pub(crate) async fn hold(&mut self) -> ErrorKind {
+        loop {
+            if let Some(reader) = self.reader.as_mut() {
+                if let Err(kind) = reader.next(|_| ()).await {
+                    return kind;
+                }
+                continue;
+            }
+            let mut head = [0u8; 2 + 125];
+            let n = match self.stream.peek(&mut head).await {
+                Ok(0) => return ErrorKind::Closed,
+                Ok(n) => n,
+                Err(e) => return ErrorKind::of_io(&e),
+            };
+            // Unmasked, final, no reserved bits, a control frame whole in the peek.
+            let (b0, b1) = (head[0], head.get(1).copied().unwrap_or(0x80));
+            let len = usize::from(b1 & 0x7f);
+            let whole = n >= 2 && b0 & 0xf0 == 0x80 && b1 & 0x80 == 0 && len <= 125 && n >= 2 + len;
+            let opcode = b0 & 0x0f;
+            if whole && (opcode == 0x9 || opcode == 0x8) {
+                // Exactly this frame leaves the socket.
+                if let Err(e) = self.stream.try_read(&mut head[..2 + len]) {
+                    return ErrorKind::of_io(&e);
+                }
+                if opcode == 0x8 {
+                    let _ = self.writer.send(OpCode::Close, &[]).await;
+                    return ErrorKind::Closed;
+                }
+                if let Err(kind) = self.writer.send(OpCode::Pong, &head[2..2 + len]).await {
+                    return kind;
+                }
+                continue;
+            }
+            let mut ws = WebSocket::after_handshake(
+                Side {
+                    stream: self.stream.clone(),
+                    early: Vec::new(),
+                },
+                Role::Client,
+            );
+            ws.set_auto_pong(false);
+            ws.set_auto_close(false);
+            ws.set_max_message_size(MAX_MESSAGE);
+            self.reader = Some(Reader {
+                ws,
+                writer: self.writer.clone(),
+                partial: Vec::new(),
+            });
+        }
+    }
 }
 
 /// What a frame error means for the report.
@@ -316,6 +405,7 @@ async fn handshake(
         }
     };
     let stream = Rc::new(stream);
+    let held = stream.clone();
     let writer = Rc::new(Writer {
         side: Mutex::new((
             Side {
@@ -343,6 +433,7 @@ async fn handshake(
             partial: Vec::new(),
         },
         writer,
+        stream: held,
     })
 }
 

@@ -298,7 +298,7 @@ fn broken_framing_is_counted_as_framing() {
 }
 
 #[test]
-fn idle_opens_every_connection_and_holds_it() {
+fn idle_opens_every_connection_holds_it_and_answers_pings() {
     let server = start_ws(WsBehaviour::Idle);
     let mut p = ws_plan(
         &server.url("/ws/echo"),
@@ -316,6 +316,8 @@ fn idle_opens_every_connection_and_holds_it() {
     let i = r.ws.as_ref().unwrap().idle.clone().unwrap();
     assert_eq!(r.summary.requests, 300, "{:?}", r.summary.error_kinds);
     assert_eq!(i.held, 300, "{i:?}");
+    // Each held connection answered the server's ping.
+    assert_eq!(server.pongs.load(std::sync::atomic::Ordering::Relaxed), 300);
     assert!(i.lost_in_hold.is_empty());
     assert_eq!(r.ws.unwrap().handshake.count, 300);
     // 0.3 s of ramp and 0.5 s of hold.

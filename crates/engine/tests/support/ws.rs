@@ -41,7 +41,8 @@ pub enum WsBehaviour {
     Close,
     /// Accepts the upgrade, then sends a frame with its reserved bits set.
     BrokenFrame,
-    /// Accepts the upgrade and then says nothing, answering pings, until the client leaves.
+    /// Accepts the upgrade and then says nothing until the client leaves, except one ping
+    /// 100 ms after the upgrade; pongs are counted.
     Idle,
 }
 
@@ -61,6 +62,8 @@ pub struct WsServer {
     pub addr: SocketAddr,
     /// Upgrades accepted.
     pub upgrades: Arc<AtomicU64>,
+    /// Idle: pongs received.
+    pub pongs: Arc<AtomicU64>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -99,6 +102,8 @@ pub fn start_ws(behaviour: WsBehaviour) -> WsServer {
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let upgrades = Arc::new(AtomicU64::new(0));
     let up = upgrades.clone();
+    let pongs = Arc::new(AtomicU64::new(0));
+    let pongs_seen = pongs.clone();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -109,7 +114,8 @@ pub fn start_ws(behaviour: WsBehaviour) -> WsServer {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             addr_tx.send(listener.local_addr().unwrap()).unwrap();
             let rooms = Arc::new(Rooms::default());
-            let echoed = Arc::new(AtomicU64::new(0));
+            // Echo counts the messages it echoed (to stall once); idle counts pongs.
+            let counted = pongs_seen;
             let serve = async {
                 loop {
                     let Ok((stream, _)) = listener.accept().await else {
@@ -117,9 +123,9 @@ pub fn start_ws(behaviour: WsBehaviour) -> WsServer {
                     };
                     let _ = stream.set_nodelay(true);
                     let b = behaviour.clone();
-                    let (rooms, up, echoed) = (rooms.clone(), up.clone(), echoed.clone());
+                    let (rooms, up, counted) = (rooms.clone(), up.clone(), counted.clone());
                     tokio::spawn(async move {
-                        let _ = serve_one(stream, b, rooms, up, echoed).await;
+                        let _ = serve_one(stream, b, rooms, up, counted).await;
                     });
                 }
             };
@@ -132,6 +138,7 @@ pub fn start_ws(behaviour: WsBehaviour) -> WsServer {
     WsServer {
         addr: addr_rx.recv().unwrap(),
         upgrades,
+        pongs,
         shutdown: Some(shutdown_tx),
         thread: Some(thread),
     }
@@ -171,7 +178,7 @@ async fn serve_one(
     behaviour: WsBehaviour,
     rooms: Arc<Rooms>,
     upgrades: Arc<AtomicU64>,
-    echoed: Arc<AtomicU64>,
+    counted: Arc<AtomicU64>,
 ) -> Option<()> {
     if let WsBehaviour::Close = behaviour {
         let _ = read_upgrade(&mut stream).await;
@@ -208,7 +215,7 @@ async fn serve_one(
                 let frame = ws.read_frame().await.ok()?;
                 match frame.opcode {
                     OpCode::Text | OpCode::Binary => {
-                        let n = echoed.fetch_add(1, Ordering::Relaxed);
+                        let n = counted.fetch_add(1, Ordering::Relaxed);
                         if let Some((after, stall)) = stall_after {
                             if n == after {
                                 tokio::time::sleep(stall).await;
@@ -223,10 +230,23 @@ async fn serve_one(
         }
         WsBehaviour::Idle => {
             let mut ws = WebSocket::after_handshake(stream, Role::Server);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            ws.write_frame(Frame::new(
+                true,
+                OpCode::Ping,
+                None,
+                Payload::Borrowed(b"are you there"),
+            ))
+            .await
+            .ok()?;
             loop {
                 let frame = ws.read_frame().await.ok()?;
-                if frame.opcode == OpCode::Close {
-                    return None;
+                match frame.opcode {
+                    OpCode::Close => return None,
+                    OpCode::Pong if &frame.payload[..] == b"are you there" => {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
                 }
             }
         }
