@@ -1223,6 +1223,15 @@ async fn connect(shared: &Shared, g: usize) -> Result<Conn, ErrorKind> {
     })
 }
 
+/// Writes `seq` in decimal over the first (up to 20) bytes of `message`, zero-padded.
+fn stamp_sequence(message: &mut [u8], mut seq: u64) {
+    let n = message.len().min(20);
+    for b in message[..n].iter_mut().rev() {
+        *b = b'0' + (seq % 10) as u8;
+        seq /= 10;
+    }
+}
+
 struct Response {
     /// The HTTP status; `None` for a WebSocket message.
     status: Option<u16>,
@@ -1285,9 +1294,7 @@ impl Conn {
             Link::Ws { ws, message, seq } => {
                 // The echo must be this message: a sequence number tells it from an earlier one.
                 *seq += 1;
-                let stamp = format!("{seq:016} ");
-                let n = stamp.len().min(message.len());
-                message[..n].copy_from_slice(&stamp.as_bytes()[..n]);
+                stamp_sequence(message, *seq);
                 ws.writer
                     .send(fastwebsockets::OpCode::Text, message)
                     .await?;
@@ -1427,5 +1434,15 @@ mod tests {
         assert_eq!(c, vec![0]);
         let c = mix_cycle(&[1_000_000, 1]);
         assert!(c.len() as u64 <= MAX_CYCLE + 1 && c.contains(&1));
+    }
+
+    #[test]
+    fn echo_messages_carry_their_sequence_number() {
+        let mut m = vec![b'x'; 24];
+        stamp_sequence(&mut m, 1234);
+        assert_eq!(&m, b"00000000000000001234xxxx");
+        let mut short = vec![b'x'; 3];
+        stamp_sequence(&mut short, 1234);
+        assert_eq!(&short, b"234");
     }
 }

@@ -110,23 +110,46 @@ impl AsyncWrite for Side {
 /// The sending half: every frame of the connection leaves through it, one at a time.
 #[derive(Debug)]
 pub(crate) struct Writer {
-    side: Mutex<(Side, Vec<u8>)>,
+    side: Mutex<Sending>,
+}
+
+/// What the writer holds while it sends: the socket, and buffers kept from one frame to the
+/// next so that a message costs no allocation.
+#[derive(Debug)]
+struct Sending {
+    side: Side,
+    /// The payload, masked.
+    masked: Vec<u8>,
+    /// The frame as written.
+    wire: Vec<u8>,
 }
 
 impl Writer {
+    fn new(side: Side) -> Writer {
+        Writer {
+            side: Mutex::new(Sending {
+                side,
+                masked: Vec::new(),
+                wire: Vec::new(),
+            }),
+        }
+    }
+
     /// Sends one whole frame, masked as a client must.
     pub(crate) async fn send(&self, opcode: OpCode, payload: &[u8]) -> Result<(), ErrorKind> {
+        let mut guard = self.side.lock().await;
+        let Sending { side, masked, wire } = &mut *guard;
+        masked.clear();
+        masked.extend_from_slice(payload);
         let mut frame = Frame::new(
             true,
             opcode,
             Some(fastrand::u32(..).to_ne_bytes()),
-            Payload::Borrowed(payload),
+            Payload::BorrowedMut(masked),
         );
-        // With a mask set, this applies it.
+        // With a mask set, this applies it, in place.
         frame.mask();
-        let mut guard = self.side.lock().await;
-        let (side, buf) = &mut *guard;
-        let bytes = frame.write(buf);
+        let bytes = frame.write(wire);
         side.write_all(bytes)
             .await
             .map_err(|e| ErrorKind::of_io(&e))
@@ -406,15 +429,10 @@ async fn handshake(
     };
     let stream = Rc::new(stream);
     let held = stream.clone();
-    let writer = Rc::new(Writer {
-        side: Mutex::new((
-            Side {
-                stream: stream.clone(),
-                early: Vec::new(),
-            },
-            Vec::new(),
-        )),
-    });
+    let writer = Rc::new(Writer::new(Side {
+        stream: stream.clone(),
+        early: Vec::new(),
+    }));
     let mut ws = WebSocket::after_handshake(
         Side {
             stream,
