@@ -647,8 +647,13 @@ fn worker(
     });
     let cpu_at_end = cpu::thread_cpu_time();
     let stopped = setup.stop.load(Ordering::Relaxed);
+    // A broadcast's drain and an idle hold go past the deadline; they end now.
+    let lingers = setup
+        .ws
+        .as_ref()
+        .is_some_and(|w| w.room.is_some() || w.hold_after.is_some());
     let end = match deadline {
-        Some(d) if !stopped && setup.ws.is_none() => d,
+        Some(d) if !stopped && !lingers => d,
         _ => Instant::now(),
     };
     // What is still in flight now is counted before it is cancelled, not forgotten.
@@ -1290,6 +1295,7 @@ impl Conn {
                 http.exchange(&shared.requests[tag], shared.heads[tag], &shared.scratch)
                     .await
             }
+            // A held connection sends nothing; it is never asked to.
             Link::Held(_) => Err(ErrorKind::Io),
             Link::Ws { ws, message, seq } => {
                 // The echo must be this message: a sequence number tells it from an earlier one.

@@ -283,6 +283,17 @@ fn refusals_are_one_clear_error_each() {
 }
 
 #[test]
+fn an_echo_that_is_not_the_message_sent_is_a_mismatch() {
+    let server = start_ws(WsBehaviour::WrongEcho);
+    let mut p = ws_plan(&server.url("/ws/echo"), WsMode::Echo);
+    p.load = Load::Closed { connections: 1 };
+    p.stop = Stop::Count(20);
+    let r = run(&p);
+    assert_eq!(r.summary.requests, 0);
+    assert_eq!(r.summary.error_kinds.get("mismatch"), Some(&20));
+}
+
+#[test]
 fn broken_framing_is_counted_as_framing() {
     let server = start_ws(WsBehaviour::BrokenFrame);
     let mut p = ws_plan(&server.url("/ws/echo"), WsMode::Echo);

@@ -24,6 +24,8 @@ pub enum WsBehaviour {
     Echo {
         stall_after: Option<(u64, Duration)>,
     },
+    /// Answers every message with another one of the same length.
+    WrongEcho,
     /// Every message goes to every member of its room (the path) after `delay`. The room's
     /// n-th message (from 0) is dropped when `n % 10 == drop`, sent twice when `n % 10 == dup`,
     /// and held back until after the next one when `n % 10 == swap`. From `stall_after`
@@ -225,6 +227,18 @@ async fn serve_one(
                     }
                     OpCode::Close => return None,
                     _ => {}
+                }
+            }
+        }
+        WsBehaviour::WrongEcho => {
+            let mut ws = WebSocket::after_handshake(stream, Role::Server);
+            loop {
+                let frame = ws.read_frame().await.ok()?;
+                if frame.opcode == OpCode::Text {
+                    let other = vec![b'?'; frame.payload.len()];
+                    ws.write_frame(Frame::text(Payload::Owned(other)))
+                        .await
+                        .ok()?;
                 }
             }
         }
