@@ -144,7 +144,9 @@ pub struct IdleReport {
     pub target: u64,
     /// Connections opened per second asked for.
     pub connect_rate: f64,
-    /// How long the connections were held once the ramp's schedule ended, in seconds.
+    /// How long the connections were held once the ramp's schedule ended, in seconds. The
+    /// result's measured window (`elapsed_s`, the engine's CPU) is the ramp: from the start
+    /// to the last handshake.
     pub hold_s: f64,
     /// Connections still open when the hold ended.
     pub held: u64,

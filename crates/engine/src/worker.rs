@@ -554,6 +554,8 @@ fn worker(
 
     // The thread's CPU time as each part of the measured window starts.
     let cpu_marks = Rc::new(RefCell::new(Vec::with_capacity(setup.windows + 1)));
+    // Idle: the thread's CPU time when its ramp ended; the hold after it is not measured.
+    let ramp_cpu = Cell::new(None);
     local.block_on(&runtime, async {
         let marks = cpu_marks.clone();
         let at = shared.pacer.window_starts().to_vec();
@@ -628,6 +630,9 @@ fn worker(
                 .and_then(|w| w.hold_after)
                 .map(|h| start + h)
         };
+        if shared.ws.as_ref().is_some_and(|w| w.hold_after.is_some()) {
+            ramp_cpu.set(Some(cpu::thread_cpu_time()));
+        }
         if let Some(at) = after {
             let stopped = async move {
                 let mut poll = tokio::time::interval(STOP_POLL);
@@ -641,11 +646,10 @@ fn worker(
             }
             if shared.ws.as_ref().is_some_and(|w| w.hold_after.is_some()) {
                 shared.rec(0).held = shared.open.get();
-                shared.last_done.set(Instant::now());
             }
         }
     });
-    let cpu_at_end = cpu::thread_cpu_time();
+    let cpu_at_end = ramp_cpu.get().unwrap_or_else(cpu::thread_cpu_time);
     let stopped = setup.stop.load(Ordering::Relaxed);
     // A broadcast's drain and an idle hold go past the deadline; they end now.
     let lingers = setup
@@ -838,10 +842,14 @@ fn spawn_member(shared: &Rc<Shared>, g: usize, at: Option<Instant>) {
         if let Some(at) = at {
             tokio::time::sleep_until(at.into()).await;
         }
-        // A member that cannot join is counted once; its messages count as lost.
-        if let Err(kind) = connect(&shared, g).await {
-            let now = Instant::now();
-            shared.finish(Some(shared.pacer.window_at(now)), 0, Err(kind));
+        // A member that cannot join is counted once; its messages count as lost. One that
+        // joined stays counted as open until the run ends, while its task listens.
+        match connect(&shared, g).await {
+            Ok(_open) => std::future::pending::<()>().await,
+            Err(kind) => {
+                let now = Instant::now();
+                shared.finish(Some(shared.pacer.window_at(now)), 0, Err(kind));
+            }
         }
     });
 }

@@ -331,8 +331,8 @@ fn idle_opens_every_connection_holds_it_and_answers_pings() {
     assert_eq!(server.pongs.load(std::sync::atomic::Ordering::Relaxed), 300);
     assert!(i.lost_in_hold.is_empty());
     assert_eq!(r.ws.unwrap().handshake.count, 300);
-    // 0.3 s of ramp and 0.5 s of hold.
-    assert!(r.elapsed_s >= 0.75, "{}", r.elapsed_s);
+    // The measured window is the 0.3 s ramp; the hold follows it.
+    assert!((0.25..0.75).contains(&r.elapsed_s), "{}", r.elapsed_s);
     assert!(
         !r.warnings.iter().any(|w| w.contains("were open")),
         "{:?}",

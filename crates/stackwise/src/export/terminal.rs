@@ -156,7 +156,7 @@ pub fn render(r: &LoadReport) -> String {
     let unit = nouns(ws).2;
     let shape = match (p.mode, ws.and_then(|w| w.idle.as_ref())) {
         (_, Some(i)) => format!(
-            "{} connections opened at {} conn/s, then held",
+            "{} connections opened at {} conn/s",
             thousands(i.target),
             asked_rate(i.connect_rate)
         ),
@@ -186,11 +186,12 @@ pub fn render(r: &LoadReport) -> String {
     let stop = match (p.duration_s, p.count) {
         _ if ws.is_some_and(|w| w.idle.is_some()) => {
             format!(
-                "hold {}",
+                "held for {}",
                 seconds(ws.and_then(|w| w.idle.as_ref()).map_or(0.0, |i| i.hold_s))
             )
         }
         (Some(d), _) => seconds(d),
+        (None, Some(n)) if ws.is_some() => format!("{} messages", thousands(n)),
         (None, Some(n)) => format!("{} requests", thousands(n)),
         (None, None) => String::new(),
     };
@@ -232,7 +233,10 @@ pub fn render(r: &LoadReport) -> String {
     let _ = writeln!(
         out,
         "Connections asked {}, peak open {}, opened {}",
-        thousands(p.connections),
+        thousands(
+            ws.and_then(|w| w.idle.as_ref())
+                .map_or(p.connections, |i| i.target)
+        ),
         thousands(d.peak_connections),
         thousands(d.connections_opened)
     );
