@@ -2,8 +2,10 @@
 //!
 //! Every worker owns one [`Recording`]: per request tag, two HDR histograms (latency from the
 //! intended send time, and from the actual send time), status counts and errors by kind, plus
-//! counters for the schedule and the connections. Nothing is summarised here; recordings are
-//! merged exactly at the end and everything else is computed from them in `report.rs`.
+//! counters for the schedule and the connections, and what only WebSocket has: handshakes,
+//! each broadcast sender's deliveries, and the connections an idle run held. Nothing is
+//! summarised here; recordings are merged exactly at the end and everything else is computed
+//! from them in `report.rs`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
