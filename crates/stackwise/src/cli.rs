@@ -31,8 +31,8 @@ pub enum Command {
     /// measured from its intended send time; lost, duplicated and out-of-order messages counted)
     /// or idle (-c connections opened at --rate per second, then held idle for -d).
     ///
-    /// Exits with 1 when no request got an HTTP response (all failed, or the server answered
-    /// nothing within the run), with the reason on stderr after the result; responses of any
+    /// Exits with 1 when no request got an HTTP response, or no WebSocket message its answer (all
+    /// failed, or the server answered nothing within the run), with the reason on stderr after the result; responses of any
     /// status, 4xx and 5xx included, are answers. Bad input, or more connections than the file
     /// descriptor limit allows, exits with 2 before any load is sent.
     Load(Box<LoadArgs>),
@@ -90,22 +90,6 @@ pub struct LoadArgs {
     /// stands for each room's number: ws://127.0.0.1:8080/ws/room/{room}.
     pub url: String,
 
-    /// With a ws:// URL: what the connections do.
-    #[arg(long, value_enum, default_value_t = WsModeArg::Echo)]
-    pub ws_mode: WsModeArg,
-
-    /// With a ws:// URL (echo, broadcast): bytes of each message sent [default: 128].
-    #[arg(long, value_name = "BYTES")]
-    pub message_size: Option<usize>,
-
-    /// Broadcast: rooms; -c connections are split evenly among them.
-    #[arg(long, default_value_t = 1)]
-    pub rooms: usize,
-
-    /// Broadcast: members of each room that publish; the others only receive.
-    #[arg(long, default_value_t = 1)]
-    pub senders: usize,
-
     /// Connections (with --rate: connections opened at the start).
     #[arg(short = 'c', long, default_value_t = defaults::DEFAULT_CONNECTIONS)]
     pub connections: usize,
@@ -161,6 +145,22 @@ pub struct LoadArgs {
     /// method, path, headers, body or body_file); each is reported apart.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["body", "body_file", "headers"])]
     pub mix: Option<PathBuf>,
+
+    /// With a ws:// URL: what the connections do.
+    #[arg(long, value_enum, default_value_t = WsModeArg::Echo)]
+    pub ws_mode: WsModeArg,
+
+    /// With a ws:// URL (echo, broadcast): bytes of each message sent [default: 128].
+    #[arg(long, value_name = "BYTES")]
+    pub message_size: Option<usize>,
+
+    /// Broadcast: rooms; -c connections are split evenly among them.
+    #[arg(long, default_value_t = 1)]
+    pub rooms: usize,
+
+    /// Broadcast: members of each room that publish; the others only receive.
+    #[arg(long, default_value_t = 1)]
+    pub senders: usize,
 
     /// Give up connecting after this long.
     #[arg(long, default_value = defaults::DEFAULT_CONNECT_TIMEOUT)]
