@@ -216,7 +216,7 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
                 cpu: plan.cpus.as_ref().map(|c| c[t % c.len()]),
                 addr: plan.target.addr(),
                 ws: plan.ws.as_ref().map(|w| WsSetup {
-                    host: plan.target.host.clone(),
+                    origin: ws::origin_headers(&plan.target),
                     path: w.path.clone(),
                     message_size: w.message_size,
                     first: offsets[t],
@@ -435,8 +435,8 @@ fn gcd(a: u64, b: u64) -> u64 {
 /// What a worker needs to speak WebSocket.
 #[derive(Clone)]
 struct WsSetup {
-    /// The `Host` header of the upgrade.
-    host: String,
+    /// The headers that name the server in the upgrade (`Host`, `Authorization`).
+    origin: String,
     /// The upgrade's path; `{room}` is each connection's room.
     path: String,
     message_size: usize,
@@ -1130,11 +1130,11 @@ async fn join_rooms(
     let (addr, connect_timeout, timeout) =
         (setup.addr, setup.connect_timeout, setup.request_timeout);
     let opens = (w.first..w.first + setup.connections).map(|g| {
-        let host = w.host.clone();
+        let origin = w.origin.clone();
         let path = w.path.replace("{room}", &(g / size).to_string());
         async move {
             let began = Instant::now();
-            let conn = ws::open(addr, &host, &path, connect_timeout, timeout)
+            let conn = ws::open(addr, &origin, &path, connect_timeout, timeout)
                 .await
                 .map(|c| (c, began.elapsed()))
                 .map_err(|e| e.kind);
@@ -1185,7 +1185,7 @@ async fn connect(shared: &Shared, g: usize) -> Result<Conn, ErrorKind> {
                 None => {
                     let conn = ws::open(
                         shared.addr,
-                        &w.host,
+                        &w.origin,
                         &path,
                         shared.connect_timeout,
                         shared.request_timeout,

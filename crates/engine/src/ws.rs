@@ -315,11 +315,21 @@ fn kind_of(e: WebSocketError) -> ErrorKind {
     }
 }
 
-/// The upgrade request for `path` on `host`, with `key`. No `Sec-WebSocket-Extensions`: the
-/// client never offers per-message compression.
-pub fn upgrade_request(host: &str, path: &str, key: &str) -> String {
+/// The headers that name the server in every upgrade to `target`: `Host`, and `Authorization`
+/// for credentials in the URL (`ws://user:password@host/`), as for HTTP.
+pub fn origin_headers(target: &crate::Target) -> String {
+    let mut out = format!("Host: {}\r\n", target.host);
+    if let Some(credentials) = &target.authorization {
+        out.push_str(&format!("Authorization: {credentials}\r\n"));
+    }
+    out
+}
+
+/// The upgrade request for `path` with `origin` (see [`origin_headers`]) and `key`. No
+/// `Sec-WebSocket-Extensions`: the client never offers per-message compression.
+pub fn upgrade_request(origin: &str, path: &str, key: &str) -> String {
     format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {path} HTTP/1.1\r\n{origin}Upgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
 }
@@ -339,11 +349,11 @@ fn refused(kind: ErrorKind, detail: impl Into<String>) -> HandshakeError {
     }
 }
 
-/// Connects to `addr` and performs the opening handshake for `path`, each step within
-/// `timeout`.
+/// Connects to `addr` and performs the opening handshake for `path`, with `origin` (see
+/// [`origin_headers`]), connecting within `connect_timeout` and upgrading within `timeout`.
 pub(crate) async fn open(
     addr: SocketAddr,
-    host: &str,
+    origin: &str,
     path: &str,
     connect_timeout: Duration,
     timeout: Duration,
@@ -364,7 +374,7 @@ pub(crate) async fn open(
         }
     };
     let _ = stream.set_nodelay(true);
-    match tokio::time::timeout(timeout, handshake(stream, host, path)).await {
+    match tokio::time::timeout(timeout, handshake(stream, origin, path)).await {
         Ok(result) => result,
         Err(_) => Err(refused(
             ErrorKind::Timeout,
@@ -375,7 +385,7 @@ pub(crate) async fn open(
 
 async fn handshake(
     mut stream: TcpStream,
-    host: &str,
+    origin: &str,
     path: &str,
 ) -> Result<WsConn, HandshakeError> {
     let io_error = |e: io::Error| {
@@ -386,7 +396,7 @@ async fn handshake(
     };
     let key = base64::engine::general_purpose::STANDARD.encode(fastrand::u128(..).to_ne_bytes());
     stream
-        .write_all(upgrade_request(host, path, &key).as_bytes())
+        .write_all(upgrade_request(origin, path, &key).as_bytes())
         .await
         .map_err(io_error)?;
     let mut buf = Vec::with_capacity(512);
@@ -489,11 +499,11 @@ fn check_answer(response: &httparse::Response<'_, '_>, key: &str) -> Result<(), 
     Ok(())
 }
 
-/// Checks that `url`'s server accepts a WebSocket upgrade on `path`, once, before a run, so a
-/// wrong URL is one clear line rather than a run of errors.
+/// Checks that the server at `addr` accepts a WebSocket upgrade on `path`, once, before a run,
+/// so a wrong URL is one clear line rather than a run of errors.
 pub fn probe(
     addr: SocketAddr,
-    host: &str,
+    origin: &str,
     path: &str,
     timeout: Duration,
 ) -> Result<(), HandshakeError> {
@@ -503,7 +513,7 @@ pub fn probe(
         .map_err(|e| refused(ErrorKind::Io, e.to_string()))?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
-        let conn = open(addr, host, path, timeout, timeout).await?;
+        let conn = open(addr, origin, path, timeout, timeout).await?;
         let _ = conn
             .writer
             .send(OpCode::Close, &1000u16.to_be_bytes())
@@ -619,8 +629,14 @@ mod tests {
             accept_for("dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
-        let request = upgrade_request("h:1", "/ws/echo", "k");
+        let target = crate::Target::resolve("ws://me:secret@127.0.0.1:9/ws/echo").unwrap();
+        let request = upgrade_request(&origin_headers(&target), "/ws/echo", "k");
         assert!(!request.to_ascii_lowercase().contains("extensions"));
+        assert!(request.starts_with("GET /ws/echo HTTP/1.1\r\nHost: 127.0.0.1:9\r\n"));
+        assert!(
+            request.contains("\r\nAuthorization: Basic bWU6c2VjcmV0\r\n"),
+            "{request}"
+        );
     }
 
     #[test]

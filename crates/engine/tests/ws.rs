@@ -258,7 +258,7 @@ fn refusals_are_one_clear_error_each() {
         let server = start_ws(behaviour);
         let err = stackwise_engine::ws::probe(
             server.addr,
-            &server.addr.to_string(),
+            &format!("Host: {}\r\n", server.addr),
             "/ws/echo",
             Duration::from_secs(2),
         )

@@ -144,7 +144,8 @@ fn preflight(plan: &Plan) -> anyhow::Result<()> {
         let wait = plan
             .connect_timeout
             .max(plan.request_timeout.min(Duration::from_secs(5)));
-        stackwise_engine::ws::probe(addr, &plan.target.host, &path, wait)
+        let origin = stackwise_engine::ws::origin_headers(&plan.target);
+        stackwise_engine::ws::probe(addr, &origin, &path, wait)
             .map_err(|e| usage(format!("{}: {e}", plan.target.display_url())))?;
     }
     Ok(())
