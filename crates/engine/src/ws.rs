@@ -5,22 +5,22 @@
 //! result: a status other than 101, a 101 that is not a WebSocket handshake, or a close are
 //! each an error of their own kind. It never offers an extension, so per-message compression is
 //! never negotiated. Frames are read and written by `fastwebsockets`: the reader and the writer
-//! of one connection are separate halves over the same socket, so a room member can publish
-//! while it receives; the writer half serialises every frame, pongs included, so frames never
-//! interleave.
+//! of one connection own the two halves of its socket, so a room member can publish while it
+//! receives; the writer serialises every frame, pongs included, so frames never interleave.
 
 use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::Engine as _;
 use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket, WebSocketError};
 use sha1::{Digest, Sha1};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
@@ -46,16 +46,16 @@ impl std::fmt::Display for HandshakeError {
     }
 }
 
-/// One socket shared by the two halves of a connection. Reading and writing need only `&self`
-/// on a tokio socket, so neither half waits for the other.
+/// The reading half of a socket, as the frame reader sees it. The reader never writes (pings
+/// and closes are answered through the [`Writer`]), so its writing side refuses.
 #[derive(Debug)]
-pub(crate) struct Side {
-    stream: Rc<TcpStream>,
+pub(crate) struct ReadSide {
+    half: OwnedReadHalf,
     /// Bytes read with the handshake answer that belong to the first frames.
     early: Vec<u8>,
 }
 
-impl AsyncRead for Side {
+impl AsyncRead for ReadSide {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -68,34 +68,15 @@ impl AsyncRead for Side {
             this.early.drain(..n);
             return Poll::Ready(Ok(()));
         }
-        loop {
-            ready!(this.stream.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
-            match this.stream.try_read(unfilled) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        Pin::new(&mut this.half).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for Side {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            ready!(self.stream.poll_write_ready(cx))?;
-            match self.stream.try_write(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                other => return Poll::Ready(other),
-            }
-        }
+impl AsyncWrite for ReadSide {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, _: &[u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(Err(io::Error::other(
+            "the reading half of a WebSocket connection never writes",
+        )))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -105,6 +86,16 @@ impl AsyncWrite for Side {
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
+}
+
+/// A frame reader over `half`, answering nothing itself.
+fn frame_reader(half: OwnedReadHalf, early: Vec<u8>) -> WebSocket<ReadSide> {
+    let mut ws = WebSocket::after_handshake(ReadSide { half, early }, Role::Client);
+    // Pings, pongs and closes are answered through the writer, so frames never interleave.
+    ws.set_auto_pong(false);
+    ws.set_auto_close(false);
+    ws.set_max_message_size(MAX_MESSAGE);
+    ws
 }
 
 /// The sending half: every frame of the connection leaves through it, one at a time.
@@ -117,7 +108,7 @@ pub(crate) struct Writer {
 /// next so that a message costs no allocation.
 #[derive(Debug)]
 struct Sending {
-    side: Side,
+    half: OwnedWriteHalf,
     /// The payload, masked.
     masked: Vec<u8>,
     /// The frame as written.
@@ -125,10 +116,10 @@ struct Sending {
 }
 
 impl Writer {
-    fn new(side: Side) -> Writer {
+    fn new(half: OwnedWriteHalf) -> Writer {
         Writer {
             side: Mutex::new(Sending {
-                side,
+                half,
                 masked: Vec::new(),
                 wire: Vec::new(),
             }),
@@ -138,7 +129,7 @@ impl Writer {
     /// Sends one whole frame, masked as a client must.
     pub(crate) async fn send(&self, opcode: OpCode, payload: &[u8]) -> Result<(), ErrorKind> {
         let mut guard = self.side.lock().await;
-        let Sending { side, masked, wire } = &mut *guard;
+        let Sending { half, masked, wire } = &mut *guard;
         masked.clear();
         masked.extend_from_slice(payload);
         let mut frame = Frame::new(
@@ -150,7 +141,7 @@ impl Writer {
         // With a mask set, this applies it, in place.
         frame.mask();
         let bytes = frame.write(wire);
-        side.write_all(bytes)
+        half.write_all(bytes)
             .await
             .map_err(|e| ErrorKind::of_io(&e))
     }
@@ -158,7 +149,7 @@ impl Writer {
 
 /// The receiving half.
 pub(crate) struct Reader {
-    ws: WebSocket<Side>,
+    ws: WebSocket<ReadSide>,
     writer: Rc<Writer>,
     /// A message arriving in several frames, until its last.
     partial: Vec<u8>,
@@ -215,7 +206,6 @@ impl Reader {
 pub(crate) struct WsConn {
     pub(crate) reader: Reader,
     pub(crate) writer: Rc<Writer>,
-    stream: Rc<TcpStream>,
 }
 
 impl WsConn {
@@ -223,31 +213,32 @@ impl WsConn {
     /// something, so that 10,000 held connections cost little more than their sockets.
     pub(crate) fn into_idle(self) -> Idle {
         let side = self.reader.ws.into_inner();
-        let reader = (!side.early.is_empty()).then(|| {
-            let mut ws = WebSocket::after_handshake(side, Role::Client);
-            ws.set_auto_pong(false);
-            ws.set_auto_close(false);
-            Reader {
-                ws,
+        if side.early.is_empty() {
+            return Idle {
+                half: Some(side.half),
+                reader: None,
+                writer: self.writer,
+            };
+        }
+        Idle {
+            half: None,
+            reader: Some(Reader {
+                ws: frame_reader(side.half, side.early),
                 writer: self.writer.clone(),
                 partial: Vec::new(),
-            }
-        });
-        Idle {
-            stream: self.stream,
+            }),
             writer: self.writer,
-            reader,
         }
     }
 }
 
-/// A held idle connection.
+/// A held idle connection: its reading half bare, or once the server has sent anything but a
+/// ping, a full reader over it.
 #[derive(Debug)]
 pub(crate) struct Idle {
-    stream: Rc<TcpStream>,
-    writer: Rc<Writer>,
-    /// A full reader, once the server has sent anything but a ping.
+    half: Option<OwnedReadHalf>,
     reader: Option<Reader>,
+    writer: Rc<Writer>,
 }
 
 impl Idle {
@@ -262,8 +253,11 @@ impl Idle {
                 }
                 continue;
             }
+            let Some(half) = self.half.as_mut() else {
+                return ErrorKind::Io;
+            };
             let mut head = [0u8; 2 + 125];
-            let n = match self.stream.peek(&mut head).await {
+            let n = match half.peek(&mut head).await {
                 Ok(0) => return ErrorKind::Closed,
                 Ok(n) => n,
                 Err(e) => return ErrorKind::of_io(&e),
@@ -275,7 +269,7 @@ impl Idle {
             let opcode = b0 & 0x0f;
             if whole && (opcode == 0x9 || opcode == 0x8) {
                 // Exactly this frame leaves the socket.
-                if let Err(e) = self.stream.try_read(&mut head[..2 + len]) {
+                if let Err(e) = half.try_read(&mut head[..2 + len]) {
                     return ErrorKind::of_io(&e);
                 }
                 if opcode == 0x8 {
@@ -287,21 +281,13 @@ impl Idle {
                 }
                 continue;
             }
-            let mut ws = WebSocket::after_handshake(
-                Side {
-                    stream: self.stream.clone(),
-                    early: Vec::new(),
-                },
-                Role::Client,
-            );
-            ws.set_auto_pong(false);
-            ws.set_auto_close(false);
-            ws.set_max_message_size(MAX_MESSAGE);
-            self.reader = Some(Reader {
-                ws,
-                writer: self.writer.clone(),
-                partial: Vec::new(),
-            });
+            if let Some(half) = self.half.take() {
+                self.reader = Some(Reader {
+                    ws: frame_reader(half, Vec::new()),
+                    writer: self.writer.clone(),
+                    partial: Vec::new(),
+                });
+            }
         }
     }
 }
@@ -437,31 +423,15 @@ async fn handshake(
             }
         }
     };
-    let stream = Rc::new(stream);
-    let held = stream.clone();
-    let writer = Rc::new(Writer::new(Side {
-        stream: stream.clone(),
-        early: Vec::new(),
-    }));
-    let mut ws = WebSocket::after_handshake(
-        Side {
-            stream,
-            early: buf.split_off(used),
-        },
-        Role::Client,
-    );
-    // Pings, pongs and closes are answered through the writer, so frames never interleave.
-    ws.set_auto_pong(false);
-    ws.set_auto_close(false);
-    ws.set_max_message_size(MAX_MESSAGE);
+    let (read, write) = stream.into_split();
+    let writer = Rc::new(Writer::new(write));
     Ok(WsConn {
         reader: Reader {
-            ws,
+            ws: frame_reader(read, buf.split_off(used)),
             writer: writer.clone(),
             partial: Vec::new(),
         },
         writer,
-        stream: held,
     })
 }
 
