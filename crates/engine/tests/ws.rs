@@ -144,7 +144,8 @@ fn broadcast_delivery_latency_is_the_servers_fan_out_delay() {
     assert_eq!(b.senders.len(), 2);
     assert_eq!(r.summary.requests, 500);
     let p50 = ms(r.summary.latency.corrected.p50_us);
-    assert!((20.0..30.0).contains(&p50), "delivery p50 {p50} ms");
+    // The server holds each message 20 ms; loopback and wake-ups add about a millisecond.
+    assert!((20.0..35.0).contains(&p50), "delivery p50 {p50} ms");
     assert!(r.plan.url.ends_with("/ws/room/{room}"), "{}", r.plan.url);
 }
 
