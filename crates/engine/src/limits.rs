@@ -53,7 +53,8 @@ pub fn descriptors_needed(plan: &Plan) -> u64 {
             max_connections, ..
         } => max_connections,
     } as u64;
-    // Idle WebSocket connections are held: every one counted is open at the end.
+    // Idle WebSocket connections are held: every one opened is open at the end, the sockets
+    // of the handshakes under way included.
     if let (
         Some(WsPlan {
             mode: WsMode::Idle { .. },
@@ -62,7 +63,7 @@ pub fn descriptors_needed(plan: &Plan) -> u64 {
         Stop::Count(n),
     ) = (&plan.ws, plan.stop)
     {
-        connections += n;
+        connections = n;
     }
     connections + BASE + PER_THREAD * plan.threads as u64
 }

@@ -223,3 +223,34 @@ fn flags_that_do_not_fit_are_one_line() {
         "only http:// and ws://",
     );
 }
+
+#[test]
+fn idle_raises_the_descriptor_limit_or_says_why_it_cannot() {
+    // prlimit (util-linux) runs the binary under given limits; without it there is nothing to
+    // lower them with, short of unsafe code.
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("prlimit is not installed; skipping");
+        return;
+    }
+    let server = start_ws(WsBehaviour::Idle);
+    let url = server.url("/ws/echo");
+    let under = |limits: &str, c: &str| {
+        Command::new("prlimit")
+            .arg(format!("--nofile={limits}"))
+            .arg(env!("CARGO_BIN_EXE_stackwise"))
+            .args(["load", &url, "--ws-mode", "idle", "-c", c, "--rate", "2000"])
+            .args(["-d", "200ms", "--no-progress", "--json"])
+            .output()
+            .unwrap()
+    };
+    let refused = under("256:256", "500");
+    assert_one_line(&refused, "-c 500 needs about");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("hard limit 256"));
+    let raised = under("256:2048", "500");
+    let stderr = String::from_utf8_lossy(&raised.stderr);
+    assert!(
+        stderr.contains("raised the open file limit from 256 to 2048"),
+        "{stderr}"
+    );
+    assert_eq!(json(&raised)["ws"]["idle"]["held"], 500);
+}
