@@ -153,6 +153,8 @@ pub(crate) struct Reader {
     writer: Rc<Writer>,
     /// A message arriving in several frames, until its last.
     partial: Vec<u8>,
+    /// Whether a message's first frame has come and its last not yet.
+    fragmented: bool,
 }
 
 impl std::fmt::Debug for Reader {
@@ -178,14 +180,17 @@ impl Reader {
                     let _ = self.writer.send(OpCode::Close, &[]).await;
                     return Err(ErrorKind::Closed);
                 }
-                OpCode::Text | OpCode::Binary if frame.fin && self.partial.is_empty() => {
+                // A message in one frame, when none is being assembled.
+                OpCode::Text | OpCode::Binary if frame.fin && !self.fragmented => {
                     return Ok(on_message(&frame.payload));
                 }
                 OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                    let first = frame.opcode != OpCode::Continuation;
-                    if first != self.partial.is_empty() && !(first && frame.payload.is_empty()) {
+                    // A new message may not start inside another; a continuation needs a start.
+                    let starts = frame.opcode != OpCode::Continuation;
+                    if starts == self.fragmented {
                         return Err(ErrorKind::Framing);
                     }
+                    self.fragmented = true;
                     if self.partial.len() + frame.payload.len() > MAX_MESSAGE {
                         return Err(ErrorKind::Framing);
                     }
@@ -193,6 +198,7 @@ impl Reader {
                     if frame.fin {
                         let out = on_message(&self.partial);
                         self.partial.clear();
+                        self.fragmented = false;
                         return Ok(out);
                     }
                 }
@@ -226,6 +232,7 @@ impl WsConn {
                 ws: frame_reader(side.half, side.early),
                 writer: self.writer.clone(),
                 partial: Vec::new(),
+                fragmented: false,
             }),
             writer: self.writer,
         }
@@ -286,6 +293,7 @@ impl Idle {
                     ws: frame_reader(half, Vec::new()),
                     writer: self.writer.clone(),
                     partial: Vec::new(),
+                    fragmented: false,
                 });
             }
         }
@@ -430,6 +438,7 @@ async fn handshake(
             ws: frame_reader(read, buf.split_off(used)),
             writer: writer.clone(),
             partial: Vec::new(),
+            fragmented: false,
         },
         writer,
     })

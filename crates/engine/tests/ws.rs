@@ -284,6 +284,17 @@ fn refusals_are_one_clear_error_each() {
 }
 
 #[test]
+fn an_echo_in_several_frames_is_one_message() {
+    let server = start_ws(WsBehaviour::FragmentedEcho);
+    let mut p = ws_plan(&server.url("/ws/echo"), WsMode::Echo);
+    p.load = Load::Closed { connections: 2 };
+    p.stop = Stop::Count(50);
+    let r = run(&p);
+    assert_eq!(r.summary.requests, 50, "{:?}", r.summary.error_kinds);
+    assert_eq!(r.summary.errors, 0);
+}
+
+#[test]
 fn an_echo_that_is_not_the_message_sent_is_a_mismatch() {
     let server = start_ws(WsBehaviour::WrongEcho);
     let mut p = ws_plan(&server.url("/ws/echo"), WsMode::Echo);

@@ -26,6 +26,8 @@ pub enum WsBehaviour {
     },
     /// Answers every message with another one of the same length.
     WrongEcho,
+    /// Echoes every message in three frames: its first half, nothing, its second half.
+    FragmentedEcho,
     /// Every message goes to every member of its room (the path) after `delay`. The room's
     /// n-th message (from 0) is dropped when `n % 10 == drop`, sent twice when `n % 10 == dup`,
     /// and held back until after the next one when `n % 10 == swap`. From `stall_after`
@@ -227,6 +229,23 @@ async fn serve_one(
                     }
                     OpCode::Close => return None,
                     _ => {}
+                }
+            }
+        }
+        WsBehaviour::FragmentedEcho => {
+            let mut ws = WebSocket::after_handshake(stream, Role::Server);
+            loop {
+                let frame = ws.read_frame().await.ok()?;
+                if frame.opcode == OpCode::Text {
+                    let (a, b) = frame.payload.split_at(frame.payload.len() / 2);
+                    for (fin, opcode, part) in [
+                        (false, OpCode::Text, a),
+                        (false, OpCode::Continuation, &[][..]),
+                        (true, OpCode::Continuation, b),
+                    ] {
+                        let f = Frame::new(fin, opcode, None, Payload::Owned(part.to_vec()));
+                        ws.write_frame(f).await.ok()?;
+                    }
                 }
             }
         }
