@@ -58,6 +58,17 @@ pub fn nothing_answered(report: &LoadReport) -> Option<String> {
     if s.requests > 0 {
         return None;
     }
+    // A broadcast is answered by deliveries, which nothing waits for.
+    if let Some(b) = report.ws.as_ref().and_then(|w| w.broadcast.as_ref()) {
+        if b.published > 0 && s.errors == 0 {
+            return Some(format!(
+                "no delivery: {} message(s) were published and none reached a member within the \
+                 run and its {} s drain",
+                export::terminal::thousands(b.published),
+                b.drain_s
+            ));
+        }
+    }
     let d = &report.engine.delivery;
     let oldest = d.unanswered_age.max_us as f64 / 1e6;
     if s.errors == 0 {

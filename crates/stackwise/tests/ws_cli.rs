@@ -254,3 +254,34 @@ fn idle_raises_the_descriptor_limit_or_says_why_it_cannot() {
     );
     assert_eq!(json(&raised)["ws"]["idle"]["held"], 500);
 }
+
+#[test]
+fn a_room_that_delivers_nothing_fails_the_run_with_one_line() {
+    // This server answers the upgrade and then sends nothing but a ping.
+    let server = start_ws(WsBehaviour::Idle);
+    let out = stackwise(&[
+        "load",
+        &server.url("/ws/room/1"),
+        "--ws-mode",
+        "broadcast",
+        "-c",
+        "2",
+        "--rate",
+        "50",
+        "-d",
+        "300ms",
+        "--no-progress",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("within the run and its 1 s drain"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: no delivery: 15 message(s) were published"),
+        "{stderr}"
+    );
+}
