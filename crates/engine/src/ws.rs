@@ -562,11 +562,19 @@ impl Stamp {
     }
 }
 
+/// How far behind the highest sequence number a member keeps track, in messages of one sender:
+/// a message arriving later than that counts as a duplicate. It bounds the memory of a long run
+/// to 8 KiB per member and sender.
+pub const SEEN_WINDOW: u64 = 64 * 1024;
+
 /// What one member of a room has seen of one sender: which sequence numbers, to tell
 /// duplicates, and the highest, to tell messages that arrive out of order.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Seen {
-    bits: Vec<u64>,
+    /// One bit per sequence number from `base`.
+    bits: std::collections::VecDeque<u64>,
+    /// The sequence number of the first bit; a multiple of 64.
+    base: u64,
     highest: Option<u64>,
 }
 
@@ -579,7 +587,17 @@ pub(crate) enum Arrival {
 
 impl Seen {
     pub(crate) fn arrive(&mut self, seq: u64) -> Arrival {
-        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if seq < self.base {
+            return Arrival::Duplicate;
+        }
+        let words = (SEEN_WINDOW / 64) as usize;
+        if (seq - self.base) / 64 >= words as u64 * 2 {
+            // Far ahead of everything kept: start the window afresh rather than grow to it.
+            self.bits.clear();
+            self.base = (seq / 64 + 1 - words as u64) * 64;
+        }
+        let word = ((seq - self.base) / 64) as usize;
+        let bit = seq % 64;
         if self.bits.len() <= word {
             self.bits.resize(word + 1, 0);
         }
@@ -589,6 +607,10 @@ impl Seen {
         self.bits[word] |= 1 << bit;
         let in_order = self.highest.is_none_or(|h| seq > h);
         self.highest = Some(self.highest.map_or(seq, |h| h.max(seq)));
+        while self.bits.len() as u64 * 64 > SEEN_WINDOW {
+            self.bits.pop_front();
+            self.base += 64;
+        }
         Arrival::First { in_order }
     }
 }
@@ -643,5 +665,11 @@ mod tests {
         assert_eq!(seen.arrive(1), Arrival::First { in_order: false });
         assert_eq!(seen.arrive(2), Arrival::Duplicate);
         assert_eq!(seen.arrive(200), Arrival::First { in_order: true });
+        // Far past the window, the oldest are forgotten: memory stays bounded.
+        let far = 10 * SEEN_WINDOW;
+        assert_eq!(seen.arrive(far), Arrival::First { in_order: true });
+        assert!(seen.bits.len() as u64 * 64 <= SEEN_WINDOW);
+        assert_eq!(seen.arrive(far - 1), Arrival::First { in_order: false });
+        assert_eq!(seen.arrive(3), Arrival::Duplicate);
     }
 }
