@@ -276,8 +276,11 @@ impl Idle {
             let opcode = b0 & 0x0f;
             if whole && (opcode == 0x9 || opcode == 0x8) {
                 // Exactly this frame leaves the socket.
-                if let Err(e) = half.try_read(&mut head[..2 + len]) {
-                    return ErrorKind::of_io(&e);
+                match half.try_read(&mut head[..2 + len]) {
+                    Ok(_) => {}
+                    // Readiness was cleared in between: look again.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return ErrorKind::of_io(&e),
                 }
                 if opcode == 0x8 {
                     let _ = self.writer.send(OpCode::Close, &[]).await;
