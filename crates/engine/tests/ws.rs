@@ -204,6 +204,15 @@ fn lost_duplicated_and_reordered_messages_are_counted_exactly() {
     };
     p.stop = Stop::Duration(Duration::from_millis(500));
     let r = run(&p);
+    // Two shards of it merge exactly: counts add up, senders are listed one after another.
+    let merged = LoadReport::merge(&[r.clone(), r.clone()]).unwrap();
+    let m = merged.ws.unwrap().broadcast.unwrap();
+    assert_eq!(
+        (m.published, m.lost, m.duplicated, m.out_of_order),
+        (200, 80, 80, 80)
+    );
+    assert_eq!((m.rooms, m.senders.len()), (2, 2));
+    assert_eq!(merged.summary.requests, 720);
     let b = r.ws.unwrap().broadcast.unwrap();
     assert_eq!(b.published, 100, "{b:?}");
     assert_eq!(b.lost, 40, "{b:?}");
