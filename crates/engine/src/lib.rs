@@ -1,4 +1,4 @@
-//! The stackwise load engine: an HTTP/1.1 load generator that measures honestly.
+//! The stackwise load engine: an HTTP/1.1 and WebSocket load generator that measures honestly.
 //!
 //! # Layout
 //!
@@ -8,6 +8,7 @@
 //! - [`worker`]: pinned worker threads, each with its own runtime, running the one load loop.
 //! - [`timer`]: sub-millisecond sleeps for the open loop's schedule.
 //! - [`http`]: where a response ends, without storing it.
+//! - [`ws`]: WebSocket connections: the handshake, frames, and what broadcast messages carry.
 //! - [`record`]: raw measurements: HDR histograms, status counts, errors by kind.
 //! - [`load_report`]: the serialisable result, computed from recordings; merging shards exactly.
 //! - [`hdr`]: histograms in HdrHistogram's encodings (the interval log, base64 V2).
@@ -26,7 +27,8 @@ pub mod plan;
 pub mod record;
 pub mod timer;
 pub mod worker;
+pub mod ws;
 
 pub use load_report::LoadReport;
-pub use plan::{Load, Plan, PlanError, RequestSpec, Stop, Target};
+pub use plan::{Load, Plan, PlanError, RequestSpec, Stop, Target, WsMode, WsPlan};
 pub use worker::Live;

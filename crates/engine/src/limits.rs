@@ -9,7 +9,7 @@
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use thiserror::Error;
 
-use crate::plan::{Load, Plan};
+use crate::plan::{Load, Plan, Stop, WsMode, WsPlan};
 
 /// Descriptors a run needs besides its sockets: standard streams, and per worker thread its
 /// runtime's epoll and waker and the open loop's timer, with room to spare.
@@ -47,12 +47,24 @@ pub fn descriptor_limit() -> std::io::Result<DescriptorLimit> {
 
 /// Descriptors `plan` may hold at once: every connection it may open, and the engine's own.
 pub fn descriptors_needed(plan: &Plan) -> u64 {
-    let connections = match plan.load {
+    let mut connections = match plan.load {
         Load::Closed { connections } => connections,
         Load::Constant {
             max_connections, ..
         } => max_connections,
     } as u64;
+    // Idle WebSocket connections are held: every one opened is open at the end, the sockets
+    // of the handshakes under way included.
+    if let (
+        Some(WsPlan {
+            mode: WsMode::Idle { .. },
+            ..
+        }),
+        Stop::Count(n),
+    ) = (&plan.ws, plan.stop)
+    {
+        connections = n;
+    }
     connections + BASE + PER_THREAD * plan.threads as u64
 }
 

@@ -16,8 +16,10 @@ use thiserror::Error;
 
 use crate::cpu;
 use crate::hdr::{self, HdrError};
-use crate::plan::{Load, Plan, Stop};
-use crate::record::{latency_histogram, ErrorKind, TagRecording, LATE_AFTER};
+use crate::plan::{Load, Plan, Stop, WsMode};
+use crate::record::{
+    latency_histogram, ErrorKind, Recording, SenderCounts, TagRecording, LATE_AFTER,
+};
 use crate::worker::RunOutput;
 
 /// Version of this format; raised when a field changes meaning or goes away.
@@ -47,6 +49,109 @@ pub struct LoadReport {
     pub warnings: Vec<String>,
     /// How many engine processes' results this one joins (1 for a single run).
     pub shards: u32,
+    /// A WebSocket run (`ws://`): its mode and what only WebSocket has. Absent for HTTP. In a
+    /// WebSocket run the summary and the tag count messages, not HTTP responses: in echo each
+    /// echo, in broadcast each first delivery of a message to a member, in idle each completed
+    /// handshake; `status` stays empty and `ok` counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ws: Option<WsReport>,
+}
+
+/// What a WebSocket run did beyond the common figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WsReport {
+    /// `echo`: each message answered by its echo; `broadcast`: rooms whose members receive
+    /// every message published in the room; `idle`: connections opened and held.
+    pub mode: WsModeName,
+    /// Bytes of each message sent (echo and broadcast).
+    pub message_size: u64,
+    /// Opening handshakes, from the start of the TCP connect to the server's 101, in
+    /// microseconds (not corrected: a handshake has no intended time, except in idle, whose
+    /// summary latency is the handshake from its scheduled time).
+    pub handshake: Percentiles,
+    /// The raw histogram behind `handshake`, encoded as in `Histograms`.
+    pub handshake_histogram: String,
+    /// Broadcast only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<BroadcastReport>,
+    /// Idle only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<IdleReport>,
+}
+
+/// The WebSocket workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WsModeName {
+    Echo,
+    Broadcast,
+    Idle,
+}
+
+/// Broadcast fan-out: every message published, against its deliveries. The summary's latency
+/// is the delivery latency of every first delivery, from the message's intended send time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastReport {
+    /// Rooms.
+    pub rooms: u64,
+    /// Members of each room, publishers included.
+    pub room_size: u64,
+    /// Publishers in each room.
+    pub senders_per_room: u64,
+    /// Messages published in the measured window, all senders together.
+    pub published: u64,
+    /// Deliveries those messages owed: each to every member of its room, its sender included.
+    pub expected: u64,
+    /// First deliveries received.
+    pub delivered: u64,
+    /// Deliveries owed and not received within the drain after the run (a member that could
+    /// not join loses all of its).
+    pub lost: u64,
+    /// Deliveries of a message a member had already received.
+    pub duplicated: u64,
+    /// First deliveries that arrived after a later message of the same sender.
+    pub out_of_order: u64,
+    /// First deliveries per second: the fan-out rate the server achieved.
+    pub delivered_per_s: f64,
+    /// How long members kept receiving after the last publish, in seconds.
+    pub drain_s: f64,
+    /// The same counts, sender by sender (numbered room by room).
+    pub senders: Vec<SenderReport>,
+}
+
+/// One broadcast sender's messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SenderReport {
+    /// Its room.
+    pub room: u64,
+    /// Its number over the run.
+    pub sender: u64,
+    pub published: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub out_of_order: u64,
+}
+
+/// Idle connections: the ramp and the hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdleReport {
+    /// Connections asked for.
+    pub target: u64,
+    /// Connections opened per second asked for.
+    pub connect_rate: f64,
+    /// How long the connections were held once the ramp's schedule ended, in seconds. The
+    /// result's measured window (`elapsed_s`, the engine's CPU) is the ramp: from the start
+    /// to the last handshake.
+    pub hold_s: f64,
+    /// Connections still open when the hold ended.
+    pub held: u64,
+    /// Connections lost during the hold, by kind.
+    pub lost_in_hold: BTreeMap<String, u64>,
 }
 
 /// The load that was asked for.
@@ -281,7 +386,8 @@ fn summarise(t: &TagRecording, elapsed: f64, open: bool) -> Summary {
         .iter()
         .filter(|(c, _)| (200..300).contains(*c))
         .map(|(_, n)| n)
-        .sum();
+        .sum::<u64>()
+        + t.messages;
     Summary {
         requests,
         throughput_rps: rate(requests, elapsed),
@@ -350,8 +456,17 @@ impl LoadReport {
             Stop::Duration(d) => (Some(d.as_secs_f64()), None),
             Stop::Count(n) => (None, Some(n)),
         };
+        let url = match &plan.ws {
+            // A broadcast URL is shown as given, with its {room}.
+            Some(w) if w.path.contains("{room}") => {
+                plan.target
+                    .display_url()
+                    .replacen(plan.target.url.path(), &w.path, 1)
+            }
+            _ => plan.target.display_url(),
+        };
         let plan_report = PlanReport {
-            url: plan.target.display_url(),
+            url,
             mode,
             connections: plan.initial_connections() as u64,
             max_connections,
@@ -379,7 +494,8 @@ impl LoadReport {
         };
         let rec = &window.recording;
         let cpu_seconds = window.cpu.as_secs_f64();
-        LoadReport::assemble(
+        let ws = ws_report(plan, rec, window.elapsed.as_secs_f64())?;
+        let mut report = LoadReport::assemble(
             rfc3339(run.started_at),
             plan_report,
             window.elapsed.as_secs_f64(),
@@ -400,7 +516,10 @@ impl LoadReport {
             &rec.send_lag,
             &rec.unanswered_age,
             1,
-        )
+        )?;
+        report.ws = ws;
+        report.warnings = report.compute_warnings();
+        Ok(report)
     }
 
     /// Builds the report from merged raw data; everything derived is computed here, once.
@@ -472,6 +591,7 @@ impl LoadReport {
             engine,
             warnings: Vec::new(),
             shards,
+            ws: None,
         };
         report.warnings = report.compute_warnings();
         Ok(report)
@@ -553,6 +673,23 @@ impl LoadReport {
                 d.peak_connections, self.plan.connections
             ));
         }
+        if let Some(b) = self.ws.as_ref().and_then(|w| w.broadcast.as_ref()) {
+            if b.lost + b.duplicated + b.out_of_order > 0 {
+                w.push(format!(
+                    "the broadcast lost {} of {} deliveries, duplicated {} and delivered {} out of \
+                     order",
+                    b.lost, b.expected, b.duplicated, b.out_of_order
+                ));
+            }
+        }
+        if let Some(i) = self.ws.as_ref().and_then(|w| w.idle.as_ref()) {
+            if i.held < i.target {
+                w.push(format!(
+                    "only {} of {} connections were open when the hold ended",
+                    i.held, i.target
+                ));
+            }
+        }
         if let Some(asked) = self.plan.duration_s {
             if self.elapsed_s + 1e-6 < asked {
                 w.push(format!(
@@ -578,6 +715,7 @@ impl LoadReport {
             let q = &first.plan;
             let same = p.url == q.url
                 && p.mode == q.mode
+                && s.ws.as_ref().map(|w| w.mode) == first.ws.as_ref().map(|w| w.mode)
                 && p.requests == q.requests
                 && p.duration_s == q.duration_s
                 && p.warmup_s == q.warmup_s;
@@ -656,11 +794,12 @@ impl LoadReport {
             shards.iter().map(|s| s.shards).sum(),
         )
         .map_err(|e| MergeError::Hdr(0, e))?;
+        merged.ws = merge_ws(shards, merged.elapsed_s)?;
         // A shard whose engine was saturated taints the whole.
-        if shards.iter().any(|s| s.engine.saturated) && !merged.engine.saturated {
+        if shards.iter().any(|s| s.engine.saturated) {
             merged.engine.saturated = true;
-            merged.warnings = merged.compute_warnings();
         }
+        merged.warnings = merged.compute_warnings();
         Ok(merged)
     }
 
@@ -715,8 +854,157 @@ impl TagReport {
         }
         t.unanswered = self.summary.unanswered;
         t.bytes = self.summary.bytes_read;
+        t.messages = self.summary.requests - t.status.values().sum::<u64>();
         Ok(t)
     }
+}
+
+/// The WebSocket part of a window's report, from its recording.
+fn ws_report(plan: &Plan, rec: &Recording, elapsed_s: f64) -> Result<Option<WsReport>, HdrError> {
+    let Some(ws) = &plan.ws else {
+        return Ok(None);
+    };
+    let (mode, broadcast, idle) = match ws.mode {
+        WsMode::Echo => (WsModeName::Echo, None, None),
+        WsMode::Broadcast { rooms, senders } => {
+            let size = (plan.initial_connections() / rooms) as u64;
+            let all = rooms * senders;
+            let mut counts = rec.senders.clone();
+            counts.resize(all.max(counts.len()), SenderCounts::default());
+            let list = counts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| sender_report((i / senders) as u64, i as u64, c, size))
+                .collect();
+            (
+                WsModeName::Broadcast,
+                Some(broadcast_report(
+                    rooms as u64,
+                    size,
+                    senders as u64,
+                    list,
+                    elapsed_s,
+                )),
+                None,
+            )
+        }
+        WsMode::Idle { hold } => {
+            let (target, connect_rate) = match (plan.stop, plan.load.clone()) {
+                (Stop::Count(n), Load::Constant { rate, .. }) => (n, rate),
+                _ => (0, 0.0),
+            };
+            let idle = IdleReport {
+                target,
+                connect_rate,
+                hold_s: hold.as_secs_f64(),
+                held: rec.held,
+                lost_in_hold: rec
+                    .hold_errors
+                    .iter()
+                    .map(|(k, n)| (k.as_str().to_string(), *n))
+                    .collect(),
+            };
+            (WsModeName::Idle, None, Some(idle))
+        }
+    };
+    Ok(Some(WsReport {
+        mode,
+        message_size: ws.message_size as u64,
+        handshake: Percentiles::of(&rec.handshake),
+        handshake_histogram: hdr::encode(&rec.handshake)?,
+        broadcast,
+        idle,
+    }))
+}
+
+fn sender_report(room: u64, sender: u64, c: &SenderCounts, room_size: u64) -> SenderReport {
+    SenderReport {
+        room,
+        sender,
+        published: c.published,
+        delivered: c.delivered,
+        lost: (c.published * room_size).saturating_sub(c.delivered),
+        duplicated: c.duplicated,
+        out_of_order: c.out_of_order,
+    }
+}
+
+fn broadcast_report(
+    rooms: u64,
+    room_size: u64,
+    senders_per_room: u64,
+    senders: Vec<SenderReport>,
+    elapsed_s: f64,
+) -> BroadcastReport {
+    let sum = |f: fn(&SenderReport) -> u64| senders.iter().map(f).sum::<u64>();
+    let delivered = sum(|s| s.delivered);
+    BroadcastReport {
+        rooms,
+        room_size,
+        senders_per_room,
+        published: sum(|s| s.published),
+        expected: sum(|s| s.published) * room_size,
+        delivered,
+        lost: sum(|s| s.lost),
+        duplicated: sum(|s| s.duplicated),
+        out_of_order: sum(|s| s.out_of_order),
+        delivered_per_s: rate(delivered, elapsed_s),
+        drain_s: crate::worker::BROADCAST_DRAIN.as_secs_f64(),
+        senders,
+    }
+}
+
+/// The WebSocket parts of shards joined: counts added, histograms added, senders listed
+/// shard after shard (each shard drives rooms of its own).
+fn merge_ws(shards: &[LoadReport], elapsed_s: f64) -> Result<Option<WsReport>, MergeError> {
+    let Some(first) = shards.first().and_then(|s| s.ws.clone()) else {
+        return Ok(None);
+    };
+    let mut handshake = latency_histogram();
+    let mut senders = Vec::new();
+    let mut idle = first.idle.clone();
+    if let Some(i) = idle.as_mut() {
+        *i = IdleReport {
+            target: 0,
+            connect_rate: 0.0,
+            held: 0,
+            lost_in_hold: BTreeMap::new(),
+            ..i.clone()
+        };
+    }
+    for (i, s) in shards.iter().enumerate() {
+        let w = s.ws.as_ref().ok_or(MergeError::Mismatch(i))?;
+        let h = hdr::decode(&w.handshake_histogram).map_err(|e| MergeError::Hdr(i, e))?;
+        handshake
+            .add(&h)
+            .map_err(|e| MergeError::Hdr(i, HdrError::Decode(format!("{e:?}"))))?;
+        if let Some(b) = &w.broadcast {
+            senders.extend(b.senders.iter().cloned());
+        }
+        if let (Some(all), Some(part)) = (idle.as_mut(), &w.idle) {
+            all.target += part.target;
+            all.connect_rate += part.connect_rate;
+            all.held += part.held;
+            for (k, n) in &part.lost_in_hold {
+                *all.lost_in_hold.entry(k.clone()).or_default() += n;
+            }
+        }
+    }
+    let broadcast = first.broadcast.as_ref().map(|b| {
+        let rooms = shards
+            .iter()
+            .filter_map(|s| s.ws.as_ref()?.broadcast.as_ref().map(|b| b.rooms))
+            .sum();
+        broadcast_report(rooms, b.room_size, b.senders_per_room, senders, elapsed_s)
+    });
+    Ok(Some(WsReport {
+        mode: first.mode,
+        message_size: first.message_size,
+        handshake: Percentiles::of(&handshake),
+        handshake_histogram: hdr::encode(&handshake).map_err(|e| MergeError::Hdr(0, e))?,
+        broadcast,
+        idle,
+    }))
 }
 
 /// Why shard results cannot be merged.

@@ -36,6 +36,34 @@ pub enum Stop {
     Count(u64),
 }
 
+/// What a WebSocket run does on its connections. A plan without one speaks HTTP/1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WsPlan {
+    pub mode: WsMode,
+    /// The request path of the upgrade; in broadcast, `{room}` in it is replaced by each room's
+    /// number.
+    pub path: String,
+    /// Bytes of each message sent (echo and broadcast).
+    pub message_size: usize,
+}
+
+/// The three WebSocket workloads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WsMode {
+    /// Each connection sends a message and the server echoes it; the load shape paces the sends.
+    Echo,
+    /// The connections are split evenly into `rooms` rooms; in each, `senders` of them publish
+    /// (paced by the load shape) and every member records the delivery of every message.
+    Broadcast { rooms: usize, senders: usize },
+    /// Connections opened at the load shape's rate (each send is a handshake) up to the count,
+    /// then held open and idle for `hold`.
+    Idle { hold: Duration },
+}
+
+/// Smallest broadcast message: room for the header each message carries (sender, sequence
+/// number, intended and actual send time).
+pub const MIN_BROADCAST_MESSAGE: usize = 96;
+
 /// One kind of request in the mix.
 #[derive(Debug, Clone)]
 pub struct RequestSpec {
@@ -170,10 +198,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses and resolves `url`. Only `http://` is supported.
+    /// Parses and resolves `url`: `http://`, or `ws://` for WebSocket runs.
     pub fn resolve(url: &str) -> Result<Target, PlanError> {
-        let url = Url::parse(url).map_err(|e| PlanError::Url(url.to_string(), e.to_string()))?;
-        if url.scheme() != "http" {
+        // A broadcast URL names its rooms with `{room}`, which a URL cannot hold as is.
+        let url = Url::parse(&url.replace("{room}", "0"))
+            .map_err(|e| PlanError::Url(url.to_string(), e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "ws") {
             return Err(PlanError::Scheme(url.scheme().to_string()));
         }
         let host = url
@@ -288,6 +318,8 @@ pub struct Plan {
     /// 256 connections opened into a busy server took 4–15 s to be taken in
     /// (docs/upstream-tail.md).
     pub connect_first: bool,
+    /// A WebSocket run: what its connections do. `None` for HTTP/1.1.
+    pub ws: Option<WsPlan>,
 }
 
 /// Everything that can be wrong with a plan, found before any load is sent.
@@ -295,7 +327,7 @@ pub struct Plan {
 pub enum PlanError {
     #[error("invalid URL '{0}': {1}")]
     Url(String, String),
-    #[error("unsupported scheme '{0}': only http:// is supported")]
+    #[error("unsupported scheme '{0}': only http:// and ws:// are supported (no TLS)")]
     Scheme(String),
     #[error("cannot resolve host '{0}': {1}")]
     Resolve(String, String),
@@ -329,6 +361,8 @@ pub enum PlanError {
         "the ramp ({ramp:?}) must end within the warm-up ({warmup:?}), before measuring starts"
     )]
     Ramp { ramp: Duration, warmup: Duration },
+    #[error("{0}")]
+    Ws(String),
 }
 
 impl Plan {
@@ -393,6 +427,9 @@ impl Plan {
             r.check()
                 .map_err(|why| PlanError::Request(r.tag.clone(), why))?;
         }
+        if let Some(ws) = &self.ws {
+            self.check_ws(ws).map_err(PlanError::Ws)?;
+        }
         if let Some(cpus) = &self.cpus {
             if cpus.is_empty() {
                 return Err(PlanError::NoCpus);
@@ -401,6 +438,63 @@ impl Plan {
             if let Some(&cpu) = cpus.iter().find(|&&c| c >= available) {
                 return Err(PlanError::Cpu { cpu, available });
             }
+        }
+        Ok(())
+    }
+
+    /// Why a WebSocket plan cannot run as given, if it cannot.
+    fn check_ws(&self, ws: &WsPlan) -> Result<(), String> {
+        if self.target.url.scheme() != "ws" {
+            return Err("a WebSocket run needs a ws:// URL".into());
+        }
+        if !ws.path.starts_with('/') || ws.path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(format!(
+                "path '{}' must start with '/' and hold no spaces or control characters",
+                ws.path.escape_debug()
+            ));
+        }
+        let connections = self.initial_connections();
+        match ws.mode {
+            WsMode::Echo => {}
+            WsMode::Broadcast { rooms, senders } => {
+                if !matches!(self.stop, Stop::Duration(_)) {
+                    return Err("a broadcast runs for a duration (-d), not a count".into());
+                }
+                if rooms == 0 || senders == 0 {
+                    return Err("a broadcast needs at least one room and one sender".into());
+                }
+                if rooms > 1 && !ws.path.contains("{room}") {
+                    return Err(format!(
+                        "{rooms} rooms need a URL that names the room with {{room}}, such as \
+                         ws://127.0.0.1:8080/ws/room/{{room}}"
+                    ));
+                }
+                if !connections.is_multiple_of(rooms) || senders > connections / rooms {
+                    return Err(format!(
+                        "{connections} connections cannot make {rooms} equal rooms of at least \
+                         {senders} sender(s): give -c as a multiple of --rooms"
+                    ));
+                }
+                if ws.message_size < MIN_BROADCAST_MESSAGE {
+                    return Err(format!(
+                        "a broadcast message must have at least {MIN_BROADCAST_MESSAGE} bytes \
+                         for the sender, sequence number and send times it carries"
+                    ));
+                }
+            }
+            WsMode::Idle { hold } => {
+                if !matches!(self.load, Load::Constant { .. })
+                    || !matches!(self.stop, Stop::Count(_))
+                {
+                    return Err("an idle run opens a count of connections at a rate".into());
+                }
+                if hold.is_zero() {
+                    return Err("the hold must be longer than zero".into());
+                }
+            }
+        }
+        if matches!(ws.mode, WsMode::Echo | WsMode::Broadcast { .. }) && ws.message_size == 0 {
+            return Err("the message size must be at least 1 byte".into());
         }
         Ok(())
     }

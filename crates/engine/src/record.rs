@@ -2,8 +2,10 @@
 //!
 //! Every worker owns one [`Recording`]: per request tag, two HDR histograms (latency from the
 //! intended send time, and from the actual send time), status counts and errors by kind, plus
-//! counters for the schedule and the connections. Nothing is summarised here; recordings are
-//! merged exactly at the end and everything else is computed from them in `load_report.rs`.
+//! counters for the schedule and the connections, and what only WebSocket has: handshakes,
+//! each broadcast sender's deliveries, and the connections an idle run held. Nothing is
+//! summarised here; recordings are merged exactly at the end and everything else is computed
+//! from them in `load_report.rs`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -56,10 +58,20 @@ pub enum ErrorKind {
     Descriptors,
     /// Any other socket error.
     Io,
+    /// WebSocket: the server answered the upgrade with a status other than 101.
+    Upgrade,
+    /// WebSocket: the server answered 101 but not as RFC 6455 asks (no `Upgrade: websocket`,
+    /// a wrong `Sec-WebSocket-Accept`, an extension no one asked for).
+    Handshake,
+    /// WebSocket: a frame broke the protocol (reserved bits, bad UTF-8, a fragmented control
+    /// frame, a message too large, ...).
+    Framing,
+    /// WebSocket echo: the message that came back is not the one sent.
+    Mismatch,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::ConnectRefused,
         ErrorKind::ConnectTimeout,
         ErrorKind::Connect,
@@ -69,6 +81,10 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::Descriptors,
         ErrorKind::Io,
+        ErrorKind::Upgrade,
+        ErrorKind::Handshake,
+        ErrorKind::Framing,
+        ErrorKind::Mismatch,
     ];
 
     /// Classifies a socket error met while sending or receiving.
@@ -109,6 +125,10 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Descriptors => "descriptors",
             ErrorKind::Io => "io",
+            ErrorKind::Upgrade => "upgrade",
+            ErrorKind::Handshake => "handshake",
+            ErrorKind::Framing => "framing",
+            ErrorKind::Mismatch => "mismatch",
         }
     }
 
@@ -120,6 +140,8 @@ impl ErrorKind {
                 | ErrorKind::ConnectTimeout
                 | ErrorKind::Connect
                 | ErrorKind::Descriptors
+                | ErrorKind::Upgrade
+                | ErrorKind::Handshake
         )
     }
 }
@@ -148,6 +170,8 @@ pub struct TagRecording {
     pub unanswered: u64,
     /// Response bytes read.
     pub bytes: u64,
+    /// WebSocket: answers without an HTTP status (echoes, deliveries, handshakes).
+    pub messages: u64,
 }
 
 impl TagRecording {
@@ -159,6 +183,7 @@ impl TagRecording {
             errors: BTreeMap::new(),
             unanswered: 0,
             bytes: 0,
+            messages: 0,
         }
     }
 
@@ -177,10 +202,12 @@ impl TagRecording {
         }
         self.unanswered += other.unanswered;
         self.bytes += other.bytes;
+        self.messages += other.messages;
     }
 
+    /// Answers: HTTP responses of any status, and WebSocket messages.
     pub fn responses(&self) -> u64 {
-        self.status.values().sum()
+        self.status.values().sum::<u64>() + self.messages
     }
 
     pub fn error_count(&self) -> u64 {
@@ -216,6 +243,37 @@ pub struct Recording {
     /// How long each request in `tags[..].unanswered` had waited, from its actual send time to
     /// the end of the run, µs.
     pub unanswered_age: Histogram<u64>,
+    /// WebSocket: how long each opening handshake took, from the start of the TCP connect to the
+    /// server's 101, µs.
+    pub handshake: Histogram<u64>,
+    /// WebSocket broadcast: each sender's messages, by the sender's number in the run.
+    pub senders: Vec<SenderCounts>,
+    /// WebSocket idle: connections still open when the hold ended.
+    pub held: u64,
+    /// WebSocket idle: connections lost during the hold, by kind.
+    pub hold_errors: BTreeMap<ErrorKind, u64>,
+}
+
+/// What became of one broadcast sender's measured messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SenderCounts {
+    /// Messages it published in the measured window.
+    pub published: u64,
+    /// First arrivals of those messages at a member of its room (itself included).
+    pub delivered: u64,
+    /// Arrivals of a message a member had already received.
+    pub duplicated: u64,
+    /// First arrivals after a later message of the same sender had reached that member.
+    pub out_of_order: u64,
+}
+
+impl SenderCounts {
+    fn add(&mut self, o: &SenderCounts) {
+        self.published += o.published;
+        self.delivered += o.delivered;
+        self.duplicated += o.duplicated;
+        self.out_of_order += o.out_of_order;
+    }
 }
 
 /// How late a send may leave before it counts as late.
@@ -232,7 +290,19 @@ impl Recording {
             peak_connections: 0,
             send_lag: latency_histogram(),
             unanswered_age: latency_histogram(),
+            handshake: latency_histogram(),
+            senders: Vec::new(),
+            held: 0,
+            hold_errors: BTreeMap::new(),
         }
+    }
+
+    /// Broadcast sender `sender`'s counts.
+    pub fn sender(&mut self, sender: usize) -> &mut SenderCounts {
+        if self.senders.len() <= sender {
+            self.senders.resize(sender + 1, SenderCounts::default());
+        }
+        &mut self.senders[sender]
     }
 
     /// Adds `other`, recorded at the same time by another worker.
@@ -252,6 +322,16 @@ impl Recording {
         self.unanswered_age
             .add(&other.unanswered_age)
             .expect("histograms share bounds");
+        self.handshake
+            .add(&other.handshake)
+            .expect("histograms share bounds");
+        for (i, s) in other.senders.iter().enumerate() {
+            self.sender(i).add(s);
+        }
+        self.held += other.held;
+        for (kind, n) in &other.hold_errors {
+            *self.hold_errors.entry(*kind).or_default() += n;
+        }
     }
 
     /// Adds a recording of a later stretch of the same workers: everything adds up, except the
@@ -275,6 +355,17 @@ impl Recording {
         t.corrected.saturating_record(micros(corrected));
         t.uncorrected.saturating_record(micros(uncorrected));
         *t.status.entry(status).or_default() += 1;
+    }
+
+    /// Records a WebSocket message that came back (echo) or was delivered (broadcast), or a
+    /// handshake that completed (idle): an answer without an HTTP status.
+    #[inline]
+    pub fn message(&mut self, tag: usize, corrected: Duration, uncorrected: Duration, bytes: u64) {
+        let t = &mut self.tags[tag];
+        t.corrected.saturating_record(micros(corrected));
+        t.uncorrected.saturating_record(micros(uncorrected));
+        t.messages += 1;
+        t.bytes += bytes;
     }
 
     #[inline]

@@ -9,6 +9,13 @@
 //!
 //! All connections of a thread read into one scratch buffer, so an idle connection costs a socket
 //! and a small task, not a buffer: that is what keeps 10,000 connections in a few megabytes.
+//!
+//! WebSocket runs use the same loop. In echo a ticket sends a message and the echo answers it.
+//! In idle a ticket opens a connection (the handshake is what is measured), which is then held
+//! by a task of its own. In broadcast the publishing members run the loop, each ticket a
+//! message; every member, publishing or not, listens on a task of its own and records each
+//! delivery against the intended send time the message carries. The `Role` of a connection,
+//! from its number in the run, says which it is.
 
 use std::cell::{Cell, RefCell, RefMut};
 use std::future::poll_fn;
@@ -27,9 +34,10 @@ use tokio::task::LocalSet;
 use crate::cpu;
 use crate::http::{Progress, ResponseParser};
 use crate::pacer::Pacer;
-use crate::plan::{split, Load, Plan, Stop};
+use crate::plan::{split, Load, Plan, Stop, WsMode};
 use crate::record::{micros, ErrorKind, Recording, LATE_AFTER};
 use crate::timer::PreciseTimer;
+use crate::ws::{self, Arrival, Seen, SeenBySender, Stamp, WsConn};
 
 const SCRATCH: usize = 64 * 1024;
 /// How long a due slot may stay unclaimed before the supervisor opens another connection; long
@@ -42,6 +50,12 @@ const MAX_CYCLE: u64 = 100_000;
 /// through connect attempts.
 const DESCRIPTOR_BACKOFF: Duration = Duration::from_millis(10);
 const DESCRIPTOR_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Broadcast: how long members keep receiving after the last message was published. A message
+/// that has not reached a member by then counts as lost.
+pub const BROADCAST_DRAIN: Duration = Duration::from_secs(1);
+/// Broadcast: time between the last member's handshake and the run's start, for the server to
+/// add it to its room (servers do that after they answer the handshake).
+const BROADCAST_SETTLE: Duration = Duration::from_millis(50);
 
 /// Counters a caller may read while a run goes on, to show progress or to judge whether the
 /// server has settled; and a switch to end the run early.
@@ -145,6 +159,46 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
         Load::Constant { rate, .. } => Some(rate / threads as f64),
         Load::Closed { .. } => None,
     };
+    // Broadcast: which connections publish decides each thread's share of the rate.
+    let offsets: Vec<usize> = connections
+        .iter()
+        .scan(0usize, |at, &n| {
+            let first = *at;
+            *at += n as usize;
+            Some(first)
+        })
+        .collect();
+    let room = plan.ws.as_ref().and_then(|w| match w.mode {
+        WsMode::Broadcast { rooms, senders } => Some((initial / rooms, senders)),
+        _ => None,
+    });
+    let rates: Vec<Option<f64>> = match (room, plan.load.clone()) {
+        (Some((size, senders)), Load::Constant { rate: total, .. }) => {
+            let publishing = |t: usize| {
+                (offsets[t]..offsets[t] + connections[t] as usize)
+                    .filter(|g| g % size < senders)
+                    .count()
+            };
+            let all = (initial / size * senders) as f64;
+            (0..threads)
+                .map(|t| match publishing(t) {
+                    0 => None,
+                    n => Some(total * n as f64 / all),
+                })
+                .collect()
+        }
+        _ => vec![rate; threads],
+    };
+    let run_id = fastrand::u32(..);
+    let hold = plan
+        .ws
+        .as_ref()
+        .and_then(|w| match (w.mode, plan.load.clone(), plan.stop) {
+            (WsMode::Idle { hold }, Load::Constant { rate, .. }, Stop::Count(n)) => {
+                Some(plan.warmup + Duration::from_secs_f64(n as f64 / rate) + hold)
+            }
+            _ => None,
+        });
     let _ = live
         .workers
         .set((0..threads).map(|_| Arc::default()).collect());
@@ -161,17 +215,27 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
             let setup = WorkerSetup {
                 cpu: plan.cpus.as_ref().map(|c| c[t % c.len()]),
                 addr: plan.target.addr(),
+                ws: plan.ws.as_ref().map(|w| WsSetup {
+                    origin: ws::origin_headers(&plan.target),
+                    path: w.path.clone(),
+                    message_size: w.message_size,
+                    first: offsets[t],
+                    room,
+                    hold_after: hold,
+                    run_id,
+                }),
                 requests: requests.clone(),
                 heads: heads.clone(),
                 cycle: cycle.clone(),
                 cycle_offset: t * cycle.len() / threads,
                 connections: connections[t] as usize,
                 cap: caps[t].max(connections[t]) as usize,
-                rate,
+                rate: rates[t],
                 // Thread t's slots fall between those of the others: t / (threads * rate_t).
-                phase: rate.map_or(Duration::ZERO, |r| {
-                    Duration::from_secs_f64(t as f64 / (threads as f64 * r))
-                }),
+                phase: match (rate, room) {
+                    (Some(r), None) => Duration::from_secs_f64(t as f64 / (threads as f64 * r)),
+                    _ => Duration::ZERO,
+                },
                 count: counts[t],
                 duration,
                 windows,
@@ -196,7 +260,14 @@ pub fn run(plan: &Plan, live: &Live, mut on_tick: impl FnMut()) -> std::io::Resu
         // A worker that failed to set up sends nothing; then no one starts, and its error is
         // the one reported.
         let all_ready = ready_rx.iter().take(threads).count() == threads;
-        let start = Instant::now();
+        // A broadcast's members have joined their rooms by now; the server gets a moment to take
+        // the last of them in before anything is published.
+        let settle = if room.is_some() {
+            BROADCAST_SETTLE
+        } else {
+            Duration::ZERO
+        };
+        let start = Instant::now() + settle;
         if all_ready {
             for tx in start_txs {
                 let _ = tx.send(start);
@@ -361,9 +432,28 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
+/// What a worker needs to speak WebSocket.
+#[derive(Clone)]
+struct WsSetup {
+    /// The headers that name the server in the upgrade (`Host`, `Authorization`).
+    origin: String,
+    /// The upgrade's path; `{room}` is each connection's room.
+    path: String,
+    message_size: usize,
+    /// The run-wide number of this worker's first connection.
+    first: usize,
+    /// Broadcast: the members of each room, and how many of them publish.
+    room: Option<(usize, usize)>,
+    /// Idle: how long after the start the hold ends.
+    hold_after: Option<Duration>,
+    /// Marks this run's broadcast messages.
+    run_id: u32,
+}
+
 struct WorkerSetup {
     cpu: Option<usize>,
     addr: std::net::SocketAddr,
+    ws: Option<WsSetup>,
     requests: Arc<[Arc<[u8]>]>,
     heads: Arc<[bool]>,
     cycle: Arc<[u16]>,
@@ -419,6 +509,12 @@ fn worker(
         let _local = local.enter();
         PreciseTimer::start()
     };
+    // Broadcast: every member joins its room before the run starts, so no measured message is
+    // published to a room still filling up.
+    let mut joined = Vec::new();
+    if let Some(w) = setup.ws.as_ref().filter(|w| w.room.is_some()) {
+        joined = local.block_on(&runtime, join_rooms(&setup, w));
+    }
     // A worker that fails before this point drops `ready` unsent, which stops the run.
     let _ = ready.send(());
     drop(ready);
@@ -432,10 +528,15 @@ fn worker(
         .with_phase(setup.phase)
         .with_windows(setup.windows);
     let deadline = pacer.deadline();
-    let shared = Rc::new(Shared {
+    let shared = Rc::new_cyclic(|me| Shared {
         pacer,
         timer,
         addr: setup.addr,
+        start,
+        ws: setup.ws.clone(),
+        members: RefCell::new(Vec::new()),
+        joined: RefCell::new(joined),
+        me: me.clone(),
         recordings: RefCell::new(
             (0..setup.windows)
                 .map(|_| Recording::new(setup.requests.len()))
@@ -460,6 +561,8 @@ fn worker(
 
     // The thread's CPU time as each part of the measured window starts.
     let cpu_marks = Rc::new(RefCell::new(Vec::with_capacity(setup.windows + 1)));
+    // Idle: the thread's CPU time when its ramp ended; the hold after it is not measured.
+    let ramp_cpu = Cell::new(None);
     local.block_on(&runtime, async {
         let marks = cpu_marks.clone();
         let at = shared.pacer.window_starts().to_vec();
@@ -480,12 +583,18 @@ fn worker(
         } else {
             setup.ramp
         };
+        let first = setup.ws.as_ref().map_or(0, |w| w.first);
         for i in 0..setup.connections {
             let at = (!ramp.is_zero())
                 .then(|| start + ramp.mul_f64(i as f64 / setup.connections as f64));
-            spawn_connection(&shared, at);
+            match shared.role(first + i) {
+                Role::Member {
+                    publisher: None, ..
+                } => spawn_member(&shared, first + i, at),
+                _ => spawn_connection(&shared, first + i, at),
+            }
         }
-        if shared.pacer.is_open() {
+        if shared.pacer.is_open() && !shared.is_broadcast() {
             tokio::task::spawn_local(supervise(shared.clone(), setup.cap));
         }
         // A run stopped by count ends when its last request does; a timed run lasts its time,
@@ -512,16 +621,50 @@ fn worker(
                 None => std::future::pending().await,
             }
         };
+        let stop = setup.stop.clone();
         tokio::select! {
             _ = finished => {}
             _ = time_up => {}
-            _ = stopped => {}
+            _ = stopped => return,
+        }
+        // Broadcast: what is on its way still arrives; idle: the connections opened are held.
+        let after = if shared.is_broadcast() {
+            Some(Instant::now() + BROADCAST_DRAIN)
+        } else {
+            setup
+                .ws
+                .as_ref()
+                .and_then(|w| w.hold_after)
+                .map(|h| start + h)
+        };
+        if shared.ws.as_ref().is_some_and(|w| w.hold_after.is_some()) {
+            ramp_cpu.set(Some(cpu::thread_cpu_time()));
+        }
+        if let Some(at) = after {
+            let stopped = async move {
+                let mut poll = tokio::time::interval(STOP_POLL);
+                while !stop.load(Ordering::Relaxed) {
+                    poll.tick().await;
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(at.into()) => {}
+                _ = stopped => {}
+            }
+            if shared.ws.as_ref().is_some_and(|w| w.hold_after.is_some()) {
+                shared.rec(0).held = shared.open.get();
+            }
         }
     });
-    let cpu_at_end = cpu::thread_cpu_time();
+    let cpu_at_end = ramp_cpu.get().unwrap_or_else(cpu::thread_cpu_time);
     let stopped = setup.stop.load(Ordering::Relaxed);
+    // A broadcast's drain and an idle hold go past the deadline; they end now.
+    let lingers = setup
+        .ws
+        .as_ref()
+        .is_some_and(|w| w.room.is_some() || w.hold_after.is_some());
     let end = match deadline {
-        Some(d) if !stopped => d,
+        Some(d) if !stopped && !lingers => d,
         _ => Instant::now(),
     };
     // What is still in flight now is counted before it is cancelled, not forgotten.
@@ -552,6 +695,19 @@ struct Shared {
     pacer: Pacer,
     timer: Rc<PreciseTimer>,
     addr: std::net::SocketAddr,
+    /// When the run started: broadcast messages carry their times from it.
+    start: Instant,
+    ws: Option<WsSetup>,
+    /// Broadcast: what each member of this thread has seen, and its publishing sequence, by
+    /// connection.
+    #[allow(clippy::type_complexity)]
+    members: RefCell<Vec<(usize, SeenBySender, Rc<Cell<u64>>)>>,
+    /// Broadcast: the connections opened before the start, by connection number, with how long
+    /// each handshake took; each is taken by its connection's first connect.
+    #[allow(clippy::type_complexity)]
+    joined: RefCell<Vec<(usize, Result<(WsConn, Duration), ErrorKind>)>>,
+    /// Itself, for tasks a connection spawns.
+    me: std::rc::Weak<Shared>,
     requests: Arc<[Arc<[u8]>]>,
     heads: Arc<[bool]>,
     cycle: Arc<[u16]>,
@@ -620,15 +776,65 @@ struct Pending {
     tag: usize,
 }
 
+/// What connection number `g` of the run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// HTTP requests, or WebSocket echo messages, paced by the load shape.
+    Exchange,
+    /// WebSocket idle: each ticket opens a connection, which is then held.
+    Opener,
+    /// WebSocket broadcast: a member of `room` that receives everything, and publishes if it is
+    /// one of the room's senders (its number over the run).
+    Member {
+        room: usize,
+        publisher: Option<usize>,
+    },
+}
+
+impl Shared {
+    fn role(&self, g: usize) -> Role {
+        match &self.ws {
+            Some(WsSetup {
+                room: Some((size, senders)),
+                ..
+            }) => Role::Member {
+                room: g / size,
+                publisher: (g % size < *senders).then(|| g / size * senders + g % size),
+            },
+            Some(WsSetup {
+                hold_after: Some(_),
+                ..
+            }) => Role::Opener,
+            _ => Role::Exchange,
+        }
+    }
+
+    fn is_broadcast(&self) -> bool {
+        self.ws.as_ref().is_some_and(|w| w.room.is_some())
+    }
+
+    /// Broadcast: member `g`'s record of what it has seen, and its next sequence number as a
+    /// publisher, kept across its reconnects.
+    fn member(&self, g: usize) -> (SeenBySender, Rc<Cell<u64>>) {
+        let mut all = self.members.borrow_mut();
+        if let Some((_, seen, seq)) = all.iter().find(|(i, _, _)| *i == g) {
+            return (seen.clone(), seq.clone());
+        }
+        let (seen, seq) = (SeenBySender::default(), Rc::new(Cell::new(0)));
+        all.push((g, seen.clone(), seq.clone()));
+        (seen, seq)
+    }
+}
+
 /// Starts a connection's load loop, at once or at `at`.
-fn spawn_connection(shared: &Rc<Shared>, at: Option<Instant>) {
+fn spawn_connection(shared: &Rc<Shared>, g: usize, at: Option<Instant>) {
     shared.tasks.set(shared.tasks.get() + 1);
     let shared = shared.clone();
     tokio::task::spawn_local(async move {
         if let Some(at) = at {
             tokio::time::sleep_until(at.into()).await;
         }
-        drive(&shared).await;
+        drive(&shared, g).await;
         shared.tasks.set(shared.tasks.get() - 1);
         if shared.tasks.get() == 0 {
             shared.all_done.notify_one();
@@ -636,16 +842,38 @@ fn spawn_connection(shared: &Rc<Shared>, at: Option<Instant>) {
     });
 }
 
+/// Starts a broadcast member that only receives: it opens its connection and listens.
+fn spawn_member(shared: &Rc<Shared>, g: usize, at: Option<Instant>) {
+    let shared = shared.clone();
+    tokio::task::spawn_local(async move {
+        if let Some(at) = at {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        // A member that cannot join is counted once; its messages count as lost. One that
+        // joined stays counted as open until the run ends, while its task listens.
+        match connect(&shared, g).await {
+            Ok(_open) => std::future::pending::<()>().await,
+            Err(kind) => {
+                let now = Instant::now();
+                shared.finish(Some(shared.pacer.window_at(now)), 0, Err(kind));
+            }
+        }
+    });
+}
+
 /// Open loop: whenever the next slot falls due and no connection has claimed it, every open
 /// connection is busy; open another, up to `cap`.
 async fn supervise(shared: Rc<Shared>, cap: usize) {
+    let mut next = usize::MAX / 2;
     while let Some((index, due)) = shared.pacer.next_slot() {
         shared.timer.sleep_until(due + SUPERVISOR_GRACE).await;
         if shared.pacer.next_slot().map(|(i, _)| i) != Some(index) {
             continue;
         }
         if shared.tasks.get() < cap {
-            spawn_connection(&shared, None);
+            // Extra connections have no room: they are echo, HTTP or idle openers.
+            next += 1;
+            spawn_connection(&shared, next, None);
             // Let the new connection claim the slot before looking again.
             tokio::task::yield_now().await;
         } else {
@@ -654,14 +882,15 @@ async fn supervise(shared: Rc<Shared>, cap: usize) {
     }
 }
 
-/// The load loop of one connection.
-async fn drive(shared: &Shared) {
+/// The load loop of one connection, `g` of the run.
+async fn drive(shared: &Shared, g: usize) {
     let pending = shared.pending_slot();
     let mut conn: Option<Conn> = None;
     let mut backoff = DESCRIPTOR_BACKOFF;
+    let role = shared.role(g);
     if let Some(at) = shared.first_send.filter(|&at| Instant::now() < at) {
         // A failed connect is tried again, and counted, by the first request.
-        conn = connect(shared).await.ok();
+        conn = connect(shared, g).await.ok();
         tokio::time::sleep_until(at.into()).await;
     }
     // The last time read. Between reading it and sending, a closed loop with an open connection
@@ -674,9 +903,32 @@ async fn drive(shared: &Shared) {
             now = Instant::now();
         }
         let tag = shared.next_request();
+        if role == Role::Opener {
+            // The handshake is what is measured; the connection it opens is then held.
+            shared.record_send(&ticket, now);
+            let outcome = connect(shared, g).await;
+            let done = Instant::now();
+            let measured = shared.pacer.window(&ticket, done);
+            match outcome {
+                Ok(c) => {
+                    if let Some(window) = measured {
+                        let from_intended = done - ticket.intended.unwrap_or(now);
+                        shared
+                            .rec(window)
+                            .message(tag, from_intended, done - now, 0);
+                        shared.last_done.set(done);
+                    }
+                    shared.live.done.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::spawn_local(hold(c, shared.self_rc()));
+                }
+                Err(kind) => shared.finish(measured, tag, Err(kind)),
+            }
+            now = done;
+            continue;
+        }
         let c = match conn.as_mut() {
             Some(c) => c,
-            None => match connect(shared).await {
+            None => match connect(shared, g).await {
                 Ok(c) => {
                     backoff = DESCRIPTOR_BACKOFF;
                     now = Instant::now();
@@ -696,22 +948,11 @@ async fn drive(shared: &Shared) {
             },
         };
         let sent = now;
-        if ticket.measured {
-            let mut rec = shared.rec(ticket.window);
-            rec.sent += 1;
-            if let Some(at) = ticket.intended {
-                let lag = sent.saturating_duration_since(at);
-                rec.send_lag.saturating_record(micros(lag));
-                if lag > LATE_AFTER {
-                    rec.late += 1;
-                }
-            }
-        }
+        shared.record_send(&ticket, sent);
         pending.set(Some(Pending { ticket, sent, tag }));
-        let request = &shared.requests[tag];
         let outcome = match tokio::time::timeout(
             shared.request_timeout,
-            c.exchange(request, shared.heads[tag], &shared.scratch),
+            c.exchange(shared, tag, &ticket, sent),
         )
         .await
         {
@@ -724,11 +965,17 @@ async fn drive(shared: &Shared) {
         let measured = shared.pacer.window(&ticket, done);
         match outcome {
             Ok(response) => {
-                if let Some(window) = measured {
+                // A broadcast publish is answered by its deliveries, which the members record.
+                if let (Some(window), false) = (measured, matches!(role, Role::Member { .. })) {
                     let mut rec = shared.rec(window);
                     let from_intended = done - ticket.intended.unwrap_or(sent);
-                    rec.response(tag, response.status, from_intended, done - sent);
-                    rec.tags[tag].bytes += response.bytes;
+                    match response.status {
+                        Some(status) => {
+                            rec.response(tag, status, from_intended, done - sent);
+                            rec.tags[tag].bytes += response.bytes;
+                        }
+                        None => rec.message(tag, from_intended, done - sent, response.bytes),
+                    }
                     shared.last_done.set(done);
                 }
                 shared.live.done.fetch_add(1, Ordering::Relaxed);
@@ -747,6 +994,96 @@ async fn drive(shared: &Shared) {
     }
 }
 
+/// WebSocket idle: keeps an opened connection, answering pings, until the run ends; a
+/// connection lost before then is counted by kind.
+async fn hold(mut c: Conn, shared: Rc<Shared>) {
+    let Link::Held(idle) = &mut c.link else {
+        return;
+    };
+    // A message in an idle hold is not expected, and not an error; only a loss is.
+    let kind = idle.hold().await;
+    *shared.rec(0).hold_errors.entry(kind).or_default() += 1;
+    shared.live.errors.fetch_add(1, Ordering::Relaxed);
+}
+
+/// WebSocket broadcast: receives every message of member `g`'s room and records each delivery
+/// of a measured message against its intended send time.
+async fn listen(shared: &Shared, g: usize, mut reader: ws::Reader, own: Option<Rc<OwnArrival>>) {
+    let Some(WsSetup {
+        room: Some((_, senders)),
+        run_id,
+        ..
+    }) = shared.ws.clone()
+    else {
+        return;
+    };
+    let Role::Member { room, .. } = shared.role(g) else {
+        return;
+    };
+    let (seen, _) = shared.member(g);
+    loop {
+        let got = reader.next(|m| (Stamp::read(m), m.len() as u64)).await;
+        let done = Instant::now();
+        let (stamp, bytes) = match got {
+            Ok((Some(stamp), bytes)) if stamp.run == run_id => (stamp, bytes),
+            // Another process's message, or one without a stamp: not this run's to judge.
+            Ok(_) => continue,
+            Err(kind) => {
+                shared.finish(Some(shared.pacer.window_at(done)), 0, Err(kind));
+                return;
+            }
+        };
+        let sender = stamp.sender as usize;
+        let first_of_room = room * senders;
+        if !(first_of_room..first_of_room + senders).contains(&sender) {
+            continue;
+        }
+        if let Some(own) = own.as_deref().filter(|o| o.sender == sender) {
+            own.arrived.set(own.arrived.get().max(stamp.seq + 1));
+            own.notify.notify_one();
+        }
+        let intended = shared.start + Duration::from_nanos(stamp.intended_ns);
+        let sent = shared.start + Duration::from_nanos(stamp.sent_ns);
+        let arrival = {
+            let mut s = seen.borrow_mut();
+            if s.len() < senders {
+                s.resize(senders, Seen::default());
+            }
+            s[sender - first_of_room].arrive(stamp.seq)
+        };
+        shared.live.done.fetch_add(1, Ordering::Relaxed);
+        let Some(window) = (stamp.window as usize).checked_sub(1) else {
+            continue;
+        };
+        let mut rec = shared.rec(window.min(shared.pacer.window_starts().len() - 1));
+        match arrival {
+            Arrival::First { in_order } => {
+                rec.message(
+                    0,
+                    done.saturating_duration_since(intended),
+                    done.saturating_duration_since(sent),
+                    bytes,
+                );
+                let counts = rec.sender(sender);
+                counts.delivered += 1;
+                counts.out_of_order += u64::from(!in_order);
+            }
+            Arrival::Duplicate => rec.sender(sender).duplicated += 1,
+        }
+        drop(rec);
+        shared.last_done.set(done);
+    }
+}
+
+/// A publisher's view of its own messages coming back: the next sequence number it waits for.
+#[derive(Debug)]
+struct OwnArrival {
+    sender: usize,
+    /// One past the highest of its sequence numbers seen come back.
+    arrived: Cell<u64>,
+    notify: Notify,
+}
+
 impl Shared {
     /// Counts a request that ended; `window` is the part of the measured window it counts in.
     fn finish(&self, window: Option<usize>, tag: usize, outcome: Result<(), ErrorKind>) {
@@ -758,38 +1095,199 @@ impl Shared {
             }
         }
     }
+
+    /// Counts a send in the measured window, and how late it left.
+    fn record_send(&self, ticket: &crate::pacer::Ticket, sent: Instant) {
+        if ticket.measured {
+            let mut rec = self.rec(ticket.window);
+            rec.sent += 1;
+            if let Some(at) = ticket.intended {
+                let lag = sent.saturating_duration_since(at);
+                rec.send_lag.saturating_record(micros(lag));
+                if lag > LATE_AFTER {
+                    rec.late += 1;
+                }
+            }
+        }
+    }
+
+    /// The shared state itself, for a task spawned from a connection's loop.
+    fn self_rc(&self) -> Rc<Shared> {
+        self.me
+            .upgrade()
+            .expect("the worker outlives its connections")
+    }
 }
 
-async fn connect(shared: &Shared) -> Result<Conn, ErrorKind> {
-    let stream =
-        match tokio::time::timeout(shared.connect_timeout, TcpStream::connect(shared.addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(ErrorKind::of_connect(&e)),
-            Err(_) => return Err(ErrorKind::ConnectTimeout),
-        };
-    // Requests are written whole; Nagle would only delay them.
-    stream.set_nodelay(true).map_err(|e| ErrorKind::of_io(&e))?;
+/// Broadcast: opens every connection of this worker, at once, before the run starts.
+async fn join_rooms(
+    setup: &WorkerSetup,
+    w: &WsSetup,
+) -> Vec<(usize, Result<(WsConn, Duration), ErrorKind>)> {
+    let Some((size, _)) = w.room else {
+        return Vec::new();
+    };
+    let (addr, connect_timeout, timeout) =
+        (setup.addr, setup.connect_timeout, setup.request_timeout);
+    let opens = (w.first..w.first + setup.connections).map(|g| {
+        let origin = w.origin.clone();
+        let path = w.path.replace("{room}", &(g / size).to_string());
+        async move {
+            let began = Instant::now();
+            let conn = ws::open(addr, &origin, &path, connect_timeout, timeout)
+                .await
+                .map(|c| (c, began.elapsed()))
+                .map_err(|e| e.kind);
+            (g, conn)
+        }
+    });
+    let mut out = Vec::with_capacity(setup.connections);
+    let tasks: Vec<_> = opens.map(tokio::task::spawn_local).collect();
+    for t in tasks {
+        if let Ok(r) = t.await {
+            out.push(r);
+        }
+    }
+    out
+}
+
+async fn connect(shared: &Shared, g: usize) -> Result<Conn, ErrorKind> {
+    let began = Instant::now();
+    let link = match &shared.ws {
+        None => {
+            let stream =
+                match tokio::time::timeout(shared.connect_timeout, TcpStream::connect(shared.addr))
+                    .await
+                {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => return Err(ErrorKind::of_connect(&e)),
+                    Err(_) => return Err(ErrorKind::ConnectTimeout),
+                };
+            // Requests are written whole; Nagle would only delay them.
+            stream.set_nodelay(true).map_err(|e| ErrorKind::of_io(&e))?;
+            Link::Http(Http { stream })
+        }
+        Some(w) => {
+            let role = shared.role(g);
+            let path = match role {
+                Role::Member { room, .. } => w.path.replace("{room}", &room.to_string()),
+                _ => w.path.clone(),
+            };
+            let early = {
+                let mut joined = shared.joined.borrow_mut();
+                joined
+                    .iter()
+                    .position(|(i, _)| *i == g)
+                    .map(|at| joined.swap_remove(at).1)
+            };
+            let (conn, took) = match early {
+                Some(result) => result?,
+                None => {
+                    let conn = ws::open(
+                        shared.addr,
+                        &w.origin,
+                        &path,
+                        shared.connect_timeout,
+                        shared.request_timeout,
+                    )
+                    .await
+                    .map_err(|e| e.kind)?;
+                    (conn, began.elapsed())
+                }
+            };
+            let done = Instant::now();
+            shared
+                .rec(shared.pacer.window_at(done))
+                .handshake
+                .saturating_record(micros(took));
+            match role {
+                Role::Member { publisher, .. } => {
+                    let own = publisher.map(|sender| {
+                        Rc::new(OwnArrival {
+                            sender,
+                            arrived: Cell::new(0),
+                            notify: Notify::new(),
+                        })
+                    });
+                    let WsConn { reader, writer, .. } = conn;
+                    let listening = own.clone();
+                    // The member listens for as long as the run lasts, on its own task.
+                    let me = shared.self_rc();
+                    tokio::task::spawn_local(async move {
+                        listen(&me, g, reader, listening).await;
+                    });
+                    Link::Publish {
+                        writer,
+                        own,
+                        message: Vec::with_capacity(w.message_size),
+                        seq: shared.member(g).1,
+                    }
+                }
+                Role::Opener => Link::Held(conn.into_idle()),
+                Role::Exchange => Link::Ws {
+                    ws: conn,
+                    message: vec![b'x'; w.message_size],
+                    seq: 0,
+                },
+            }
+        }
+    };
     let open = shared.open.get() + 1;
     shared.open.set(open);
     let mut rec = shared.rec(shared.pacer.window_at(Instant::now()));
     rec.connections_opened += 1;
     rec.peak_connections = rec.peak_connections.max(open);
     Ok(Conn {
-        stream,
+        link,
         open: shared.open.clone(),
     })
 }
 
+/// Writes `seq` in decimal over the first (up to 20) bytes of `message`, zero-padded.
+fn stamp_sequence(message: &mut [u8], mut seq: u64) {
+    let n = message.len().min(20);
+    for b in message[..n].iter_mut().rev() {
+        *b = b'0' + (seq % 10) as u8;
+        seq /= 10;
+    }
+}
+
 struct Response {
-    status: u16,
+    /// The HTTP status; `None` for a WebSocket message.
+    status: Option<u16>,
     keep_alive: bool,
     bytes: u64,
 }
 
 /// An open connection; counts itself out of the open connections when dropped.
 struct Conn {
-    stream: TcpStream,
+    link: Link,
     open: Rc<Cell<u64>>,
+}
+
+/// What an open connection speaks.
+enum Link {
+    Http(Http),
+    /// WebSocket echo.
+    Ws {
+        ws: WsConn,
+        /// The next message: its first bytes are rewritten with a sequence number each time.
+        message: Vec<u8>,
+        seq: u64,
+    },
+    /// WebSocket idle: held open.
+    Held(ws::Idle),
+    /// WebSocket broadcast publisher: it writes here; its member task receives.
+    Publish {
+        writer: Rc<ws::Writer>,
+        own: Option<Rc<OwnArrival>>,
+        message: Vec<u8>,
+        seq: Rc<Cell<u64>>,
+    },
+}
+
+struct Http {
+    stream: TcpStream,
 }
 
 impl Drop for Conn {
@@ -799,6 +1297,91 @@ impl Drop for Conn {
 }
 
 impl Conn {
+    /// Sends one request (or message) and waits for what answers it.
+    async fn exchange(
+        &mut self,
+        shared: &Shared,
+        tag: usize,
+        ticket: &crate::pacer::Ticket,
+        sent: Instant,
+    ) -> Result<Response, ErrorKind> {
+        match &mut self.link {
+            Link::Http(http) => {
+                http.exchange(&shared.requests[tag], shared.heads[tag], &shared.scratch)
+                    .await
+            }
+            // A held connection sends nothing; it is never asked to.
+            Link::Held(_) => Err(ErrorKind::Io),
+            Link::Ws { ws, message, seq } => {
+                // The echo must be this message: a sequence number tells it from an earlier one.
+                *seq += 1;
+                stamp_sequence(message, *seq);
+                ws.writer
+                    .send(fastwebsockets::OpCode::Text, message)
+                    .await?;
+                let same = ws.reader.next(|m| m == &message[..]).await?;
+                if !same {
+                    return Err(ErrorKind::Mismatch);
+                }
+                Ok(Response {
+                    status: None,
+                    keep_alive: true,
+                    bytes: message.len() as u64,
+                })
+            }
+            Link::Publish {
+                writer,
+                own,
+                message,
+                seq,
+            } => {
+                let Some(w) = &shared.ws else {
+                    return Err(ErrorKind::Io);
+                };
+                let Some(sender) = own.as_ref().map(|o| o.sender) else {
+                    return Err(ErrorKind::Io);
+                };
+                let number = seq.get();
+                seq.set(number + 1);
+                let since =
+                    |t: Instant| t.saturating_duration_since(shared.start).as_nanos() as u64;
+                Stamp {
+                    run: w.run_id,
+                    sender: sender as u32,
+                    seq: number,
+                    intended_ns: since(ticket.intended.unwrap_or(sent)),
+                    sent_ns: since(sent),
+                    window: if ticket.measured {
+                        ticket.window as u32 + 1
+                    } else {
+                        0
+                    },
+                }
+                .write(w.message_size, message);
+                writer.send(fastwebsockets::OpCode::Text, message).await?;
+                if ticket.measured {
+                    shared.rec(ticket.window).sender(sender).published += 1;
+                }
+                // A closed loop publishes its next message when this one has come back.
+                if !shared.pacer.is_open() {
+                    if let Some(own) = own {
+                        while own.arrived.get() <= number {
+                            own.notify.notified().await;
+                        }
+                    }
+                }
+                Ok(Response {
+                    status: None,
+                    keep_alive: true,
+                    bytes: 0,
+                })
+            }
+        }
+    }
+}
+
+/// An HTTP/1.1 connection.
+impl Http {
     /// Sends one request and reads until its response ends.
     async fn exchange(
         &mut self,
@@ -827,7 +1410,7 @@ impl Conn {
             if n == 0 {
                 return Poll::Ready(match parser.eof() {
                     Some(status) => Ok(Response {
-                        status,
+                        status: Some(status),
                         keep_alive: false,
                         bytes,
                     }),
@@ -846,7 +1429,7 @@ impl Conn {
                     // Bytes past the response's end belong to no request we sent: the stream
                     // can no longer be trusted, so it is not reused.
                     return Poll::Ready(Ok(Response {
-                        status,
+                        status: Some(status),
                         keep_alive: keep_alive && used == n,
                         bytes: bytes - (n - used) as u64,
                     }));
@@ -872,5 +1455,15 @@ mod tests {
         assert_eq!(c, vec![0]);
         let c = mix_cycle(&[1_000_000, 1]);
         assert!(c.len() as u64 <= MAX_CYCLE + 1 && c.contains(&1));
+    }
+
+    #[test]
+    fn echo_messages_carry_their_sequence_number() {
+        let mut m = vec![b'x'; 24];
+        stamp_sequence(&mut m, 1234);
+        assert_eq!(&m, b"00000000000000001234xxxx");
+        let mut short = vec![b'x'; 3];
+        stamp_sequence(&mut short, 1234);
+        assert_eq!(&short, b"234");
     }
 }

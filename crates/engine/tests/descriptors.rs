@@ -40,6 +40,7 @@ fn running_out_of_descriptors_is_one_error_kind_and_backs_off() {
         windows: 1,
         ramp: Duration::ZERO,
         connect_first: false,
+        ws: None,
     };
 
     // Room for the runtime and about 30 sockets, not for 100.

@@ -27,6 +27,7 @@ fn plan(url: &str) -> Plan {
         windows: 1,
         ramp: Duration::ZERO,
         connect_first: false,
+        ws: None,
     }
 }
 

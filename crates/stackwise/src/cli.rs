@@ -17,7 +17,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Drive HTTP/1.1 load at a URL and report throughput, latency and errors.
+    /// Drive HTTP/1.1 or WebSocket load at a URL and report throughput, latency and errors.
     ///
     /// Closed loop by default (-c connections, each sending when its last response arrives).
     /// With --rate, an open loop: requests leave on a fixed schedule and latency is measured from
@@ -25,8 +25,14 @@ pub enum Command {
     /// corrected); the uncorrected latency is reported too. Requests still unanswered when the
     /// run ends are counted and aged; at a constant rate they count in the corrected latency.
     ///
-    /// Exits with 1 when no request got an HTTP response (all failed, or the server answered
-    /// nothing within the run), with the reason on stderr after the result; responses of any
+    /// A ws:// URL drives WebSocket load (--ws-mode): echo (each message answered by its echo;
+    /// -c, --rate as a total message rate), broadcast (--rooms of -c/--rooms members each,
+    /// --senders of them publishing at --rate in total; every member's delivery of every message
+    /// measured from its intended send time; lost, duplicated and out-of-order messages counted)
+    /// or idle (-c connections opened at --rate per second, then held idle for -d).
+    ///
+    /// Exits with 1 when no request got an HTTP response, or no WebSocket message its answer (all
+    /// failed, or the server answered nothing within the run), with the reason on stderr after the result; responses of any
     /// status, 4xx and 5xx included, are answers. Bad input, or more connections than the file
     /// descriptor limit allows, exits with 2 before any load is sent.
     Load(Box<LoadArgs>),
@@ -79,7 +85,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The target, such as http://127.0.0.1:8080/json. With --mix, only its origin is used.
+    /// The target, such as http://127.0.0.1:8080/json or ws://127.0.0.1:8080/ws/echo. With
+    /// --mix, only its origin is used. For a broadcast over several rooms, {room} in the URL
+    /// stands for each room's number: ws://127.0.0.1:8080/ws/room/{room}.
     pub url: String,
 
     /// Connections (with --rate: connections opened at the start).
@@ -138,6 +146,22 @@ pub struct LoadArgs {
     #[arg(long, value_name = "PATH", conflicts_with_all = ["body", "body_file", "headers"])]
     pub mix: Option<PathBuf>,
 
+    /// With a ws:// URL: what the connections do.
+    #[arg(long, value_enum, default_value_t = WsModeArg::Echo)]
+    pub ws_mode: WsModeArg,
+
+    /// With a ws:// URL (echo, broadcast): bytes of each message sent [default: 128].
+    #[arg(long, value_name = "BYTES")]
+    pub message_size: Option<usize>,
+
+    /// Broadcast: rooms; -c connections are split evenly among them.
+    #[arg(long, default_value_t = 1)]
+    pub rooms: usize,
+
+    /// Broadcast: members of each room that publish; the others only receive.
+    #[arg(long, default_value_t = 1)]
+    pub senders: usize,
+
     /// Give up connecting after this long.
     #[arg(long, default_value = defaults::DEFAULT_CONNECT_TIMEOUT)]
     pub connect_timeout: String,
@@ -169,6 +193,18 @@ pub struct LoadArgs {
     /// Show no progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// What the connections of a WebSocket run do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WsModeArg {
+    /// Each connection sends a message and waits for its echo (closed loop), or messages leave
+    /// at --rate (open loop).
+    Echo,
+    /// Rooms whose members receive every message their senders publish.
+    Broadcast,
+    /// Connections opened at --rate per second up to -c, then held idle for -d.
+    Idle,
 }
 
 #[derive(Debug, Args)]

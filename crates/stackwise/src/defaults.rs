@@ -21,6 +21,16 @@ pub const DEFAULT_TIMEOUT: &str = "10s";
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 /// Floor of the default connection cap of an open loop.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Bytes of a WebSocket message when --message-size is not given: a short chat message or
+/// dashboard update, with room for the stamp a broadcast message carries.
+pub const DEFAULT_MESSAGE_SIZE: usize = 128;
+/// WebSocket idle: connections opened per second when --rate is not given.
+pub const DEFAULT_CONNECT_RATE: f64 = 1000.0;
+/// WebSocket idle: handshakes under way at once at the start, and at most (never more than
+/// the connections asked for).
+pub const IDLE_HANDSHAKES: usize = 64;
+pub const IDLE_MAX_HANDSHAKES: usize = 1024;
+
 /// The request method unless -m names another.
 pub const DEFAULT_METHOD: &str = "GET";
 

@@ -19,7 +19,9 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<ExitCode> {
         outputs,
         progress,
     } = settings::load_settings(args)?;
-    settings::fit_descriptors(&plan)?;
+    if let Some(note) = settings::fit_descriptors(&plan)? {
+        eprintln!("stackwise: {note}");
+    }
     preflight(&plan)?;
     let live = Live::new();
     let bar = progress_bar(&plan, progress);
@@ -55,6 +57,17 @@ pub fn nothing_answered(report: &LoadReport) -> Option<String> {
     if s.requests > 0 {
         return None;
     }
+    // A broadcast is answered by deliveries, which nothing waits for.
+    if let Some(b) = report.ws.as_ref().and_then(|w| w.broadcast.as_ref()) {
+        if b.published > 0 && s.errors == 0 {
+            return Some(format!(
+                "no delivery: {} message(s) were published and none reached a member within the \
+                 run and its {} s drain",
+                export::terminal::thousands(b.published),
+                b.drain_s
+            ));
+        }
+    }
     let d = &report.engine.delivery;
     let oldest = d.unanswered_age.max_us as f64 / 1e6;
     if s.errors == 0 {
@@ -75,6 +88,10 @@ pub fn nothing_answered(report: &LoadReport) -> Option<String> {
         .map(|(k, n)| {
             let hint = match k.as_str() {
                 "protocol" => " (the server's answers were not HTTP/1.1)",
+                "upgrade" => " (the server refused the WebSocket upgrade)",
+                "handshake" => " (the server's 101 was not a WebSocket handshake)",
+                "framing" => " (the server's WebSocket frames broke the protocol)",
+                "mismatch" => " (the echo was not the message sent)",
                 "descriptors" => " (the engine ran out of file descriptors)",
                 _ => "",
             };
@@ -115,7 +132,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Fails fast, with a one-line error, when the target does not accept connections at all.
+/// Fails fast, with a one-line error, when the target does not accept connections at all, or
+/// (ws://) refuses the WebSocket upgrade.
 fn preflight(plan: &Plan) -> anyhow::Result<()> {
     let addr = plan.target.addr();
     std::net::TcpStream::connect_timeout(&addr, plan.connect_timeout)
@@ -125,7 +143,18 @@ fn preflight(plan: &Plan) -> anyhow::Result<()> {
                 "cannot connect to {} ({addr}): {e}",
                 plan.target.display_url()
             ))
-        })
+        })?;
+    if let Some(ws) = &plan.ws {
+        let path = ws.path.replace("{room}", "0");
+        // Long enough for a slow server's first answer, short enough to fail fast.
+        let wait = plan
+            .connect_timeout
+            .max(plan.request_timeout.min(Duration::from_secs(5)));
+        let origin = stackwise_engine::ws::origin_headers(&plan.target);
+        stackwise_engine::ws::probe(addr, &origin, &path, wait)
+            .map_err(|e| usage(format!("{}: {e}", plan.target.display_url())))?;
+    }
+    Ok(())
 }
 
 fn progress_bar(plan: &Plan, shown: bool) -> ProgressBar {

@@ -34,6 +34,7 @@ pub fn calibrate(
         windows: 1,
         ramp: Duration::ZERO,
         connect_first: false,
+        ws: None,
     };
     plan.validate().map_err(|e| e.to_string())?;
     let before = steal_ticks();

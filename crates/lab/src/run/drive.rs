@@ -76,6 +76,7 @@ impl Subject<'_> {
             windows: 1,
             ramp,
             connect_first,
+            ws: None,
         };
         plan.validate().map_err(|e| e.to_string())?;
         Ok(plan)

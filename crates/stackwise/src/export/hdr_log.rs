@@ -1,5 +1,6 @@
 //! The raw histograms in HdrHistogram's interval log format, one line per tag and kind
-//! (`<tag>.corrected`, `<tag>.uncorrected`), readable by HdrHistogram's plotters.
+//! (`<tag>.corrected`, `<tag>.uncorrected`; a WebSocket run adds `handshake`), readable by
+//! HdrHistogram's plotters.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -16,7 +17,13 @@ pub fn write(report: &LoadReport, path: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot decode the histograms of '{}'", t.tag))?;
         decoded.push((t.tag.clone(), r));
     }
-    let entries: Vec<LogEntry<'_>> = decoded
+    let handshake = match &report.ws {
+        Some(w) => Some(
+            hdr::decode(&w.handshake_histogram).context("cannot decode the handshake histogram")?,
+        ),
+        None => None,
+    };
+    let mut entries: Vec<LogEntry<'_>> = decoded
         .iter()
         .flat_map(|(tag, r)| {
             [
@@ -31,6 +38,12 @@ pub fn write(report: &LoadReport, path: &Path) -> anyhow::Result<()> {
             ]
         })
         .collect();
+    if let Some(h) = &handshake {
+        entries.push(LogEntry {
+            tag: "handshake".to_string(),
+            histogram: h,
+        });
+    }
     let mut out = Vec::new();
     let comment = format!("{} load {}", report.tool, report.plan.url);
     hdr::write_interval_log(

@@ -9,11 +9,14 @@ use serde::Deserialize;
 use stackwise_engine::cpu::{allowed_cpus, parse_cpu_list};
 use stackwise_engine::limits;
 use stackwise_engine::plan::path_and_query;
-use stackwise_engine::{Load, Plan, RequestSpec, Stop, Target};
+use stackwise_engine::{Load, Plan, RequestSpec, Stop, Target, WsMode, WsPlan};
 
 use super::duration;
-use crate::cli::{LoadArgs, MergeArgs};
-use crate::defaults::{DEFAULT_DURATION, DEFAULT_MAX_CONNECTIONS, DEFAULT_METHOD};
+use crate::cli::{LoadArgs, MergeArgs, WsModeArg};
+use crate::defaults::{
+    DEFAULT_CONNECT_RATE, DEFAULT_DURATION, DEFAULT_MAX_CONNECTIONS, DEFAULT_MESSAGE_SIZE,
+    DEFAULT_METHOD, IDLE_HANDSHAKES, IDLE_MAX_HANDSHAKES,
+};
 use crate::usage;
 
 /// Where a load result goes: standard output (a summary, or the JSON result) and the files
@@ -86,6 +89,21 @@ fn outputs(
 /// Resolves `args` into a plan, or a usage error naming what is wrong.
 pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
     let target = Target::resolve(&args.url).map_err(|e| usage(e.to_string()))?;
+    if target.url.scheme() == "ws" {
+        return ws_plan(args, target);
+    }
+    let ws_only = [
+        (args.ws_mode != WsModeArg::Echo, "--ws-mode"),
+        (args.message_size.is_some(), "--message-size"),
+        (args.rooms != 1, "--rooms"),
+        (args.senders != 1, "--senders"),
+    ];
+    if let Some((_, flag)) = ws_only.iter().find(|(given, _)| *given) {
+        return Err(usage(format!(
+            "{flag} needs a ws:// URL; '{}' is HTTP",
+            args.url
+        )));
+    }
     let requests = match &args.mix {
         Some(path) => read_mix(path, &target)?,
         None => vec![single_request(args, &target)?],
@@ -131,6 +149,140 @@ pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
             None => Duration::ZERO,
         },
         connect_first: args.connect_first,
+        ws: None,
+    };
+    plan.validate().map_err(|e| usage(e.to_string()))?;
+    Ok(plan)
+}
+
+/// A WebSocket run: the same flags, read for its mode. Each message is a request; in idle each
+/// connection opened is one, and -d is how long they are held.
+fn ws_plan(args: &LoadArgs, target: Target) -> anyhow::Result<Plan> {
+    let http_only = [
+        (args.mix.is_some(), "--mix"),
+        (!args.headers.is_empty(), "-H"),
+        (args.body.is_some() || args.body_file.is_some(), "-b/-B"),
+        (!args.method.eq_ignore_ascii_case("GET"), "-m"),
+    ];
+    if let Some((_, flag)) = http_only.iter().find(|(given, _)| *given) {
+        return Err(usage(format!(
+            "{flag} applies to HTTP only; a ws:// URL sends WebSocket messages"
+        )));
+    }
+    let ws_flag = |ok: bool, flag: &str, mode: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(usage(format!("{flag} applies to --ws-mode {mode} only")))
+        }
+    };
+    let broadcast = args.ws_mode == WsModeArg::Broadcast;
+    ws_flag(broadcast || args.rooms == 1, "--rooms", "broadcast")?;
+    ws_flag(broadcast || args.senders == 1, "--senders", "broadcast")?;
+    // The path as typed: `{room}` is kept for the engine to fill in.
+    let path = match args.url.find("://").map(|i| &args.url[i + 3..]) {
+        Some(rest) => match rest.find('/') {
+            Some(slash) => rest[slash..].split('#').next().unwrap_or("/").to_string(),
+            None => "/".to_string(),
+        },
+        None => "/".to_string(),
+    };
+    let mut request = RequestSpec::get(&target.url);
+    request.tag = path.clone();
+    let cpus = args
+        .cpus
+        .as_deref()
+        .map(|s| parse_cpu_list(s).map_err(|e| usage(format!("invalid --cpus '{s}': {e}"))))
+        .transpose()?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| cpus.as_ref().map_or_else(allowed_cpus, Vec::len));
+    let (mode, load, stop) = match args.ws_mode {
+        WsModeArg::Idle => {
+            ws_flag(
+                args.message_size.is_none(),
+                "--message-size",
+                "echo or broadcast",
+            )?;
+            if args.requests.is_some() {
+                return Err(usage(
+                    "-n does not apply to --ws-mode idle: -c connections are opened, then held \
+                     for -d",
+                ));
+            }
+            let hold = match &args.duration {
+                Some(d) => duration("--duration", d)?,
+                None => DEFAULT_DURATION,
+            };
+            let target = args.connections as u64;
+            let at_once = args.connections.min(IDLE_HANDSHAKES);
+            let load = Load::Constant {
+                rate: args.rate.unwrap_or(DEFAULT_CONNECT_RATE),
+                connections: at_once,
+                max_connections: args
+                    .max_connections
+                    .unwrap_or(IDLE_MAX_HANDSHAKES)
+                    .min(args.connections)
+                    .max(at_once),
+            };
+            (WsMode::Idle { hold }, load, Stop::Count(target))
+        }
+        WsModeArg::Echo | WsModeArg::Broadcast => {
+            let stop = match (args.requests, &args.duration) {
+                (Some(n), _) => Stop::Count(n),
+                (None, Some(d)) => Stop::Duration(duration("--duration", d)?),
+                (None, None) => Stop::Duration(DEFAULT_DURATION),
+            };
+            let load = match args.rate {
+                None => Load::Closed {
+                    connections: args.connections,
+                },
+                // A broadcast publishes from its members; it never opens more connections.
+                Some(rate) if broadcast => Load::Constant {
+                    rate,
+                    connections: args.connections,
+                    max_connections: args.connections,
+                },
+                Some(rate) => Load::Constant {
+                    rate,
+                    connections: args.connections,
+                    max_connections: args
+                        .max_connections
+                        .unwrap_or_else(|| default_max_connections(args.connections, threads)),
+                },
+            };
+            let mode = if broadcast {
+                WsMode::Broadcast {
+                    rooms: args.rooms,
+                    senders: args.senders,
+                }
+            } else {
+                WsMode::Echo
+            };
+            (mode, load, stop)
+        }
+    };
+    let plan = Plan {
+        target,
+        requests: vec![request],
+        load,
+        stop,
+        warmup: duration("--warmup", &args.warmup)?,
+        threads,
+        cpus,
+        connect_timeout: duration("--connect-timeout", &args.connect_timeout)?,
+        request_timeout: duration("--timeout", &args.timeout)?,
+        windows: 1,
+        ramp: match &args.ramp {
+            Some(r) => duration("--ramp", r)?,
+            None => Duration::ZERO,
+        },
+        connect_first: args.connect_first,
+        ws: Some(WsPlan {
+            mode,
+            path,
+            message_size: args.message_size.unwrap_or(DEFAULT_MESSAGE_SIZE),
+        }),
     };
     plan.validate().map_err(|e| usage(e.to_string()))?;
     Ok(plan)
@@ -153,10 +305,34 @@ fn default_max_connections(connections: usize, threads: usize) -> usize {
 
 /// Makes room for every descriptor `plan` may hold (see [`limits::ensure_descriptors`]), or
 /// refuses it with a usage error naming the flag that asks for them.
-pub fn fit_descriptors(plan: &Plan) -> anyhow::Result<()> {
+/// Returns a note for the person running it when the limit was raised.
+pub fn fit_descriptors(plan: &Plan) -> anyhow::Result<Option<String>> {
     let needed = limits::descriptors_needed(plan);
-    limits::ensure_descriptors(needed).map(drop).map_err(|e| {
+    let before = limits::descriptor_limit().ok();
+    let raised = |now: limits::DescriptorLimit| {
+        before.filter(|b| now.soft > b.soft).map(|b| {
+            format!(
+                "raised the open file limit from {} to {} (hard limit {}) for about {needed} \
+                     descriptors",
+                b.soft, now.soft, now.hard
+            )
+        })
+    };
+    limits::ensure_descriptors(needed).map(raised).map_err(|e| {
         let asked = match plan.load {
+            _ if plan
+                .ws
+                .as_ref()
+                .is_some_and(|w| matches!(w.mode, WsMode::Idle { .. })) =>
+            {
+                format!(
+                    "-c {}",
+                    plan.initial_connections().max(match plan.stop {
+                        Stop::Count(n) => n as usize,
+                        Stop::Duration(_) => 0,
+                    })
+                )
+            }
             Load::Closed { connections } => format!("-c {connections}"),
             Load::Constant {
                 max_connections, ..
