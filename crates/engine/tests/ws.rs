@@ -9,8 +9,8 @@ mod support;
 
 use std::time::Duration;
 
-use stackwise_engine::record::ErrorKind;
 use stackwise_engine::load_report::WsModeName;
+use stackwise_engine::record::ErrorKind;
 use stackwise_engine::{
     worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, Target, WsMode, WsPlan,
 };
