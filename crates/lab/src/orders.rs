@@ -261,14 +261,16 @@ mod tests {
         assert!((first.mean() - 1350.22).abs() < 0.005, "{}", first.mean());
     }
 
+    /// The spec's tie example: float sums put C0002 ahead of C0001, cents do not.
+    const TIE: &str = "order_id,customer,region,category,quantity,unit_price,ts\n\
+                       1,C0002,north,books,1,0.10,2026-01-01T00:00:00Z\n\
+                       2,C0002,north,books,1,0.20,2026-01-01T00:00:01Z\n\
+                       3,C0001,north,books,1,0.30,2026-01-01T00:00:02Z\n\
+                       4,C0003,east,toys,2,1.25,2026-01-01T00:00:03Z\n";
+
     #[test]
     fn a_tie_goes_to_the_lowest_id_and_cents_are_exact() {
-        let tie = "order_id,customer,region,category,quantity,unit_price,ts\n\
-                   1,C0002,north,books,1,0.10,2026-01-01T00:00:00Z\n\
-                   2,C0002,north,books,1,0.20,2026-01-01T00:00:01Z\n\
-                   3,C0001,north,books,1,0.30,2026-01-01T00:00:02Z\n\
-                   4,C0003,east,toys,2,1.25,2026-01-01T00:00:03Z\n";
-        let (orders, groups) = answer(tie).unwrap();
+        let (orders, groups) = answer(TIE).unwrap();
         assert_eq!(orders, 4);
         assert_eq!(groups[0].region, "east");
         assert_eq!(groups[0].revenue_cents, 250);
@@ -282,12 +284,7 @@ mod tests {
 
     #[test]
     fn answers_are_checked_exactly_where_the_spec_says_and_to_the_cent_elsewhere() {
-        let tie = "order_id,customer,region,category,quantity,unit_price,ts\n\
-                   1,C0002,north,books,1,0.10,2026-01-01T00:00:00Z\n\
-                   2,C0002,north,books,1,0.20,2026-01-01T00:00:01Z\n\
-                   3,C0001,north,books,1,0.30,2026-01-01T00:00:02Z\n\
-                   4,C0003,east,toys,2,1.25,2026-01-01T00:00:03Z\n";
-        let (orders, groups) = answer(tie).unwrap();
+        let (orders, groups) = answer(TIE).unwrap();
         // The spec's answer, with float sums' last digits.
         let right: serde_json::Value = serde_json::from_str(
             r#"{"orders":4,"groups":[

@@ -740,11 +740,10 @@ pub fn error_gist(e: &str) -> String {
     }
 }
 
-/// The lowest probe rate of `sc` at which the load engine's own CPU was the limit, if any.
-pub fn engine_limit(sc: &ScenarioResult) -> Option<f64> {
-    sc.capacity
-        .iter()
-        .flat_map(|c| &c.probes)
+/// The lowest rate among `probes` at which the load engine's own CPU was the limit, if any.
+pub fn engine_limit<'a>(probes: impl IntoIterator<Item = &'a crate::Probe>) -> Option<f64> {
+    probes
+        .into_iter()
         .filter(|p| p.inconclusive && p.trial.load.engine.saturated)
         .map(|p| p.rate)
         .reduce(f64::min)
@@ -799,7 +798,9 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
                 out.push(format!("{at}: {w}"));
             }
             let sc = stack.scenarios.iter().find(|s| &s.scenario == scenario);
-            if let Some(limit) = sc.and_then(engine_limit) {
+            if let Some(limit) =
+                sc.and_then(|s| engine_limit(s.capacity.iter().flat_map(|c| &c.probes)))
+            {
                 out.push(format!(
                     "{at}: the load engine could not drive probes from {} req/s on its CPUs, so \
                      the capacity is known only as at least the highest rate below that",
@@ -1057,7 +1058,10 @@ mod capacity_tests {
         let c = capacity_at(&sc, 100.0).unwrap();
         assert_eq!((c.rps, c.missed_rps), (30_000.0, None));
         assert!(c.is_lower_bound(), "shown as ≥ 30,000");
-        assert_eq!(engine_limit(&sc), Some(120_000.0));
-        assert_eq!(engine_limit(&scenario(vec![probe(30_000.0, 3.0, 0)])), None);
+        assert_eq!(
+            engine_limit(&sc.capacity.as_ref().unwrap().probes),
+            Some(120_000.0)
+        );
+        assert_eq!(engine_limit(&[probe(30_000.0, 3.0, 0)]), None);
     }
 }

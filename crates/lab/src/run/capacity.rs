@@ -9,7 +9,7 @@
 
 use stackwise_engine::{Load, LoadReport};
 use stackwise_results::fmt;
-use stackwise_results::summary::{p99_ms, served_p99_ms};
+use stackwise_results::summary::{engine_limit, p99_ms, served_p99_ms};
 use stackwise_results::{Capacity, Probe};
 
 use super::drive::{trial, Subject, Window};
@@ -142,11 +142,7 @@ pub fn probe(
 /// was the limit: below it instead, so that the capacity is at least known as "≥".
 pub fn extra_rate(done: &[Probe], max: f64) -> Option<f64> {
     let conclusive = || done.iter().filter(|p| !p.inconclusive);
-    let engine_limit = done
-        .iter()
-        .filter(|p| p.inconclusive && p.trial.load.engine.saturated)
-        .map(|p| p.rate)
-        .reduce(f64::min);
+    let limit = engine_limit(done);
     let missed = conclusive()
         .filter(|p| !p.met)
         .map(|p| p.rate)
@@ -156,10 +152,7 @@ pub fn extra_rate(done: &[Probe], max: f64) -> Option<f64> {
         .map(|p| p.rate)
         .reduce(f64::max);
     // The engine's limit bounds what can be learnt as a miss would.
-    let above = match (missed, engine_limit) {
-        (Some(m), Some(e)) => Some(m.min(e)),
-        (m, e) => m.or(e),
-    };
+    let above = missed.into_iter().chain(limit).reduce(f64::min);
     let rate = match (met, above) {
         (None, None) => return None,
         (None, Some(lowest)) if missed.is_none() => (lowest / 2.0).floor(),

@@ -108,51 +108,10 @@ pub fn load_plan(args: &LoadArgs) -> anyhow::Result<Plan> {
         Some(path) => read_mix(path, &target)?,
         None => vec![single_request(args, &target)?],
     };
-    let stop = match (args.requests, &args.duration) {
-        (Some(n), _) => Stop::Count(n),
-        (None, Some(d)) => Stop::Duration(duration("--duration", d)?),
-        (None, None) => Stop::Duration(DEFAULT_DURATION),
-    };
-    let cpus = args
-        .cpus
-        .as_deref()
-        .map(|s| parse_cpu_list(s).map_err(|e| usage(format!("invalid --cpus '{s}': {e}"))))
-        .transpose()?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| cpus.as_ref().map_or_else(allowed_cpus, Vec::len));
-    let load = match args.rate {
-        None => Load::Closed {
-            connections: args.connections,
-        },
-        Some(rate) => Load::Constant {
-            rate,
-            connections: args.connections,
-            max_connections: args
-                .max_connections
-                .unwrap_or_else(|| default_max_connections(args.connections, threads)),
-        },
-    };
-    let plan = Plan {
-        target,
-        requests,
-        load,
-        stop,
-        warmup: duration("--warmup", &args.warmup)?,
-        threads,
-        cpus,
-        connect_timeout: duration("--connect-timeout", &args.connect_timeout)?,
-        request_timeout: duration("--timeout", &args.timeout)?,
-        windows: 1,
-        ramp: match &args.ramp {
-            Some(r) => duration("--ramp", r)?,
-            None => Duration::ZERO,
-        },
-        connect_first: args.connect_first,
-        ws: None,
-    };
-    plan.validate().map_err(|e| usage(e.to_string()))?;
-    Ok(plan)
+    let stop = stop_of(args)?;
+    let (cpus, threads) = cpus_and_threads(args)?;
+    let load = load_of(args, threads);
+    plan(args, target, requests, (load, stop), (cpus, threads), None)
 }
 
 /// A WebSocket run: the same flags, read for its mode. Each message is a request; in idle each
@@ -189,14 +148,7 @@ fn ws_plan(args: &LoadArgs, target: Target) -> anyhow::Result<Plan> {
     };
     let mut request = RequestSpec::get(&target.url);
     request.tag = path.clone();
-    let cpus = args
-        .cpus
-        .as_deref()
-        .map(|s| parse_cpu_list(s).map_err(|e| usage(format!("invalid --cpus '{s}': {e}"))))
-        .transpose()?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| cpus.as_ref().map_or_else(allowed_cpus, Vec::len));
+    let (cpus, threads) = cpus_and_threads(args)?;
     let (mode, load, stop) = match args.ws_mode {
         WsModeArg::Idle => {
             ws_flag(
@@ -228,28 +180,15 @@ fn ws_plan(args: &LoadArgs, target: Target) -> anyhow::Result<Plan> {
             (WsMode::Idle { hold }, load, Stop::Count(target))
         }
         WsModeArg::Echo | WsModeArg::Broadcast => {
-            let stop = match (args.requests, &args.duration) {
-                (Some(n), _) => Stop::Count(n),
-                (None, Some(d)) => Stop::Duration(duration("--duration", d)?),
-                (None, None) => Stop::Duration(DEFAULT_DURATION),
-            };
+            let stop = stop_of(args)?;
             let load = match args.rate {
-                None => Load::Closed {
-                    connections: args.connections,
-                },
                 // A broadcast publishes from its members; it never opens more connections.
                 Some(rate) if broadcast => Load::Constant {
                     rate,
                     connections: args.connections,
                     max_connections: args.connections,
                 },
-                Some(rate) => Load::Constant {
-                    rate,
-                    connections: args.connections,
-                    max_connections: args
-                        .max_connections
-                        .unwrap_or_else(|| default_max_connections(args.connections, threads)),
-                },
+                _ => load_of(args, threads),
             };
             let mode = if broadcast {
                 WsMode::Broadcast {
@@ -262,9 +201,33 @@ fn ws_plan(args: &LoadArgs, target: Target) -> anyhow::Result<Plan> {
             (mode, load, stop)
         }
     };
+    let ws = WsPlan {
+        mode,
+        path,
+        message_size: args.message_size.unwrap_or(DEFAULT_MESSAGE_SIZE),
+    };
+    plan(
+        args,
+        target,
+        vec![request],
+        (load, stop),
+        (cpus, threads),
+        Some(ws),
+    )
+}
+
+/// The plan from what HTTP and WebSocket runs resolve alike, checked.
+fn plan(
+    args: &LoadArgs,
+    target: Target,
+    requests: Vec<RequestSpec>,
+    (load, stop): (Load, Stop),
+    (cpus, threads): (Option<Vec<usize>>, usize),
+    ws: Option<WsPlan>,
+) -> anyhow::Result<Plan> {
     let plan = Plan {
         target,
-        requests: vec![request],
+        requests,
         load,
         stop,
         warmup: duration("--warmup", &args.warmup)?,
@@ -278,14 +241,48 @@ fn ws_plan(args: &LoadArgs, target: Target) -> anyhow::Result<Plan> {
             None => Duration::ZERO,
         },
         connect_first: args.connect_first,
-        ws: Some(WsPlan {
-            mode,
-            path,
-            message_size: args.message_size.unwrap_or(DEFAULT_MESSAGE_SIZE),
-        }),
+        ws,
     };
     plan.validate().map_err(|e| usage(e.to_string()))?;
     Ok(plan)
+}
+
+/// The CPUs the engine is pinned to, if named, and its worker threads.
+fn cpus_and_threads(args: &LoadArgs) -> anyhow::Result<(Option<Vec<usize>>, usize)> {
+    let cpus = args
+        .cpus
+        .as_deref()
+        .map(|s| parse_cpu_list(s).map_err(|e| usage(format!("invalid --cpus '{s}': {e}"))))
+        .transpose()?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| cpus.as_ref().map_or_else(allowed_cpus, Vec::len));
+    Ok((cpus, threads))
+}
+
+/// -n requests, or -d of time (10 s when neither is given).
+fn stop_of(args: &LoadArgs) -> anyhow::Result<Stop> {
+    Ok(match (args.requests, &args.duration) {
+        (Some(n), _) => Stop::Count(n),
+        (None, Some(d)) => Stop::Duration(duration("--duration", d)?),
+        (None, None) => Stop::Duration(DEFAULT_DURATION),
+    })
+}
+
+/// A closed loop on -c connections, or --rate with room to open more.
+fn load_of(args: &LoadArgs, threads: usize) -> Load {
+    match args.rate {
+        None => Load::Closed {
+            connections: args.connections,
+        },
+        Some(rate) => Load::Constant {
+            rate,
+            connections: args.connections,
+            max_connections: args
+                .max_connections
+                .unwrap_or_else(|| default_max_connections(args.connections, threads)),
+        },
+    }
 }
 
 /// The open loop's connection cap when none is given: the larger of -c and
