@@ -39,7 +39,18 @@ function countPrimes(n) {
   return primes;
 }
 
-Bun.serve({
+// docs/spec.md's WebSocket endpoints: a connection to /ws/room/{id} subscribes to the room's
+// topic and the server publishes each message to every subscriber, the sender included, so
+// all members share one order. A room lives in one process: the stack runs one for WebSockets
+// (stack.toml). Per-message compression off.
+const ROOM_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+function upgrade(req, server, room) {
+  if (server.upgrade(req, { data: { room } })) return undefined;
+  return new Response("Bad Request", { status: 400, headers: TEXT_HEADERS });
+}
+
+const server = Bun.serve({
   hostname: "127.0.0.1",
   port: PORT,
   reusePort: true,
@@ -64,11 +75,27 @@ Bun.serve({
         return new Response(body, { headers: JSON_HEADERS });
       },
     },
+    "/ws/echo": (req, server) => upgrade(req, server, null),
+    "/ws/room/:id": (req, server) => {
+      const id = req.params.id;
+      if (!ROOM_ID.test(id)) return new Response("Not Found", { status: 404, headers: TEXT_HEADERS });
+      return upgrade(req, server, `room:${id}`);
+    },
     "/cpu": {
       GET: (req) => {
         const n = intParam(req, "n", 10_000, 0, 10_000_000);
         return json({ n, primes: countPrimes(n) });
       },
+    },
+  },
+  websocket: {
+    perMessageDeflate: false,
+    open(ws) {
+      if (ws.data.room !== null) ws.subscribe(ws.data.room);
+    },
+    message(ws, message) {
+      if (ws.data.room === null) ws.send(message);
+      else server.publish(ws.data.room, message);
     },
   },
   fetch: () => new Response("Not Found", { status: 404, headers: TEXT_HEADERS }),

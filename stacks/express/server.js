@@ -46,10 +46,11 @@ if (cluster.isPrimary) {
 } else {
   // node:cluster ends a worker by itself when its IPC channel to the primary closes.
   const app = require('./app');
-  app.listen(PORT, HOST, (err) => {
+  const server = app.listen(PORT, HOST, (err) => {
     if (err) {
       console.error(err);
       process.exit(1);
     }
   });
+  require('./ws').attachWebSockets(server);
 }

@@ -6,9 +6,11 @@ from contextlib import asynccontextmanager
 from operator import itemgetter
 from random import randint, sample
 
+import asyncio
+
 import asyncpg
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -148,3 +150,57 @@ def count_primes(n: int) -> int:
 async def cpu(n: str | None = None):
     limit = int_param(n, 10000, 0, 10_000_000)
     return {"n": limit, "primes": count_primes(limit)}
+
+
+# docs/spec.md's WebSocket endpoints on Starlette's WebSocket. A room lives in this process
+# (the stack runs one for WebSockets, stack.toml): its members, and a lock that sends one
+# message to every member before the next, so all members get the room's messages in one
+# order (without it, two senders' broadcasts interleave at every await).
+ROOM_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+class Room:
+    def __init__(self) -> None:
+        self.members: set[WebSocket] = set()
+        self.lock = asyncio.Lock()
+
+    async def broadcast(self, text: str) -> None:
+        async with self.lock:
+            for member in list(self.members):
+                try:
+                    await member.send_text(text)
+                except Exception:
+                    # A member that left mid-send is removed by its own handler.
+                    pass
+
+
+ROOMS: dict[str, Room] = {}
+
+
+@app.websocket("/ws/echo")
+async def ws_echo(websocket: WebSocket):
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
+@app.websocket("/ws/room/{room_id}")
+async def ws_room(websocket: WebSocket, room_id: str):
+    if not ROOM_ID.fullmatch(room_id):
+        await websocket.close(code=1008)
+        return
+    await websocket.accept()
+    room = ROOMS.setdefault(room_id, Room())
+    room.members.add(websocket)
+    try:
+        while True:
+            await room.broadcast(await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        room.members.discard(websocket)
+        if not room.members and ROOMS.get(room_id) is room:
+            del ROOMS[room_id]

@@ -55,12 +55,45 @@ const schemas = {
   },
 };
 
+const ROOM_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
 function buildApp() {
   const app = Fastify({ logger: false });
 
   app.register(require('@fastify/view'), {
     engine: { ejs: require('ejs') },
     root: path.join(__dirname, 'views'),
+  });
+
+  // docs/spec.md's WebSocket endpoints; per-message compression off. Message handlers are
+  // attached synchronously in the route handler, or early messages would be lost.
+  app.register(require('@fastify/websocket'), { options: { perMessageDeflate: false } });
+  app.register(async (scope) => {
+    // A room's members, by room id; a room lives in this process, the stack runs one for
+    // WebSockets (stack.toml).
+    const rooms = new Map();
+
+    scope.get('/ws/echo', { websocket: true }, (socket) => {
+      socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+    });
+
+    scope.get('/ws/room/:id', { websocket: true }, (socket, request) => {
+      const id = request.params.id;
+      if (!ROOM_ID.test(id)) return socket.close(1008, 'invalid room id');
+      let members = rooms.get(id);
+      if (members === undefined) {
+        members = new Set();
+        rooms.set(id, members);
+      }
+      members.add(socket);
+      socket.on('message', (data, isBinary) => {
+        for (const member of members) member.send(data, { binary: isBinary });
+      });
+      socket.on('close', () => {
+        members.delete(socket);
+        if (members.size === 0) rooms.delete(id);
+      });
+    });
   });
 
   app.addHook('onRequest', (request, reply, done) => {

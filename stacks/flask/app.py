@@ -1,13 +1,17 @@
 """The stackwise API on Flask: psycopg 3 with a per-worker pool, Jinja2 templates, requests."""
 
+import functools
 import os
 import re
 from operator import itemgetter
 from random import randint, sample
+from threading import Lock
 
 import requests
 from flask import Flask, Response, jsonify, render_template, request
+from flask_sock import Sock
 from psycopg_pool import ConnectionPool
+from simple_websocket import ConnectionClosed
 
 
 def database_url() -> str:
@@ -132,3 +136,79 @@ def count_primes(n: int) -> int:
 def cpu():
     limit = int_param("n", 10000, 0, 10_000_000)
     return jsonify(n=limit, primes=count_primes(limit))
+
+
+# docs/spec.md's WebSocket endpoints with flask-sock: each connected client holds one of
+# gunicorn's threads for as long as it stays (stack.toml sizes them). A room lives in this
+# process (the stack runs one for WebSockets): its members, and a lock under which a message
+# goes to every member before the next one, so all members share one order.
+sock = Sock(app)
+ROOM_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+@app.before_request
+def refuse_compression():
+    # simple-websocket accepts a client's permessage-deflate offer and has no setting to refuse
+    # it; docs/spec.md fixes compression off for every stack, so the offer is dropped before
+    # flask-sock answers the handshake (as a proxy in front would).
+    if request.path.startswith("/ws/"):
+        request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+class Room:
+    def __init__(self) -> None:
+        self.members: set = set()
+        self.lock = Lock()
+
+
+ROOMS: dict[str, Room] = {}
+ROOMS_LOCK = Lock()
+
+
+def answer_close(handler):
+    # simple-websocket wakes receive() with ConnectionClosed before its reader thread has written
+    # the answer to the client's close frame, and gunicorn closes the socket as soon as the
+    # handler returns: without this wait the client sees the connection end without a close
+    # handshake now and then. The reader thread ends right after writing the answer.
+    @functools.wraps(handler)
+    def wrapper(ws, *args, **kwargs):
+        try:
+            handler(ws, *args, **kwargs)
+        except ConnectionClosed:
+            ws.thread.join(timeout=1)
+
+    return wrapper
+
+
+@sock.route("/ws/echo")
+@answer_close
+def ws_echo(ws):
+    while True:
+        ws.send(ws.receive())
+
+
+@sock.route("/ws/room/<room_id>")
+@answer_close
+def ws_room(ws, room_id):
+    if not ROOM_ID.fullmatch(room_id):
+        ws.close(1008)
+        return
+    with ROOMS_LOCK:
+        room = ROOMS.setdefault(room_id, Room())
+        with room.lock:
+            room.members.add(ws)
+    try:
+        while True:
+            text = ws.receive()
+            with room.lock:
+                for member in room.members:
+                    try:
+                        member.send(text)
+                    except Exception:
+                        # A member that left mid-send is removed by its own handler.
+                        pass
+    finally:
+        with ROOMS_LOCK, room.lock:
+            room.members.discard(ws)
+            if not room.members and ROOMS.get(room_id) is room:
+                del ROOMS[room_id]

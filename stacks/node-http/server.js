@@ -174,6 +174,7 @@ function startWorker() {
       else res.destroy();
     });
   });
+  require('./ws').attachWebSockets(server);
   server.listen(PORT, HOST);
 }
 

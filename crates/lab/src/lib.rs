@@ -28,6 +28,7 @@ pub mod postgres_user;
 pub mod predictions;
 pub mod process;
 pub mod provision;
+pub mod redis;
 pub mod run;
 pub mod runtime;
 pub mod sample;

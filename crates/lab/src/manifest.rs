@@ -121,6 +121,77 @@ pub struct Manifest {
     /// `data/facts.toml`; without it the stack gets no ecosystem score.
     #[serde(default)]
     pub ecosystem: Option<Ecosystem>,
+    /// How it serves docs/spec.md's WebSocket endpoints; none: it does not, and the real-time
+    /// scenarios leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WebSocket>,
+}
+
+/// A stack's `[websocket]` table (docs/stacks.md): what serves `/ws/echo` and `/ws/room/{id}`,
+/// and how the server runs for the WebSocket scenarios.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSocket {
+    /// What serves the endpoints, pinned.
+    pub library: String,
+    /// Worker processes in the WebSocket scenarios: a room spans the whole server.
+    pub workers: WorkersRule,
+    pub workers_rule: String,
+    /// Another server command for the WebSocket scenarios; empty: the stack's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start: Vec<String>,
+    /// Laid over the stack's `env` in the WebSocket scenarios.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Services the lab starts beside the server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
+}
+
+/// A service the lab starts beside a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    /// A throwaway Redis, passed as `{redis_url}` / `REDIS_URL`.
+    Redis,
+}
+
+/// Which of a stack's two ways of running: for HTTP, or for the WebSocket scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serving {
+    Http,
+    WebSocket,
+}
+
+impl Manifest {
+    /// The worker rule, server command and environment for `serving`; none when the stack does
+    /// not serve WebSockets.
+    pub fn serving(
+        &self,
+        serving: Serving,
+    ) -> Option<(WorkersRule, &[String], BTreeMap<String, String>)> {
+        match serving {
+            Serving::Http => Some((self.workers, &self.start, self.env.clone())),
+            Serving::WebSocket => self.websocket.as_ref().map(|ws| {
+                let start = if ws.start.is_empty() {
+                    &self.start
+                } else {
+                    &ws.start
+                };
+                let mut env = self.env.clone();
+                env.extend(ws.env.clone());
+                (ws.workers, start.as_slice(), env)
+            }),
+        }
+    }
+
+    /// The services the server needs when `serving`.
+    pub fn services(&self, serving: Serving) -> &[Service] {
+        match (serving, &self.websocket) {
+            (Serving::WebSocket, Some(ws)) => &ws.services,
+            _ => &[],
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -295,6 +366,11 @@ fn check(stack: &Stack, folder: &str) -> Result<(), String> {
     }
     if let Some(ecosystem) = &manifest.ecosystem {
         ecosystem.check()?;
+    }
+    if let Some(ws) = &manifest.websocket {
+        if ws.library.trim().is_empty() {
+            return Err("websocket.library is empty".into());
+        }
     }
     Ok(())
 }
@@ -605,6 +681,59 @@ websockets = { level = 90, fact = "node-ws", statement = "ws and Socket.IO" }
         );
         let err = load_error(&text);
         assert!(err.contains("unknown field `source`"), "{err}");
+    }
+
+    const WEBSOCKET: &str = r#"
+[websocket]
+library = "ws 8"
+workers = "1"
+workers_rule = "rooms live in one process"
+start = ["node", "ws.js", "--port", "{port}"]
+env = { ROOMS = "memory", NODE_ENV = "ws" }
+services = ["redis"]
+"#;
+
+    #[test]
+    fn the_websocket_table_says_how_the_server_runs_for_websockets() {
+        let root = tempfile::tempdir().unwrap();
+        write_stack(root.path(), "demo", &format!("{EXAMPLE}{WEBSOCKET}"));
+        let stack = Stack::load(&root.path().join("demo")).unwrap();
+        let m = &stack.manifest;
+        let (rule, start, env) = m.serving(Serving::WebSocket).unwrap();
+        assert_eq!(rule.workers(8), 1);
+        assert_eq!(start, ["node", "ws.js", "--port", "{port}"]);
+        assert_eq!(env["NODE_ENV"], "ws", "laid over the stack's env");
+        assert_eq!(env["ROOMS"], "memory");
+        assert_eq!(m.services(Serving::WebSocket), [Service::Redis]);
+        let (rule, start, env) = m.serving(Serving::Http).unwrap();
+        assert_eq!(rule.workers(8), 17);
+        assert_eq!(start[1], "server.js");
+        assert_eq!(env["NODE_ENV"], "production");
+        assert!(m.services(Serving::Http).is_empty());
+
+        // Only the library and the workers are required; the stack's start is the default.
+        let short = "\n[websocket]\nlibrary = \"ws 8\"\nworkers = \"cpus\"\nworkers_rule = \"x\"\n";
+        write_stack(root.path(), "demo", &format!("{EXAMPLE}{short}"));
+        let m = Stack::load(&root.path().join("demo")).unwrap().manifest;
+        let (rule, start, _) = m.serving(Serving::WebSocket).unwrap();
+        assert_eq!((rule.workers(4), start), (4, m.start.as_slice()));
+        assert!(m.services(Serving::WebSocket).is_empty());
+
+        // Without the table the stack has no part in WebSocket scenarios.
+        write_stack(root.path(), "demo", EXAMPLE);
+        let m = Stack::load(&root.path().join("demo")).unwrap().manifest;
+        assert!(m.serving(Serving::WebSocket).is_none() && m.serving(Serving::Http).is_some());
+    }
+
+    #[test]
+    fn a_wrong_websocket_table_is_named_in_one_line() {
+        let err = load_error(&format!("{EXAMPLE}{WEBSOCKET}").replace("services", "servises"));
+        assert!(err.contains("unknown field `servises`"), "{err}");
+        let err =
+            load_error(&format!("{EXAMPLE}{WEBSOCKET}").replace("[\"redis\"]", "[\"kafka\"]"));
+        assert!(err.contains("kafka"), "{err}");
+        let err = load_error(&format!("{EXAMPLE}{WEBSOCKET}").replace("\"ws 8\"", "\" \""));
+        assert!(err.contains("websocket.library is empty"), "{err}");
     }
 
     /// A variant of `demo` (written by `write_stack`) in `root/<id>`, with `fields` after `extends`.

@@ -82,6 +82,12 @@ pub fn tree_cpu_seconds(roots: &[i32]) -> f64 {
 
 /// Reads every live process of group `pgid`.
 pub fn read_group(pgid: i32) -> Reading {
+    read_groups(&[pgid])
+}
+
+/// Reads every live process of the groups `pgids`, together: a server and the services its
+/// processes are joined through.
+pub fn read_groups(pgids: &[i32]) -> Reading {
     let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
         .flatten()
@@ -99,7 +105,11 @@ pub fn read_group(pgid: i32) -> Reading {
         };
         // After the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
         let f: Vec<&str> = rest.split_whitespace().collect();
-        if f.len() < 13 || f[2].parse::<i32>().ok() != Some(pgid) || f[0] == "Z" {
+        let in_groups = f
+            .get(2)
+            .and_then(|g| g.parse::<i32>().ok())
+            .is_some_and(|g| pgids.contains(&g));
+        if f.len() < 13 || !in_groups || f[0] == "Z" {
             continue;
         }
         let utime: f64 = f[11].parse().unwrap_or(0.0);
@@ -214,10 +224,11 @@ pub struct Sampler {
 pub struct Samples(Vec<Sample>);
 
 impl Sampler {
-    /// Starts sampling group `server`; `also_ours` are the roots of other process trees of
-    /// the measurement (PostgreSQL) whose CPU is not "other load".
+    /// Starts sampling the groups `server` (a server and its services) as one; `also_ours` are
+    /// the roots of other process trees of the measurement (PostgreSQL) whose CPU is not
+    /// "other load".
     pub fn start(
-        server: i32,
+        server: Vec<i32>,
         also_ours: Vec<i32>,
         every: Duration,
         cpus: Option<Vec<usize>>,
@@ -225,7 +236,7 @@ impl Sampler {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let take = move || Sample {
             at: Instant::now(),
-            server: read_group(server),
+            server: read_groups(&server),
             ours_cpu: own_cpu_seconds() + tree_cpu_seconds(&also_ours),
             machine: stackwise_engine::cpu::machine_cpu_ticks(),
             steal: stackwise_engine::cpu::machine_steal_ticks(),
@@ -419,7 +430,7 @@ mod tests {
         let r = read_group(pgid);
         assert!(r.processes >= 1);
         assert!(r.rss_bytes > 0 && r.pss_bytes > 0 && r.pss_bytes <= r.rss_bytes);
-        let s = Sampler::start(pgid, Vec::new(), Duration::from_millis(10), None);
+        let s = Sampler::start(vec![pgid], Vec::new(), Duration::from_millis(10), None);
         let from = Instant::now();
         let mut x = 0u64;
         for i in 0..50_000_000u64 {
@@ -450,7 +461,7 @@ mod tests {
             .unwrap();
         let pgid = busy.id() as i32;
         // Samples far apart, as in a run, so their edges fall well outside the stretch.
-        let s = Sampler::start(pgid, Vec::new(), Duration::from_millis(200), None);
+        let s = Sampler::start(vec![pgid], Vec::new(), Duration::from_millis(200), None);
         std::thread::sleep(Duration::from_millis(450));
         let from = Instant::now();
         std::thread::sleep(Duration::from_millis(300));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::manifest::expand;
+use crate::manifest::{expand, Service, Serving};
 use crate::postgres::DbInfo;
 use crate::process::Group;
 use crate::provision::{resolve_program, Provisioned};
@@ -18,6 +18,10 @@ use crate::provision::{resolve_program, Provisioned};
 pub enum StartError {
     #[error("cannot start `{0}`: {1}")]
     Spawn(String, std::io::Error),
+    #[error("the stack serves no WebSocket endpoints (no [websocket] in its stack.toml)")]
+    NoWebSocket,
+    #[error("{0}")]
+    Service(String),
     #[error("the server exited before answering {health}; last output:\n{tail}")]
     Exited { health: String, tail: String },
     #[error("no 200 from {health} within {secs} s; last output:\n{tail}")]
@@ -41,6 +45,8 @@ pub struct ServerEnv {
 #[derive(Debug)]
 pub struct Running {
     group: Group,
+    /// Services started for it (a Redis its processes are joined through), ended with it.
+    redis: Option<crate::redis::Redis>,
     pub port: u16,
     pub workers: usize,
     /// From spawning to the first 200 on the health path.
@@ -56,12 +62,20 @@ impl Running {
         self.group.pgid()
     }
 
+    /// The process groups of the services started for it: their work is the server's.
+    pub fn service_pgids(&self) -> Vec<i32> {
+        self.redis.iter().map(|r| r.pgid()).collect()
+    }
+
     pub fn log_tail(&self, lines: usize) -> String {
         self.group.log_tail(lines)
     }
 
     pub fn stop(mut self) {
         self.group.stop(Duration::from_secs(5));
+        if let Some(redis) = self.redis.take() {
+            redis.stop();
+        }
     }
 }
 
@@ -69,11 +83,20 @@ impl Running {
 /// named by a relative path is found there), with the manifest's `env` and the placeholders'
 /// `values` as upper-case variables besides the lab's own environment.
 pub fn command(stack: &Provisioned, args: &[String], values: &BTreeMap<&str, String>) -> Command {
+    command_with(stack, args, &stack.stack.manifest.env, values)
+}
+
+fn command_with(
+    stack: &Provisioned,
+    args: &[String],
+    env: &BTreeMap<String, String>,
+    values: &BTreeMap<&str, String>,
+) -> Command {
     let program = resolve_program(&args[0], &stack.dir);
     let mut cmd = Command::new(program);
     cmd.args(&args[1..]).current_dir(&stack.dir);
     stack.runtime.apply(&mut cmd);
-    for (k, v) in &stack.stack.manifest.env {
+    for (k, v) in env {
         cmd.env(k, expand(v, values));
     }
     for (k, v) in values {
@@ -82,17 +105,24 @@ pub fn command(stack: &Provisioned, args: &[String], values: &BTreeMap<&str, Str
     cmd
 }
 
-/// Starts `stack` and waits until its health path answers 200, for at most `timeout`.
+/// Starts `stack` as it runs for `serving` (with the services that needs) and waits until its
+/// health path answers 200, for at most `timeout`.
 pub fn start(
     stack: &Provisioned,
     env: &ServerEnv,
     log: &Path,
     timeout: Duration,
+    serving: Serving,
 ) -> Result<Running, StartError> {
     let m = &stack.stack.manifest;
+    let (rule, start, server_env) = m.serving(serving).ok_or(StartError::NoWebSocket)?;
+    let redis = match m.services(serving).contains(&Service::Redis) {
+        true => Some(crate::redis::Redis::start(&env.cpus, log).map_err(StartError::Service)?),
+        false => None,
+    };
     let port = crate::net::free_port().map_err(|e| StartError::Spawn("a free port".into(), e))?;
-    let workers = m.workers.workers(env.cpus.len());
-    let values: BTreeMap<&str, String> = BTreeMap::from([
+    let workers = rule.workers(env.cpus.len());
+    let mut values: BTreeMap<&str, String> = BTreeMap::from([
         ("port", port.to_string()),
         ("workers", workers.to_string()),
         ("database_url", env.db.url()),
@@ -103,33 +133,47 @@ pub fn start(
         ("db_password", env.db.password.clone()),
         ("db_name", env.db.name.clone()),
     ]);
-    let args: Vec<String> = m.start.iter().map(|a| expand(a, &values)).collect();
-    let cmd = command(stack, &args, &values);
+    if let Some(r) = &redis {
+        values.insert("redis_url", r.url());
+    }
+    let args: Vec<String> = start.iter().map(|a| expand(a, &values)).collect();
+    let cmd = command_with(stack, &args, &server_env, &values);
     let began = Instant::now();
-    let mut group = Group::spawn(m.id.as_str(), cmd, Some(&env.cpus), Some(log))
-        .map_err(|e| StartError::Spawn(args.join(" "), e))?;
+    let group = match Group::spawn(m.id.as_str(), cmd, Some(&env.cpus), Some(log)) {
+        Ok(g) => g,
+        Err(e) => {
+            if let Some(r) = redis {
+                r.stop();
+            }
+            return Err(StartError::Spawn(args.join(" "), e));
+        }
+    };
+    let mut running = Running {
+        group,
+        redis,
+        port,
+        workers,
+        startup: Duration::ZERO,
+    };
     let health = format!("http://127.0.0.1:{port}{}", m.health);
     let agent = crate::net::agent(Duration::from_secs(2));
+    // On every error `running` is dropped, which ends the server's group and its services.
     loop {
         if let Ok(resp) = agent.get(&health).call() {
             // A 200 from a port another process grabbed in the meantime is not ours.
-            if resp.status() == 200 && crate::process::group_alive(group.pgid()) {
-                return Ok(Running {
-                    group,
-                    port,
-                    workers,
-                    startup: began.elapsed(),
-                });
+            if resp.status() == 200 && crate::process::group_alive(running.group.pgid()) {
+                running.startup = began.elapsed();
+                return Ok(running);
             }
         }
-        if !group.is_running() {
+        if !running.group.is_running() {
             // The leader may exit on purpose after forking (a daemonising launcher), but then
             // nothing answers either.
             std::thread::sleep(Duration::from_millis(200));
             if agent.get(&health).call().is_err() {
                 return Err(StartError::Exited {
                     health: m.health.clone(),
-                    tail: group.log_tail(20),
+                    tail: running.group.log_tail(20),
                 });
             }
         }
@@ -137,7 +181,7 @@ pub fn start(
             return Err(StartError::Timeout {
                 health: m.health.clone(),
                 secs: timeout.as_secs(),
-                tail: group.log_tail(20),
+                tail: running.group.log_tail(20),
             });
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -62,10 +62,28 @@ impl Part {
     }
 }
 
+/// How a scenario talks to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// HTTP/1.1 requests.
+    Http,
+    /// WebSocket messages on `/ws/echo`, each answered by the server: its requests are the
+    /// messages, of `message_size` bytes.
+    WsEcho { message_size: usize },
+}
+
+impl Kind {
+    /// Whether the server runs as it does for WebSockets (its manifest's `[websocket]`).
+    pub fn websocket(self) -> bool {
+        !matches!(self, Kind::Http)
+    }
+}
+
 /// One scenario: what is sent, how hard, what must be checked first, what it stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scenario {
     pub id: &'static str,
+    pub kind: Kind,
     /// The claim it tests, in a few words.
     pub claim: &'static str,
     pub requests: &'static [Request],
@@ -95,6 +113,7 @@ const fn get(tag: &'static str, path: &'static str) -> Request {
 const fn one(id: &'static str, claim: &'static str, requests: &'static [Request]) -> Scenario {
     Scenario {
         id,
+        kind: Kind::Http,
         claim,
         requests,
         connections: 64,
@@ -111,8 +130,13 @@ impl Scenario {
         self.requests.iter().map(|r| r.tag)
     }
 
-    /// The requests in one line, such as `GET /json` or `9× GET /json + 1× GET /cpu?n=100000`.
+    /// The requests in one line, such as `GET /json` or `9× GET /json + 1× GET /cpu?n=100000`,
+    /// or a WebSocket's messages, `128 B messages on ws /ws/echo`.
     pub fn target(&self) -> String {
+        if let Kind::WsEcho { message_size } = self.kind {
+            let paths: Vec<_> = self.requests.iter().map(|r| r.path).collect();
+            return format!("{message_size} B messages on ws {}", paths.join(" + "));
+        }
         let mixed = self.requests.len() > 1;
         self.requests
             .iter()
@@ -129,7 +153,7 @@ impl Scenario {
 }
 
 /// Every scenario, in the order runs and reports list them.
-pub const SCENARIOS: [Scenario; 9] = [
+pub const SCENARIOS: [Scenario; 10] = [
     Scenario {
         quick: true,
         ..one("json", "framework overhead", &[get("json", "/json")])
@@ -184,6 +208,7 @@ pub const SCENARIOS: [Scenario; 9] = [
     // Head-of-line blocking: is /json held up behind CPU-heavy requests?
     Scenario {
         id: "mixed",
+        kind: Kind::Http,
         claim: "head-of-line blocking: event loop against workers",
         requests: &[
             Request {
@@ -202,6 +227,17 @@ pub const SCENARIOS: [Scenario; 9] = [
         latency_tag: Some("json"),
         quick: false,
         parts: &[Part::Cpu],
+    },
+    // Real-time: a message in, the same message out, on connections that stay open. Only the
+    // stacks whose manifest has a [websocket] table take part, run as that table says.
+    Scenario {
+        kind: Kind::WsEcho { message_size: 128 },
+        parts: &[Part::Realtime],
+        ..one(
+            "ws-echo",
+            "real-time: WebSocket messages on open connections",
+            &[get("ws-echo", "/ws/echo")],
+        )
     },
 ];
 
@@ -282,7 +318,7 @@ mod tests {
             scenario("mixed").map(Scenario::target).as_deref(),
             Some("9× GET /json + 1× GET /cpu?n=100000")
         );
-        assert_eq!(checks().len(), 8, "mixed adds no check of its own");
+        assert_eq!(checks().len(), 9, "mixed adds no check of its own");
         assert_eq!(
             quick_ids().collect::<Vec<_>>(),
             ["json", "db", "upstream", "cpu"]
@@ -291,6 +327,11 @@ mod tests {
             standing_for(Part::Cpu).collect::<Vec<_>>(),
             ["cpu", "mixed"]
         );
-        assert!(scenario("ws-echo").is_none());
+        assert_eq!(
+            scenario("ws-echo").map(Scenario::target).as_deref(),
+            Some("128 B messages on ws /ws/echo")
+        );
+        assert!(scenario("ws-echo").is_some_and(|s| s.kind.websocket()));
+        assert!(!scenario("json").is_some_and(|s| s.kind.websocket()));
     }
 }

@@ -40,7 +40,12 @@ pub fn render(verdicts: &[StackVerdict]) -> String {
         .max()
         .unwrap_or(5)
         .max(5);
-    let checks = stackwise_results::catalogue::checks();
+    let mut checks = stackwise_results::catalogue::checks();
+    for c in stackwise_lab::verify::WEBSOCKET_CHECKS {
+        if !checks.contains(&c) {
+            checks.push(c);
+        }
+    }
     let mut out = String::new();
     let _ = write!(out, "{:<width$}", "stack");
     for s in &checks {

@@ -1,5 +1,6 @@
 //! Every contestant under stacks/ installed, started and verified for real: Node.js and Python
-//! packages from their registries, a throwaway PostgreSQL cluster, the delay service.
+//! packages from their registries, a throwaway PostgreSQL cluster, Redis for Django Channels,
+//! the delay service.
 
 #![allow(clippy::unwrap_used)]
 
@@ -26,6 +27,16 @@ fn every_contestant_passes_verify() {
     let table = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{table}\n{stderr}");
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .collect();
+    // Every HTTP scenario's check, then both WebSocket endpoints.
+    assert_eq!(header.len(), 10, "{table}");
+    assert_eq!(header[8..], ["ws-echo", "ws-room"], "{table}");
     for id in [
         "node-http",
         "express",
@@ -40,7 +51,7 @@ fn every_contestant_passes_verify() {
             .find(|l| l.split_whitespace().next() == Some(id))
             .unwrap_or_else(|| panic!("no row for {id} in\n{table}"));
         let cells: Vec<&str> = row.split_whitespace().skip(1).collect();
-        assert_eq!(cells, ["ok"; 8], "{id}: {row}");
+        assert_eq!(cells, ["ok"; 10], "{id}: {row}");
     }
 }
 

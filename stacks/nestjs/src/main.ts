@@ -8,6 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module.js';
+import { SpecWsAdapter } from './ws.js';
 
 const PORT = Number.parseInt(process.env.PORT ?? '8080', 10);
 const HOST = '127.0.0.1';
@@ -53,6 +54,7 @@ async function startWorker(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     logger: ['error', 'warn'],
   });
+  app.useWebSocketAdapter(new SpecWsAdapter(app));
   app.disable('x-powered-by');
   app.setBaseViewsDir(fileURLToPath(new URL('../views', import.meta.url)));
   app.setViewEngine('ejs');

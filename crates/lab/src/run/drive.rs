@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use stackwise_engine::{worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, Target};
-use stackwise_results::catalogue::Scenario;
+use stackwise_engine::{
+    worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, Target, WsMode, WsPlan,
+};
+use stackwise_results::catalogue::{Kind, Scenario};
 use stackwise_results::{ServerUsage, Trial};
 
 use crate::sample::{wait_idle, Machine, Sampler};
@@ -23,6 +25,9 @@ pub struct Subject<'a> {
     pub scenario: &'static Scenario,
     /// The server's process group.
     pub server: i32,
+    /// The process groups of the services started for it (a Redis joining its processes):
+    /// their CPU and memory count as the server's.
+    pub services: Vec<i32>,
     /// Roots of the measurement's other process trees (PostgreSQL, the other servers), whose
     /// CPU is not "other load".
     pub also_ours: Vec<i32>,
@@ -46,7 +51,19 @@ impl Subject<'_> {
     /// `measure` measured. A closed loop's connections start over the first half of the settle,
     /// so a server meets its concurrency gradually.
     pub fn plan(&self, load: Load, settle: Duration, measure: Duration) -> Result<Plan, String> {
-        let target = Target::resolve(&format!("{}/", self.base)).map_err(|e| e.to_string())?;
+        let ws = match self.scenario.kind {
+            Kind::Http => None,
+            Kind::WsEcho { message_size } => Some(WsPlan {
+                mode: WsMode::Echo,
+                path: self.scenario.requests[0].path.to_string(),
+                message_size,
+            }),
+        };
+        let base = match ws {
+            Some(_) => self.base.replacen("http://", "ws://", 1),
+            None => self.base.clone(),
+        };
+        let target = Target::resolve(&format!("{base}/")).map_err(|e| e.to_string())?;
         let (ramp, connect_first) = match load {
             Load::Closed { .. } => (settle / 2, true),
             Load::Constant { .. } => (Duration::ZERO, false),
@@ -76,7 +93,7 @@ impl Subject<'_> {
             windows: 1,
             ramp,
             connect_first,
-            ws: None,
+            ws,
         };
         plan.validate().map_err(|e| e.to_string())?;
         Ok(plan)
@@ -87,7 +104,9 @@ impl Subject<'_> {
     pub fn drive(&self, load: Load, settle: Duration, measure: Duration) -> Result<Window, String> {
         let plan = self.plan(load, settle, measure)?;
         let sampler = Sampler::start(
-            self.server,
+            std::iter::once(self.server)
+                .chain(self.services.iter().copied())
+                .collect(),
             self.also_ours.clone(),
             SAMPLE_EVERY,
             Some(self.infra_cpus.to_vec()),
@@ -122,6 +141,11 @@ impl Subject<'_> {
     /// request is sent and waited for: it is answered after those queued before it.
     pub fn drain(&self) {
         wait_idle(self.server, DRAIN);
+        // A WebSocket load's connections are closed by the end of the run: their messages
+        // were answered or are lost with them.
+        if self.scenario.kind.websocket() {
+            return;
+        }
         if let Some(r) = self.scenario.requests.first() {
             let _ = crate::net::agent(DRAIN)
                 .get(&format!("{}{}", self.base, r.path))

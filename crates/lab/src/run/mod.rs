@@ -35,7 +35,7 @@ use stackwise_results::catalogue::{self, Scenario};
 use stackwise_results::{Phases, RunResult, ScenarioResult, Settings, StackResult, SCHEMA_VERSION};
 
 use crate::delay::DelayService;
-use crate::manifest::Stack;
+use crate::manifest::{Serving, Stack};
 use crate::postgres::Database;
 use crate::process::{group_alive, interrupted, wait_if_interrupted};
 use crate::provision::Provisioned;
@@ -473,14 +473,17 @@ impl Slot {
     }
 
     pub fn subject(&self) -> drive::Subject<'_> {
-        let (base, server) = self
+        let (base, server, services) = self
             .running
             .as_ref()
-            .map_or((String::new(), 0), |r| (r.base_url(), r.pgid()));
+            .map_or((String::new(), 0, Vec::new()), |r| {
+                (r.base_url(), r.pgid(), r.service_pgids())
+            });
         drive::Subject {
             base,
             scenario: self.scenario,
             server,
+            services,
             also_ours: self.also_ours.clone(),
             load_cpus: &self.load_cpus,
             infra_cpus: &self.infra_cpus,
@@ -553,11 +556,18 @@ impl Slot {
         let Some(running) = &self.running else {
             return;
         };
-        let verified = Checker::new(&running.base_url(), db, delay).and_then(|mut c| {
-            self.scenario
-                .checks()
-                .try_for_each(|check| c.scenario(check).map_err(|e| format!("{check}: {e}")))
-        });
+        let verified = if self.scenario.kind.websocket() {
+            self.scenario.checks().try_for_each(|check| {
+                crate::verify::websocket_check(check, running.port)
+                    .map_err(|e| format!("{check}: {e}"))
+            })
+        } else {
+            Checker::new(&running.base_url(), db, delay).and_then(|mut c| {
+                self.scenario
+                    .checks()
+                    .try_for_each(|check| c.scenario(check).map_err(|e| format!("{check}: {e}")))
+            })
+        };
         if let Err(e) = verified {
             wait_if_interrupted();
             self.fail(format!("verify failed: {e}"));
@@ -611,7 +621,7 @@ impl Slot {
 /// Checks whose answers depend on nothing but the request: servers may be checked at once.
 /// The others read what PostgreSQL or the delay service saw, which a second server's checks
 /// would change.
-const STATELESS: [&str; 3] = ["json", "plaintext", "cpu"];
+const STATELESS: [&str; 5] = ["json", "plaintext", "cpu", "ws-echo", "ws-room"];
 
 /// Verifies every started server: at once when the scenario's checks are stateless (json's
 /// waits 1.1 s to see the Date header change), else one after another.
@@ -648,19 +658,29 @@ fn start_all(
     options: &RunOptions,
     db: &Database,
 ) -> Vec<Slot> {
+    let serving = match scenario.kind.websocket() {
+        true => Serving::WebSocket,
+        false => Serving::Http,
+    };
     let started: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = installed
             .iter()
+            // A stack without WebSocket endpoints has no part in a WebSocket scenario.
+            .filter(|(_, prov)| prov.stack.manifest.serving(serving).is_some())
             .map(|(index, prov)| {
                 let log = options.logs_dir.join(format!("{}.log", prov.stack.id()));
-                scope.spawn(move || (*index, start(prov, env, &log, options.start_timeout)))
+                scope.spawn(move || {
+                    let running = start(prov, env, &log, options.start_timeout, serving);
+                    (*index, running)
+                })
             })
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
     let servers: Vec<i32> = started
         .iter()
-        .filter_map(|(_, r)| r.as_ref().ok().map(Running::pgid))
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flat_map(|r| std::iter::once(r.pgid()).chain(r.service_pgids()))
         .collect();
     started
         .into_iter()
@@ -683,7 +703,10 @@ fn start_all(
                     None
                 }
             };
-            let mine = running.as_ref().map(Running::pgid);
+            let mine: Vec<i32> = running
+                .iter()
+                .flat_map(|r| std::iter::once(r.pgid()).chain(r.service_pgids()))
+                .collect();
             let reading = running.as_ref().map(|r| read_group(r.pgid()));
             let started = running
                 .as_ref()
@@ -704,7 +727,7 @@ fn start_all(
                 also_ours: db
                     .pgid()
                     .into_iter()
-                    .chain(servers.iter().copied().filter(|&g| Some(g) != mine))
+                    .chain(servers.iter().copied().filter(|g| !mine.contains(g)))
                     .collect(),
                 load_cpus: options.load_cpus.clone(),
                 infra_cpus: options.infra_cpus.clone(),

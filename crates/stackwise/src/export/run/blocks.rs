@@ -105,11 +105,25 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
     out.push(Block::Heading(
         "Throughput: requests/s per server core, median of the valid trials".into(),
     ));
-    out.push(Block::Caption(
-        "interval: 95% interval of the median; vs fastest: the ratio to the scenario's fastest \
-         stack, taken round by round, with its interval"
-            .into(),
-    ));
+    let mut caption = "interval: 95% interval of the median; vs fastest: the ratio to the \
+                       scenario's fastest stack, taken round by round, with its interval"
+        .to_string();
+    // A WebSocket scenario's requests are messages, each answered on an open connection.
+    let websocket: Vec<&str> = r
+        .settings
+        .scenarios
+        .iter()
+        .filter(|s| stackwise_results::catalogue::scenario(s).is_some_and(|c| c.kind.websocket()))
+        .map(String::as_str)
+        .collect();
+    if !websocket.is_empty() {
+        caption.push_str(&format!(
+            "; {}: a request is a WebSocket message and its answer, on connections that stay \
+             open, and only stacks that serve WebSockets take part",
+            websocket.join(", ")
+        ));
+    }
+    out.push(Block::Caption(caption));
     out.push(Block::Grid(throughput(v)));
 
     out.push(Block::Heading(

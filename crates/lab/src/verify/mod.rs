@@ -11,7 +11,22 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Value};
 
 use crate::delay::DelayService;
+use crate::manifest::Serving;
 use crate::postgres::{table_counts, Database};
+
+mod ws;
+
+/// The checks of the WebSocket endpoints, made of a stack that has a `[websocket]` table.
+pub const WEBSOCKET_CHECKS: [&str; 2] = ["ws-echo", "ws-room"];
+
+/// Runs the WebSocket check `name` against the server on `port`.
+pub fn websocket_check(name: &str, port: u16) -> Result<(), String> {
+    match name {
+        "ws-echo" => ws::echo(port),
+        "ws-room" => ws::room(port),
+        other => Err(format!("unknown check '{other}'")),
+    }
+}
 
 /// The verdict on one scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,10 +75,11 @@ impl<'a> Checker<'a> {
         })
     }
 
-    /// Checks every scenario.
+    /// Checks every HTTP scenario.
     pub fn all(&mut self) -> Vec<Outcome> {
         stackwise_results::catalogue::checks()
             .into_iter()
+            .filter(|c| !WEBSOCKET_CHECKS.contains(c))
             .map(|scenario| Outcome {
                 scenario,
                 result: self.scenario(scenario),
@@ -669,7 +685,10 @@ pub fn verify_stacks(
         };
         verdict.install = Some(provisioned.install.clone());
         progress(&format!("{id}: starting"));
-        let running = match crate::server::start(&provisioned, &env, &log, options.start_timeout) {
+        let start = |serving| {
+            crate::server::start(&provisioned, &env, &log, options.start_timeout, serving)
+        };
+        let running = match start(Serving::Http) {
             Ok(r) => r,
             Err(e) => {
                 verdict.failure = Some(format!("start failed: {e}"));
@@ -685,6 +704,26 @@ pub fn verify_stacks(
             Err(e) => verdict.failure = Some(e),
         }
         running.stop();
+        if stack.manifest.websocket.is_some() && verdict.failure.is_none() {
+            progress(&format!("{id}: checking its WebSocket endpoints"));
+            match start(Serving::WebSocket) {
+                Ok(running) => {
+                    verdict
+                        .outcomes
+                        .extend(WEBSOCKET_CHECKS.iter().map(|&scenario| Outcome {
+                            scenario,
+                            result: websocket_check(scenario, running.port),
+                        }));
+                    running.stop();
+                }
+                Err(e) => verdict
+                    .outcomes
+                    .extend(WEBSOCKET_CHECKS.iter().map(|&scenario| Outcome {
+                        scenario,
+                        result: Err(format!("start for WebSockets failed: {e}")),
+                    })),
+            }
+        }
         verdicts.push(verdict);
     }
     Ok(verdicts)
