@@ -67,6 +67,7 @@ pub struct ClaimCheck {
 
 /// The claims, in the order they are checked and shown.
 const NODE_FASTER_IO: &str = "Node.js is faster for I/O and many concurrent connections";
+const NODE_REAL_TIME: &str = "Node.js is the better choice for real-time apps (WebSockets)";
 const PYTHON_BETTER_CPU: &str = "Python is better for CPU-intensive work";
 const PYTHON_MORE_MEMORY: &str = "Python uses more memory";
 const GIL_LIMITS: &str = "The GIL limits parallelism";
@@ -88,6 +89,7 @@ pub fn check(r: &RunResult) -> Vec<ClaimCheck> {
     let run = Run::new(r);
     let mut checks = vec![
         run.node_faster_io(),
+        run.node_real_time(),
         run.python_better_cpu(),
         run.python_more_memory(),
         run.gil_limits(),
@@ -192,33 +194,43 @@ impl<'a> Run<'a> {
 
     /// "Node.js is faster for I/O and many concurrent connections", from `upstream`.
     fn node_faster_io(&self) -> ClaimCheck {
-        let sc = "upstream";
-        let claim = |verdict, evidence| {
-            check_of("node-faster-io", NODE_FASTER_IO, verdict, evidence, &[sc])
-        };
+        self.node_faster_in("node-faster-io", NODE_FASTER_IO, "upstream", "req/s")
+    }
+
+    /// "Node.js is better for real-time apps", from `ws-echo`: WebSocket messages on open
+    /// connections, per core.
+    fn node_real_time(&self) -> ClaimCheck {
+        self.node_faster_in("node-real-time", NODE_REAL_TIME, "ws-echo", "messages/s")
+    }
+
+    /// A claim that Node.js's fastest stack outdoes Python's in `sc`, per core, in `unit`.
+    fn node_faster_in(
+        &self,
+        id: &'static str,
+        text: &'static str,
+        sc: &'static str,
+        unit: &str,
+    ) -> ClaimCheck {
+        let claim = |verdict, evidence| check_of(id, text, verdict, evidence, &[sc]);
         if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &[sc]) {
-            return not_measured("node-faster-io", NODE_FASTER_IO, why);
+            return not_measured(id, text, why);
         }
         let (Some(node), Some(py)) = (
             self.fastest(Language::Javascript, sc),
             self.fastest(Language::Python, sc),
         ) else {
-            return not_measured(
-                "node-faster-io",
-                NODE_FASTER_IO,
-                format!("No valid {sc} measurement."),
-            );
+            return not_measured(id, text, format!("No valid {sc} measurement."));
         };
         let verdict = higher(node.per_core, py.per_core);
         let mut evidence = format!(
-            "Fastest stack of each language by median req/s per core in {}: {}; {}.",
+            "Fastest stack of each language by median {unit} per core in {}: {}; {}.",
             self.scenario_label(node, sc),
-            per_core_pair(node, py),
-            latency_and_capacity(node, py, self.r.settings.p99_target_ms),
+            per_core_pair(node, py, unit),
+            latency_and_capacity(node, py, self.r.settings.p99_target_ms, unit),
         );
         if verdict == Verdict::WithinNoise {
             evidence.push(' ');
-            evidence.push_str(&overlap_note(node, py));
+            evidence.push_str(&overlap_note(node, py, unit));
         }
         claim(verdict, evidence)
     }
@@ -243,7 +255,7 @@ impl<'a> Run<'a> {
         let mut evidence = format!(
             "Fastest stack of each language by median req/s per core in {}: {}",
             self.scenario_label(py, sc),
-            per_core_pair(py, node),
+            per_core_pair(py, node, "req/s"),
         );
         if let (Some(a), Some(b)) = (py.cpu_ms_per_request, node.cpu_ms_per_request) {
             let _ = write!(
@@ -256,7 +268,7 @@ impl<'a> Run<'a> {
         evidence.push('.');
         if verdict == Verdict::WithinNoise {
             evidence.push(' ');
-            evidence.push_str(&overlap_note(py, node));
+            evidence.push_str(&overlap_note(py, node, "req/s"));
         }
         check_of(
             "python-better-cpu",
@@ -745,11 +757,11 @@ fn median(s: Option<Spread>) -> f64 {
     s.map_or(0.0, |s| s.median)
 }
 
-/// `express 1,856 vs fastapi 277 req/s per core (express 6.7×)`.
-fn per_core_pair(a: &Cell, b: &Cell) -> String {
+/// `express 1,856 vs fastapi 277 req/s per core (express 6.7×)`, in `unit` (`req/s`).
+fn per_core_pair(a: &Cell, b: &Cell, unit: &str) -> String {
     let (x, y) = (median(a.per_core), median(b.per_core));
     format!(
-        "{} {} vs {} {} req/s per core ({})",
+        "{} {} vs {} {} {unit} per core ({})",
         a.stack,
         rps(x),
         b.stack,
@@ -760,14 +772,14 @@ fn per_core_pair(a: &Cell, b: &Cell) -> String {
 
 /// `p99 1,104 vs 2,146 ms; capacity at p99 ≤ 100 ms 1,210 vs 174 req/s per core`, the parts
 /// that were measured.
-fn latency_and_capacity(a: &Cell, b: &Cell, target_ms: f64) -> String {
+fn latency_and_capacity(a: &Cell, b: &Cell, target_ms: f64, unit: &str) -> String {
     let mut parts = Vec::new();
     if let (Some(x), Some(y)) = (a.p99_ms, b.p99_ms) {
         parts.push(format!("p99 {} vs {} ms", ms(x.median), ms(y.median)));
     }
     if let (Some(x), Some(y)) = (a.capacity_per_core, b.capacity_per_core) {
         parts.push(format!(
-            "capacity at p99 ≤ {} ms {} vs {} req/s per core",
+            "capacity at p99 ≤ {} ms {} vs {} {unit} per core",
             ms(target_ms),
             rps(x),
             rps(y)
@@ -780,10 +792,10 @@ fn latency_and_capacity(a: &Cell, b: &Cell, target_ms: f64) -> String {
     }
 }
 
-fn overlap_note(a: &Cell, b: &Cell) -> String {
+fn overlap_note(a: &Cell, b: &Cell, unit: &str) -> String {
     match (a.per_core, b.per_core) {
         (Some(x), Some(y)) => format!(
-            "Their trials' ranges overlap ({}–{} and {}–{} req/s per core).",
+            "Their trials' ranges overlap ({}–{} and {}–{} {unit} per core).",
             rps(x.min),
             rps(x.max),
             rps(y.min),

@@ -76,8 +76,10 @@ fn madr_sections_in_order() {
 fn evidence_names_run_and_scenario_or_source_and_year() {
     let (text, run) = adr(REALTIME_ML);
     assert!(text.contains(&format!("(run {})", run.id)));
-    assert!(text.contains("measured: express upstream"));
-    assert!(text.contains("https://github.com/websockets/ws, 2026; fact node-ws"));
+    assert!(text.contains("measured: fastify upstream"));
+    assert!(
+        text.contains("https://github.com/fastify/fastify-websocket, 2026; fact fastify-websocket")
+    );
     assert!(text.contains("knock-out: express is out"));
 }
 

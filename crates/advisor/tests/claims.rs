@@ -68,22 +68,28 @@ fn set_p99(r: &mut RunResult, stack: &str, scenario: &str, ms: f64) {
 
 /// The fixture with a `cpu` scenario: as measured when it has one, else each stack's `json`
 /// measurements under that name.
-fn with_cpu(mut r: RunResult) -> RunResult {
-    if r.settings.scenarios.iter().any(|s| s == "cpu") {
+fn with_cpu(r: RunResult) -> RunResult {
+    with_json_as(r, "cpu", "GET /cpu?n=100000")
+}
+
+/// The fixture with `scenario`: as measured when it has one, else each stack's `json`
+/// measurements under that name and `target`.
+fn with_json_as(mut r: RunResult, scenario: &str, target: &str) -> RunResult {
+    if r.settings.scenarios.iter().any(|s| s == scenario) {
         return r;
     }
     for s in &mut r.stacks {
-        let mut cpu = s
+        let mut copy = s
             .scenarios
             .iter()
             .find(|x| x.scenario == "json")
             .unwrap()
             .clone();
-        cpu.scenario = "cpu".into();
-        cpu.target = "GET /cpu?n=100000".into();
-        s.scenarios.push(cpu);
+        copy.scenario = scenario.into();
+        copy.target = target.into();
+        s.scenarios.push(copy);
     }
-    r.settings.scenarios.push("cpu".into());
+    r.settings.scenarios.push(scenario.into());
     r
 }
 
@@ -113,6 +119,7 @@ fn every_claim_is_checked_once_in_order() {
         ids,
         [
             "node-faster-io",
+            "node-real-time",
             "python-better-cpu",
             "python-more-memory",
             "gil-limits-parallelism",
@@ -151,6 +158,42 @@ fn upstream_verdict_follows_the_faster_language() {
     let io = claim(&c, "node-faster-io");
     assert_eq!(io.verdict, Verdict::DoesNotHold, "{}", io.evidence);
     assert!(io.evidence.contains("10.0×"), "{}", io.evidence);
+}
+
+#[test]
+fn real_time_is_judged_on_ws_echo_alone() {
+    let r = support::fixture();
+    let rt = claim(&check(&r), "node-real-time").clone();
+    assert_eq!(rt.verdict, Verdict::NotMeasured, "{}", rt.evidence);
+    assert_eq!(rt.evidence, "The run did not measure ws-echo.");
+
+    let mut r = with_json_as(r, "ws-echo", "128 B messages on ws /ws/echo");
+    set_rps(
+        &mut r,
+        "ws-echo",
+        &[100.0, 110.0, 120.0],
+        &[400.0, 420.0, 440.0],
+    );
+    // upstream says the opposite: the real-time claim must not read it.
+    set_rps(
+        &mut r,
+        "upstream",
+        &[1000.0, 1100.0, 1200.0],
+        &[100.0, 110.0, 120.0],
+    );
+    let rt = claim(&check(&r), "node-real-time").clone();
+    assert_eq!(rt.verdict, Verdict::Holds, "{}", rt.evidence);
+    assert_eq!(rt.scenarios, ["ws-echo"]);
+    assert!(rt.evidence.contains("messages/s"), "{}", rt.evidence);
+
+    set_rps(
+        &mut r,
+        "ws-echo",
+        &[400.0, 420.0, 440.0],
+        &[100.0, 110.0, 120.0],
+    );
+    let rt = claim(&check(&r), "node-real-time").clone();
+    assert_eq!(rt.verdict, Verdict::DoesNotHold, "{}", rt.evidence);
 }
 
 #[test]

@@ -469,9 +469,11 @@ fn fact(level: &Level) -> Evidence {
     knowledge::evidence(level)
 }
 
-/// Real-time fit: the mean of what is available of (a) the [`performance_score`] of
-/// `upstream` (many connections waiting on I/O) and (b) the curated level of the framework's
-/// WebSocket support. WebSocket scenarios are not measured yet.
+/// Real-time fit: the mean of what is available of (a) the [`performance_score`] of the
+/// scenarios standing for real-time work, `upstream` (many connections waiting on I/O) and
+/// `ws-echo` (messages on open WebSockets, where the stack serves them) and (b) the curated
+/// level of the framework's WebSocket support. Broadcast fan-out and idle connections are not
+/// measured yet.
 fn realtime(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
     let owner = a.owner(WorkPart::Realtime);
     let f = part_figures(
@@ -486,15 +488,22 @@ fn realtime(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score 
     let mut values = Vec::new();
     if let Some(s) = f.score {
         values.push(s);
-        parts.push(format!("upstream {s:.0}"));
+        parts.push(format!("{} {s:.0}", f.scenarios.join(" + ")));
     }
     if let Some(fw) = &owner.ecosystem {
         values.push(fw.websockets.level);
         parts.push(format!("WebSocket libraries {:.0}", fw.websockets.level));
         evidence.push(fact(&fw.websockets));
     }
+    if !f.scenarios.iter().any(|s| s == "ws-echo") {
+        evidence.push(Evidence::Missing {
+            what: format!("{}: no ws-echo figures in this run", owner.id),
+        });
+    }
     evidence.push(Evidence::Missing {
-        what: "WebSocket scenarios (ws-echo, ws-broadcast) are not measured yet".into(),
+        what: "WebSocket broadcast and idle connections (ws-broadcast, ws-idle) are not \
+               measured yet"
+            .into(),
     });
     let score = (!values.is_empty()).then(|| mean(&values));
     Score {
@@ -676,7 +685,8 @@ fn team(p: &Profile, a: &Assignment) -> Score {
 }
 
 /// Ecosystem: the mean over the needs the profile asks for (admin, server pages, strict
-/// typing, and an ORM when CRUD is at least 20% of the work) of the framework's curated level,
+/// typing, and an ORM and request validation when CRUD is at least 20% of the work: an API
+/// that stores what it is sent must check it) of the framework's curated level,
 /// as its stack's record carries it; a hybrid takes the better of its two stacks per need. No
 /// need asked, or no stack with levels: not scored.
 fn ecosystem(p: &Profile, a: &Assignment) -> Score {
@@ -687,6 +697,7 @@ fn ecosystem(p: &Profile, a: &Assignment) -> Score {
         (n.server_pages, "server pages", |f| &f.server_pages),
         (n.strict_typing, "strict typing", |f| &f.typing),
         (p.workload.crud >= 0.2, "ORM", |f| &f.orm),
+        (p.workload.crud >= 0.2, "validation", |f| &f.validation),
     ]
     .into_iter()
     .filter(|(on, _, _)| *on)
@@ -1024,6 +1035,7 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
 /// Caveats for every option: the kind of run, what is not measured, a stricter target.
 pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> {
     let mut out = Vec::new();
+    let has = |name: &str| run.settings.scenarios.iter().any(|s| s == name);
     if run.quick {
         out.push("Measured in a QUICK RUN (fewer, shorter trials): re-run without --quick before deciding.".to_string());
     }
@@ -1036,7 +1048,11 @@ pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> 
         ));
     }
     if p.workload.realtime > 0.0 {
-        out.push("WebSocket scenarios are not measured yet: real-time fit rests on upstream (many waiting connections) and on facts about WebSocket libraries.".to_string());
+        out.push(if has("ws-echo") {
+            "Real-time fit rests on ws-echo, upstream (many waiting connections) and facts about WebSocket libraries; broadcast fan-out and idle connections (ws-broadcast, ws-idle) are not measured yet.".to_string()
+        } else {
+            "The run did not measure ws-echo: real-time fit rests on upstream (many waiting connections) and on facts about WebSocket libraries.".to_string()
+        });
     }
     if p.workload.data + p.workload.ml > 0.0 || p.needs.ml_models {
         out.push(
@@ -1044,7 +1060,6 @@ pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> 
                 .to_string(),
         );
     }
-    let has = |name: &str| run.settings.scenarios.iter().any(|s| s == name);
     if p.workload.cpu > 0.0 && !has("cpu") && !has("mixed") {
         out.push("The run has neither cpu nor mixed: CPU work is not scored.".to_string());
     }
