@@ -67,8 +67,11 @@ pub(crate) fn stacks_table(r: &RunResult, cells: &[Cell], styles: &[StackStyle])
             esc(&s.framework_version),
             esc(&s.database),
             esc(&s.language),
-            esc(&s.workers_rule),
-            s.workers,
+            esc(&match &s.websocket {
+                Some(ws) => format!("{}; WebSockets: {}", s.workers_rule, ws.workers_rule),
+                None => s.workers_rule.clone(),
+            }),
+            esc(&s.workers_text()),
             s.idle_pss_bytes.map_or("-".into(), bytes),
             peak.map_or("-".into(), bytes),
             cpu.map_or("-".into(), |c| format!("{:.3}", c.median)),

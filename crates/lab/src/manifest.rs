@@ -156,6 +156,15 @@ pub enum Service {
     Redis,
 }
 
+impl Service {
+    /// Its name in a manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Redis => "redis",
+        }
+    }
+}
+
 /// Which of a stack's two ways of running: for HTTP, or for the WebSocket scenarios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Serving {

@@ -224,6 +224,10 @@ pub struct StackResult {
     /// the stack no ecosystem score and says so.
     #[serde(default)]
     pub ecosystem: Option<Ecosystem>,
+    /// How it serves the WebSocket scenarios, from its manifest's `[websocket]` table; none for
+    /// a stack without WebSocket endpoints (it takes no part in them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WebSocketServing>,
 }
 
 impl StackResult {
@@ -231,6 +235,44 @@ impl StackResult {
     pub fn side(&self) -> Option<Language> {
         Language::parse(&self.language)
     }
+
+    /// Its workers as a table shows them: `3`, or `3 (ws 1)` when it also ran a WebSocket
+    /// scenario with another count.
+    pub fn workers_text(&self) -> String {
+        let ran_ws = self
+            .scenarios
+            .iter()
+            .any(|c| catalogue::scenario(&c.scenario).is_some_and(|sc| sc.kind.websocket()));
+        match &self.websocket {
+            Some(ws) if ran_ws && ws.workers != self.workers => {
+                format!("{} (ws {})", self.workers, ws.workers)
+            }
+            _ => self.workers.to_string(),
+        }
+    }
+
+    /// The worker processes it ran `scenario` with: those of its WebSocket serving for a
+    /// WebSocket scenario, else `workers`.
+    pub fn workers_in(&self, scenario: &str) -> u64 {
+        match (&self.websocket, catalogue::scenario(scenario)) {
+            (Some(ws), Some(sc)) if sc.kind.websocket() => ws.workers,
+            _ => self.workers,
+        }
+    }
+}
+
+/// How a stack serves WebSockets: a room spans the whole server, so the worker count may
+/// differ from its HTTP serving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WebSocketServing {
+    /// What serves the endpoints, pinned.
+    pub library: String,
+    /// Worker processes in the WebSocket scenarios, and the rule that gave the number.
+    pub workers: u64,
+    pub workers_rule: String,
+    /// Services started beside the server (`redis`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
 }
 
 /// What one stack did in one scenario.
@@ -428,5 +470,35 @@ mod tests {
         let back = RunResult::parse(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back.stacks[0].runtime_version.as_deref(), Some("22.11.0"));
         assert!(json_schema().contains("\"runtime_version\""));
+    }
+
+    #[test]
+    fn a_stack_names_its_websocket_workers_where_it_ran_websockets() {
+        let text = include_str!("../../../data/reference/results.json");
+        let mut r = RunResult::parse(text).unwrap();
+        let s = &mut r.stacks[0];
+        assert!(s.websocket.is_none());
+        s.workers = 2;
+        assert_eq!(s.workers_text(), "2");
+        assert_eq!(s.workers_in("ws-echo"), 2);
+
+        s.websocket = Some(WebSocketServing {
+            library: "ws 8".into(),
+            workers: 1,
+            workers_rule: "one process: rooms live in its memory".into(),
+            services: Vec::new(),
+        });
+        // No WebSocket scenario ran: the HTTP count alone.
+        assert_eq!(s.workers_text(), "2");
+        let mut echo = s.scenarios[0].clone();
+        echo.scenario = "ws-echo".into();
+        s.scenarios.push(echo);
+        assert_eq!(s.workers_text(), "2 (ws 1)");
+        assert_eq!(s.workers_in("ws-echo"), 1);
+        assert_eq!(s.workers_in(&s.scenarios[0].scenario.clone()), 2);
+
+        let back = RunResult::parse(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.stacks[0].websocket.as_ref().unwrap().workers, 1);
+        assert!(json_schema().contains("\"websocket\""));
     }
 }

@@ -32,7 +32,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use stackwise_results::catalogue::{self, Scenario};
-use stackwise_results::{Phases, RunResult, ScenarioResult, Settings, StackResult, SCHEMA_VERSION};
+use stackwise_results::{
+    Phases, RunResult, ScenarioResult, Settings, StackResult, WebSocketServing, SCHEMA_VERSION,
+};
 
 use crate::delay::DelayService;
 use crate::manifest::{Serving, Stack};
@@ -435,6 +437,12 @@ fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
         error: None,
         scenarios: Vec::new(),
         ecosystem: m.ecosystem.clone(),
+        websocket: m.websocket.as_ref().map(|ws| WebSocketServing {
+            library: ws.library.clone(),
+            workers: ws.workers.workers(options.server_cpus.len()) as u64,
+            workers_rule: ws.workers_rule.clone(),
+            services: ws.services.iter().map(|s| s.name().to_string()).collect(),
+        }),
     }
 }
 

@@ -339,7 +339,7 @@ fn stacks(v: &View<'_>) -> Grid {
                     label(s),
                     format!("{} {}", s.name, s.framework_version),
                     s.language.clone(),
-                    s.workers.to_string(),
+                    s.workers_text(),
                     v.peak_pss(&s.id).map_or("-".into(), bytes),
                     s.idle_pss_bytes.map_or("-".into(), bytes),
                     startup_median(s).map_or("-".into(), |t| format!("{t:.2} s")),

@@ -50,6 +50,9 @@ struct Stack<'a> {
     framework: &'a str,
     framework_version: &'a str,
     workers: u64,
+    /// Worker processes in the WebSocket scenarios; absent for a stack without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    websocket_workers: Option<u64>,
     error: Option<&'a str>,
     idle_pss_bytes: Option<u64>,
     /// Highest over the scenarios.
@@ -164,6 +167,7 @@ pub(super) fn render(v: &View<'_>) -> String {
                 framework: &s.framework,
                 framework_version: &s.framework_version,
                 workers: s.workers,
+                websocket_workers: s.websocket.as_ref().map(|ws| ws.workers),
                 error: s.error.as_deref(),
                 idle_pss_bytes: s.idle_pss_bytes,
                 peak_pss_bytes: v.peak_pss(&s.id),
