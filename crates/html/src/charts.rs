@@ -402,12 +402,14 @@ fn stack_panels(
                 }],
             })
             .collect();
+        let unit = stackwise_results::catalogue::scenario(scenario)
+            .map_or("req/s", |c| c.kind.rate_unit());
         bar_panel(
             svg,
             at,
             scenario,
             &driven(r, scenario),
-            "req/s per core",
+            &format!("{unit} per core"),
             &groups,
         );
     }
@@ -573,6 +575,82 @@ pub(crate) fn memory(r: &RunResult, cells: &[Cell], stacks: &[StackStyle]) -> St
         &groups,
     );
     svg.finish()
+}
+
+/// Memory held per 1,000 idle WebSocket connections, a panel per idle scenario of the run
+/// (ws-idle), a bar per stack with the trials' range; none when the run held no connections.
+pub(crate) fn held(r: &RunResult, cells: &[Cell], stacks: &[StackStyle]) -> Option<String> {
+    let idle: Vec<&String> = r
+        .settings
+        .scenarios
+        .iter()
+        .filter(|s| {
+            stackwise_results::catalogue::scenario(s).is_some_and(|c| c.kind.holds_connections())
+        })
+        .collect();
+    if idle.is_empty() {
+        return None;
+    }
+    let title = "Memory per 1,000 idle WebSocket connections";
+    let (rects, h) = grid(idle.len(), PANELS_TOP, 290.0);
+    let mut svg = Svg::new("held", WIDTH, PANELS_TOP + h + 10.0, title);
+    header(
+        &mut svg,
+        title,
+        "summed PSS while the connections were held, less before the first was opened, per 1,000 connections, in MiB; lower is better",
+        stacks,
+        &[Key {
+            label: "min–max of the trials".into(),
+            draw: whisker_key,
+        }],
+    );
+    const MIB: f64 = 1024.0 * 1024.0;
+    for (scenario, at) in idle.into_iter().zip(rects) {
+        let groups: Vec<Group> = stacks
+            .iter()
+            .map(|s| {
+                let cell = find(cells, &s.id, scenario);
+                let bar = match cell.and_then(|c| c.held_per_1000_bytes) {
+                    Some(h) => Bar {
+                        value: Some(h.median / MIB),
+                        range: (h.n > 1).then_some((h.min / MIB, h.max / MIB)),
+                        label: format!("{:.1}", h.median / MIB),
+                        tip: format!(
+                            "{} · {scenario}: {} per 1,000 connections, median of {} trial{} (range {}–{})",
+                            s.id,
+                            bytes(h.median as u64),
+                            h.n,
+                            if h.n == 1 { "" } else { "s" },
+                            bytes(h.min as u64),
+                            bytes(h.max as u64)
+                        ),
+                        ..Bar::default()
+                    },
+                    None => Bar {
+                        missing: why_missing(r, cell, &s.id),
+                        ..Bar::default()
+                    },
+                };
+                Group {
+                    label: s.id.clone(),
+                    bars: vec![Bar {
+                        fill: s.colour,
+                        class: s.class.clone(),
+                        ..bar
+                    }],
+                }
+            })
+            .collect();
+        bar_panel(
+            &mut svg,
+            at,
+            scenario,
+            &driven(r, scenario),
+            "MiB per 1,000",
+            &groups,
+        );
+    }
+    Some(svg.finish())
 }
 
 /// One scenario's curves, for [`latency`]: per stack, its curve or why there is none.

@@ -188,12 +188,15 @@ pub fn render(r: &RunResult, extra: &Extras) -> String {
         out,
         r#"<section id="memory"><h2>Memory and the stacks</h2>
 <p class="explain">Memory is the summed PSS of each server's whole process tree: pages shared between forked workers are divided among them, so it is what the server really holds.</p>
-<figure>{chart}</figure>
+<figure>{chart}</figure>{held}
 <h3>Stacks</h3>
 {table}
 </section>
 "#,
         chart = charts::memory(r, &cells, &styles),
+        held = charts::held(r, &cells, &styles)
+            .map(|c| format!("\n<figure>{c}</figure>"))
+            .unwrap_or_default(),
         table = page::stacks_table(r, &cells, &styles),
     );
 

@@ -333,6 +333,15 @@ impl Samples {
         })
     }
 
+    /// The server's summed PSS at the last sample at or before `t` in which it was running.
+    pub fn pss_before(&self, t: Instant) -> Option<u64> {
+        self.0
+            .iter()
+            .rev()
+            .find(|s| s.at <= t && s.server.processes > 0)
+            .map(|s| s.server.pss_bytes)
+    }
+
     /// The server's use between `from` and `to`, and what else the machine did then. The
     /// server's CPU time is read at `from` and `to` exactly, between the samples around each,
     /// so it never exceeds its cores over the stretch by more than the samples' own error;

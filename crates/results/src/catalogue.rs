@@ -70,12 +70,56 @@ pub enum Kind {
     /// WebSocket messages on `/ws/echo`, each answered by the server: its requests are the
     /// messages, of `message_size` bytes.
     WsEcho { message_size: usize },
+    /// WebSocket rooms on `/ws/room/{room}`: the scenario's connections split evenly into
+    /// `rooms` rooms, one member of each publishing `message_size`-byte messages that the server
+    /// delivers to every member. Its requests are the deliveries, one message to one member.
+    WsBroadcast { rooms: usize, message_size: usize },
+    /// WebSocket connections opened to `/ws/echo` at `rate` a second up to the scenario's
+    /// connections, then held idle for `hold`: its requests are the opening handshakes, and
+    /// what it is for is the memory the server holds for them. No warm-up, no probes.
+    WsIdle { rate: usize, hold: Duration },
 }
 
 impl Kind {
     /// Whether the server runs as it does for WebSockets (its manifest's `[websocket]`).
     pub fn websocket(self) -> bool {
         !matches!(self, Kind::Http)
+    }
+
+    /// What one of its "requests" is, for a kind whose requests are not HTTP requests.
+    pub fn request_means(self) -> Option<&'static str> {
+        match self {
+            Kind::Http => None,
+            Kind::WsEcho { .. } => Some("a WebSocket message and its echo"),
+            Kind::WsBroadcast { .. } => Some("one delivery of a room's message to one member"),
+            Kind::WsIdle { .. } => Some("an opening handshake of a connection then held idle"),
+        }
+    }
+
+    /// Request cycles a trial window holds at least. A broadcast's cycle is one message per
+    /// room: its deliveries come a room at a time, so a window of a few messages would count
+    /// them in steps of a room's size.
+    pub fn window_cycles(self) -> u32 {
+        match self {
+            Kind::WsBroadcast { .. } => 10,
+            _ => 1,
+        }
+    }
+
+    /// The unit of its throughput.
+    pub fn rate_unit(self) -> &'static str {
+        match self {
+            Kind::Http => "req/s",
+            Kind::WsEcho { .. } => "messages/s",
+            Kind::WsBroadcast { .. } => "deliveries/s",
+            Kind::WsIdle { .. } => "handshakes/s",
+        }
+    }
+
+    /// Whether its trials open connections and hold them (ws-idle): the server is neither
+    /// warmed up nor probed at rates, and what counts is the memory held.
+    pub fn holds_connections(self) -> bool {
+        matches!(self, Kind::WsIdle { .. })
     }
 }
 
@@ -133,9 +177,34 @@ impl Scenario {
     /// The requests in one line, such as `GET /json` or `9× GET /json + 1× GET /cpu?n=100000`,
     /// or a WebSocket's messages, `128 B messages on ws /ws/echo`.
     pub fn target(&self) -> String {
-        if let Kind::WsEcho { message_size } = self.kind {
+        let paths = || {
             let paths: Vec<_> = self.requests.iter().map(|r| r.path).collect();
-            return format!("{message_size} B messages on ws {}", paths.join(" + "));
+            paths.join(" + ")
+        };
+        match self.kind {
+            Kind::Http => {}
+            Kind::WsEcho { message_size } => {
+                return format!("{message_size} B messages on ws {}", paths());
+            }
+            Kind::WsBroadcast {
+                rooms,
+                message_size,
+            } => {
+                return format!(
+                    "{message_size} B messages to {rooms} room{} of {} on ws {}",
+                    if rooms == 1 { "" } else { "s" },
+                    self.connections / rooms.max(1),
+                    paths()
+                );
+            }
+            Kind::WsIdle { rate, hold } => {
+                return format!(
+                    "{} connections opened at {rate}/s on ws {}, held {} s",
+                    self.connections,
+                    paths(),
+                    hold.as_secs_f64()
+                );
+            }
         }
         let mixed = self.requests.len() > 1;
         self.requests
@@ -153,7 +222,7 @@ impl Scenario {
 }
 
 /// Every scenario, in the order runs and reports list them.
-pub const SCENARIOS: [Scenario; 10] = [
+pub const SCENARIOS: [Scenario; 13] = [
     Scenario {
         quick: true,
         ..one("json", "framework overhead", &[get("json", "/json")])
@@ -239,6 +308,49 @@ pub const SCENARIOS: [Scenario; 10] = [
             &[get("ws-echo", "/ws/echo")],
         )
     },
+    // Real-time fan-out: one member of each room publishes, the server delivers each message
+    // to every member, publisher included. Rooms of 100, then one room of 1,000.
+    Scenario {
+        kind: Kind::WsBroadcast {
+            rooms: 4,
+            message_size: 128,
+        },
+        connections: 400,
+        parts: &[Part::Realtime],
+        ..one(
+            "ws-broadcast",
+            "real-time: fan-out of each message to rooms of 100",
+            &[get("ws-room", "/ws/room/{room}")],
+        )
+    },
+    Scenario {
+        kind: Kind::WsBroadcast {
+            rooms: 1,
+            message_size: 128,
+        },
+        connections: 1000,
+        parts: &[Part::Realtime],
+        ..one(
+            "ws-broadcast-1k",
+            "real-time: fan-out of each message to a room of 1,000",
+            &[get("ws-room", "/ws/room/{room}")],
+        )
+    },
+    // Many open connections, each idle: what the server holds per 1,000 of them, and how fast
+    // it takes them in.
+    Scenario {
+        kind: Kind::WsIdle {
+            rate: 5_000,
+            hold: Duration::from_secs(2),
+        },
+        connections: 10_000,
+        parts: &[Part::Realtime],
+        ..one(
+            "ws-idle",
+            "real-time: memory per 1,000 idle connections",
+            &[get("ws-echo", "/ws/echo")],
+        )
+    },
 ];
 
 /// The scenario `id`.
@@ -318,7 +430,7 @@ mod tests {
             scenario("mixed").map(Scenario::target).as_deref(),
             Some("9× GET /json + 1× GET /cpu?n=100000")
         );
-        assert_eq!(checks().len(), 9, "mixed adds no check of its own");
+        assert_eq!(checks().len(), 10, "mixed adds no check of its own");
         assert_eq!(
             quick_ids().collect::<Vec<_>>(),
             ["json", "db", "upstream", "cpu"]
@@ -330,6 +442,29 @@ mod tests {
         assert_eq!(
             scenario("ws-echo").map(Scenario::target).as_deref(),
             Some("128 B messages on ws /ws/echo")
+        );
+        assert_eq!(
+            scenario("ws-broadcast").map(Scenario::target).as_deref(),
+            Some("128 B messages to 4 rooms of 100 on ws /ws/room/{room}")
+        );
+        assert_eq!(
+            scenario("ws-broadcast-1k").map(Scenario::target).as_deref(),
+            Some("128 B messages to 1 room of 1000 on ws /ws/room/{room}")
+        );
+        assert_eq!(
+            scenario("ws-idle").map(Scenario::target).as_deref(),
+            Some("10000 connections opened at 5000/s on ws /ws/echo, held 2 s")
+        );
+        assert!(scenario("ws-idle").is_some_and(|s| s.kind.holds_connections()));
+        assert_eq!(
+            standing_for(Part::Realtime).collect::<Vec<_>>(),
+            [
+                "upstream",
+                "ws-echo",
+                "ws-broadcast",
+                "ws-broadcast-1k",
+                "ws-idle"
+            ]
         );
         assert!(scenario("ws-echo").is_some_and(|s| s.kind.websocket()));
         assert!(!scenario("json").is_some_and(|s| s.kind.websocket()));

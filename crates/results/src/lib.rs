@@ -346,6 +346,10 @@ pub struct Probe {
 pub struct Trial {
     /// Connections (closed loop).
     pub connections: u64,
+    /// An idle WebSocket trial (ws-idle): the server's memory before it and while its
+    /// connections were held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
     /// The engine's full result, raw histograms included.
     pub load: LoadReport,
     /// What the server's processes used during the trial.
@@ -366,6 +370,17 @@ pub struct Trial {
     /// cores); part of `other_load` too.
     #[serde(default)]
     pub steal: Option<f64>,
+}
+
+/// What a server held for idle connections in one trial.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Held {
+    /// Connections open at the end of the hold.
+    pub connections: u64,
+    /// The server's summed PSS just before the trial opened its first connection.
+    pub pss_before_bytes: u64,
+    /// Its mean summed PSS while they were held.
+    pub pss_held_bytes: u64,
 }
 
 /// Other processes' share of the machine above which a trial's figures are flagged.

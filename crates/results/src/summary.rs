@@ -150,6 +150,9 @@ pub struct Cell {
     pub capacity_missed_rps: Option<f64>,
     /// Peak summed PSS of the server's processes over the trials, in bytes.
     pub pss_peak_bytes: Option<u64>,
+    /// An idle scenario (ws-idle): the memory the server held per 1,000 open connections, in
+    /// bytes, over the valid trials (see [`held_per_1000`]).
+    pub held_per_1000_bytes: Option<Spread>,
     /// Server CPU seconds per 1,000 requests (median of valid trials).
     pub cpu_ms_per_request: Option<f64>,
     /// Trials not ranked, with why.
@@ -279,11 +282,36 @@ pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
         capacity_per_core: capacity.map(|c| c.rps / cores),
         capacity_missed_rps: capacity.and_then(|c| c.missed_rps),
         pss_peak_bytes: valid.iter().map(|t| t.server.pss_peak_bytes).max(),
+        held_per_1000_bytes: held_per_1000(sc),
         cpu_ms_per_request: Spread::of(&cpu_ms).map(|s| s.median),
         invalid,
         other_load: all.filter_map(|t| t.other_load).reduce(f64::max),
         ceiling: stack.ceiling,
     }
+}
+
+/// The memory a server held per 1,000 idle connections, over the valid trials of `sc` that
+/// held some: its mean summed PSS while they were open, less its PSS before the scenario's
+/// first connections (the least of the trials' readings before them: an allocator keeps some
+/// of what a trial's connections used, and counting that as the next trial's starting point
+/// would hide it).
+pub fn held_per_1000(sc: &ScenarioResult) -> Option<Spread> {
+    let before = sc
+        .trials
+        .iter()
+        .filter_map(|t| t.held)
+        .map(|h| h.pss_before_bytes)
+        .filter(|&b| b > 0)
+        .min()?;
+    let per: Vec<f64> = sc
+        .trials
+        .iter()
+        .filter(|t| t.valid)
+        .filter_map(|t| t.held)
+        .filter(|h| h.connections > 0 && h.pss_held_bytes > 0)
+        .map(|h| h.pss_held_bytes.saturating_sub(before) as f64 * 1000.0 / h.connections as f64)
+        .collect();
+    Spread::of(&per)
 }
 
 /// Every cell of a run, stack by stack in run order, scenarios in planned order, each with its
@@ -882,6 +910,7 @@ mod tests {
             capacity_per_core: None,
             capacity_missed_rps: None,
             pss_peak_bytes: None,
+            held_per_1000_bytes: None,
             cpu_ms_per_request: None,
             invalid: Vec::new(),
             other_load: None,
@@ -988,6 +1017,7 @@ mod capacity_tests {
             inconclusive: false,
             trial: Trial {
                 connections: 64,
+                held: None,
                 round: None,
                 load,
                 server: ServerUsage::default(),
@@ -1063,5 +1093,34 @@ mod capacity_tests {
             Some(120_000.0)
         );
         assert_eq!(engine_limit(&[probe(30_000.0, 3.0, 0)]), None);
+    }
+
+    #[test]
+    fn memory_per_1000_held_connections_counts_from_before_the_first() {
+        let trial = |before: u64, held: u64, connections: u64, valid: bool| {
+            let mut t = probe(1000.0, 5.0, 0).trial;
+            t.valid = valid;
+            t.held = Some(crate::Held {
+                connections,
+                pss_before_bytes: before,
+                pss_held_bytes: held,
+            });
+            t
+        };
+        const MIB: u64 = 1 << 20;
+        let mut sc = scenario(Vec::new());
+        assert_eq!(held_per_1000(&sc), None);
+        sc.trials = vec![
+            // 100 MiB more for 10,000 connections: 10 MiB per 1,000.
+            trial(50 * MIB, 150 * MIB, 10_000, true),
+            // The allocator kept 30 MiB from the first trial: still counted from 50 MiB.
+            trial(80 * MIB, 160 * MIB, 10_000, true),
+            // Not ranked: its figure is left out, its reading before still counts.
+            trial(60 * MIB, 900 * MIB, 10_000, false),
+        ];
+        let h = held_per_1000(&sc).unwrap();
+        assert_eq!(h.n, 2);
+        assert_eq!(h.min, (10 * MIB) as f64);
+        assert_eq!(h.max, (11 * MIB) as f64);
     }
 }

@@ -78,6 +78,12 @@ pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
             s.errors, s.non_2xx
         ));
     }
+    // A broadcast that fell behind its schedule leaves deliveries that never came.
+    if let Some(b) = r.ws.as_ref().and_then(|w| w.broadcast.as_ref()) {
+        if b.lost > 0 {
+            why.push(format!("{} of {} deliveries lost", b.lost, b.expected));
+        }
+    }
     if !why.is_empty() {
         return Verdict::Missed(why.join("; "));
     }
@@ -299,12 +305,96 @@ mod tests {
         r
     }
 
+    /// `r` as a broadcast's result: `expected` deliveries owed, of which `lost`, `duplicated`
+    /// and `out_of_order`.
+    fn broadcast(
+        mut r: LoadReport,
+        expected: u64,
+        lost: u64,
+        duplicated: u64,
+        out_of_order: u64,
+    ) -> LoadReport {
+        use stackwise_engine::load_report::{BroadcastReport, WsModeName, WsReport};
+        r.ws = Some(WsReport {
+            mode: WsModeName::Broadcast,
+            message_size: 128,
+            handshake: r.summary.latency.corrected.clone(),
+            handshake_histogram: String::new(),
+            broadcast: Some(BroadcastReport {
+                rooms: 4,
+                room_size: 100,
+                senders_per_room: 1,
+                published: expected / 100,
+                expected,
+                delivered: expected - lost,
+                lost,
+                duplicated,
+                out_of_order,
+                delivered_per_s: 1000.0,
+                drain_s: 1.0,
+                senders: Vec::new(),
+            }),
+            idle: None,
+        });
+        r
+    }
+
+    #[test]
+    fn a_broadcast_that_loses_deliveries_misses_the_target_and_one_that_misorders_fails() {
+        use crate::run::drive::misdelivered;
+        use stackwise_engine::load_report::Mode;
+
+        // In a probe (open loop), lost deliveries are a server behind its schedule.
+        let mut r = broadcast(report(5.0, 0), 10_000, 30, 0, 0);
+        r.plan.mode = Mode::Constant;
+        match verdict(&r, "ws-broadcast", 100.0) {
+            Verdict::Missed(why) => assert!(why.contains("30 of 10000 deliveries lost"), "{why}"),
+            v => panic!("{v:?}"),
+        }
+        assert_eq!(misdelivered(&r), None);
+        assert_eq!(
+            verdict(
+                &broadcast(report(5.0, 0), 10_000, 0, 0, 0),
+                "ws-broadcast",
+                100.0
+            ),
+            Verdict::Met
+        );
+
+        // In a closed loop one message per room is on its way: losing one is a broken room,
+        // as is a delivery twice or out of order, in any loop.
+        let mut r = broadcast(report(5.0, 0), 10_000, 30, 0, 0);
+        r.plan.mode = Mode::Closed;
+        assert_eq!(
+            misdelivered(&r).as_deref(),
+            Some("the server broke its rooms: 30 of 10000 deliveries lost")
+        );
+        r.summary.errors = 3;
+        assert_eq!(
+            misdelivered(&r),
+            None,
+            "members that could not join are errors"
+        );
+        let mut r = broadcast(report(5.0, 0), 10_000, 0, 2, 5);
+        r.plan.mode = Mode::Constant;
+        assert_eq!(
+            misdelivered(&r).as_deref(),
+            Some(
+                "the server broke its rooms: 2 deliveries twice, 5 deliveries out of their \
+                 sender's order"
+            )
+        );
+        // An HTTP result has no rooms to break.
+        assert_eq!(misdelivered(&report(5.0, 0)), None);
+    }
+
     fn window(r: LoadReport) -> Window {
         Window {
             load: r,
             usage: ServerUsage::default(),
             machine: Default::default(),
             failure: None,
+            held: None,
         }
     }
 

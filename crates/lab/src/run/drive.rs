@@ -1,13 +1,13 @@
 //! One engine run against one server with the server's processes sampled: the unit every part
 //! of the protocol is made of (warm-ups excepted, which watch the engine's live counters).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use stackwise_engine::{
     worker, Live, Load, LoadReport, Plan, RequestSpec, Stop, Target, WsMode, WsPlan,
 };
 use stackwise_results::catalogue::{Kind, Scenario};
-use stackwise_results::{ServerUsage, Trial};
+use stackwise_results::{Held, ServerUsage, Trial};
 
 use crate::sample::{wait_idle, Machine, Sampler};
 
@@ -16,6 +16,15 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
 /// Longest wait for a server to finish requests abandoned at the end of a load run.
 const DRAIN: Duration = Duration::from_secs(15);
+
+/// An idle scenario's handshakes under way at once at the start, and at most (the engine adds
+/// more when the server answers them too slowly for the rate), as `stackwise load` does.
+const IDLE_HANDSHAKES: usize = 64;
+const IDLE_MOST_HANDSHAKES: usize = 1024;
+
+/// Time left out at each end of an idle run's hold before its memory is read: the last
+/// handshakes' buffers, and the closing of the connections.
+const HOLD_MARGIN: Duration = Duration::from_millis(200);
 
 /// The server under load and what the measurement's other processes are.
 #[derive(Debug, Clone)]
@@ -44,30 +53,78 @@ pub struct Window {
     /// The server failed in the window: it exited, a worker was replaced, or it stopped
     /// answering. The window is invalid and the stack is failed for the scenario.
     pub failure: Option<String>,
+    /// An idle run: the server's memory before the connections and while they were held.
+    pub held: Option<Held>,
 }
 
 impl Subject<'_> {
     /// The engine's plan for `load` against this server: `settle` driven and not counted, then
     /// `measure` measured. A closed loop's connections start over the first half of the settle,
     /// so a server meets its concurrency gradually.
+    ///
+    /// An idle scenario's plan is always the same, whatever it is asked: the scenario's
+    /// connections opened at its rate, then held (no settle, the ramp measured).
     pub fn plan(&self, load: Load, settle: Duration, measure: Duration) -> Result<Plan, String> {
-        let ws = match self.scenario.kind {
-            Kind::Http => None,
-            Kind::WsEcho { message_size } => Some(WsPlan {
-                mode: WsMode::Echo,
-                path: self.scenario.requests[0].path.to_string(),
+        let path = self.scenario.requests[0].path.to_string();
+        let mut stop = Stop::Duration(measure);
+        let mut settle = settle;
+        let (ws, load) = match self.scenario.kind {
+            Kind::Http => (None, load),
+            Kind::WsIdle { rate, hold } => {
+                let n = self.scenario.connections;
+                stop = Stop::Count(n as u64);
+                settle = Duration::ZERO;
+                (
+                    Some(WsPlan {
+                        mode: WsMode::Idle { hold },
+                        path,
+                        message_size: 0,
+                    }),
+                    Load::Constant {
+                        rate: rate as f64,
+                        connections: IDLE_HANDSHAKES.min(n),
+                        max_connections: IDLE_MOST_HANDSHAKES.min(n),
+                    },
+                )
+            }
+            Kind::WsEcho { message_size } => (
+                Some(WsPlan {
+                    mode: WsMode::Echo,
+                    path,
+                    message_size,
+                }),
+                load,
+            ),
+            Kind::WsBroadcast {
+                rooms,
                 message_size,
-            }),
+            } => (
+                Some(WsPlan {
+                    mode: WsMode::Broadcast { rooms, senders: 1 },
+                    path,
+                    message_size,
+                }),
+                self.broadcast_load(load, rooms),
+            ),
         };
         let base = match ws {
             Some(_) => self.base.replacen("http://", "ws://", 1),
             None => self.base.clone(),
         };
         let target = Target::resolve(&format!("{base}/")).map_err(|e| e.to_string())?;
-        let (ramp, connect_first) = match load {
-            Load::Closed { .. } => (settle / 2, true),
-            Load::Constant { .. } => (Duration::ZERO, false),
+        let (ramp, connect_first) = match (&load, &ws) {
+            // Every member joins its room before a broadcast starts.
+            (
+                _,
+                Some(WsPlan {
+                    mode: WsMode::Broadcast { .. },
+                    ..
+                }),
+            ) => (Duration::ZERO, false),
+            (Load::Closed { .. }, _) => (settle / 2, true),
+            (Load::Constant { .. }, _) => (Duration::ZERO, false),
         };
+        let warmup = settle;
         let plan = Plan {
             requests: self
                 .scenario
@@ -84,8 +141,8 @@ impl Subject<'_> {
                 .collect(),
             target,
             load,
-            stop: Stop::Duration(measure),
-            warmup: settle,
+            stop,
+            warmup,
             threads: self.load_cpus.len(),
             cpus: Some(self.load_cpus.to_vec()),
             connect_timeout: Duration::from_secs(3),
@@ -97,6 +154,23 @@ impl Subject<'_> {
         };
         plan.validate().map_err(|e| e.to_string())?;
         Ok(plan)
+    }
+
+    /// A broadcast's load in the engine's terms. The protocol counts deliveries, as the
+    /// engine's results do: an open loop's rate of deliveries is a publishing rate of that over
+    /// the room's size. Its connections are the rooms' members, always all of them.
+    fn broadcast_load(&self, load: Load, rooms: usize) -> Load {
+        let members = self.scenario.connections;
+        match load {
+            Load::Closed { .. } => Load::Closed {
+                connections: members,
+            },
+            Load::Constant { rate, .. } => Load::Constant {
+                rate: rate / (members / rooms.max(1)).max(1) as f64,
+                connections: members,
+                max_connections: members,
+            },
+        }
     }
 
     /// Runs `load` against the server and samples its processes over the measured window; then
@@ -112,15 +186,26 @@ impl Subject<'_> {
             Some(self.infra_cpus.to_vec()),
         );
         let out = worker::run(&plan, &Live::new(), || {});
+        let returned = Instant::now();
         let samples = sampler.finish();
         let out = out.map_err(|e| e.to_string())?;
         let load = LoadReport::from_run(&plan, &out).map_err(|e| e.to_string())?;
         let from = out.measure_start;
         let to = from + out.whole.elapsed;
         let (usage, machine) = samples.between(from, to);
+        // The hold follows the measured ramp and lasts until the run returns.
+        let held = load.ws.as_ref().and_then(|w| w.idle.as_ref()).map(|idle| {
+            let (during, _) = samples.between(to + HOLD_MARGIN, returned - HOLD_MARGIN);
+            Held {
+                connections: idle.held,
+                pss_before_bytes: samples.pss_before(from).unwrap_or(0),
+                pss_held_bytes: during.pss_mean_bytes,
+            }
+        });
         let failure = samples
             .processes_changed(from, to)
-            .or_else(|| silent(&load));
+            .or_else(|| silent(&load))
+            .or_else(|| misdelivered(&load));
         // A server that stopped answering would keep the drain waiting for nothing.
         if failure.is_none() {
             self.drain();
@@ -130,6 +215,7 @@ impl Subject<'_> {
             usage,
             machine,
             failure,
+            held,
         })
     }
 }
@@ -195,8 +281,18 @@ pub fn trial(w: Window, connections: usize, round: Option<u64>, noise_limit: f64
             other * 100.0
         ));
     }
+    if let Some(idle) = w.load.ws.as_ref().and_then(|ws| ws.idle.as_ref()) {
+        let lost: u64 = idle.lost_in_hold.values().sum();
+        if idle.held < idle.target {
+            reasons.push(format!(
+                "{} of {} connections held to the end ({} lost while held)",
+                idle.held, idle.target, lost
+            ));
+        }
+    }
     Trial {
         connections: connections as u64,
+        held: w.held,
         round,
         valid: reasons.is_empty(),
         invalid_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
@@ -212,4 +308,29 @@ pub fn only_noisy(t: &Trial) -> bool {
     t.invalid_reason
         .as_deref()
         .is_some_and(|r| r.starts_with("noisy:"))
+}
+
+/// Why a broadcast window shows a server that broke its rooms' contract (docs/spec.md): a
+/// message delivered twice or out of its sender's order, or, in a closed loop (where each room
+/// has one message on its way), a delivery that never came. An open loop's lost deliveries are
+/// a server falling behind the schedule: the probe misses its target instead.
+pub fn misdelivered(load: &LoadReport) -> Option<String> {
+    let b = load.ws.as_ref()?.broadcast.as_ref()?;
+    let closed = load.plan.mode == stackwise_engine::load_report::Mode::Closed;
+    let mut why = Vec::new();
+    if b.duplicated > 0 {
+        why.push(format!("{} deliveries twice", b.duplicated));
+    }
+    if b.out_of_order > 0 {
+        why.push(format!(
+            "{} deliveries out of their sender's order",
+            b.out_of_order
+        ));
+    }
+    // Members that could not join lose every delivery; their failed handshakes are the
+    // errors that already set the trial aside.
+    if closed && b.lost > 0 && load.summary.errors == 0 {
+        why.push(format!("{} of {} deliveries lost", b.lost, b.expected));
+    }
+    (!why.is_empty()).then(|| format!("the server broke its rooms: {}", why.join(", ")))
 }

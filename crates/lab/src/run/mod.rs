@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use stackwise_engine::limits;
 use stackwise_results::catalogue::{self, Scenario};
 use stackwise_results::{
     Phases, RunResult, ScenarioResult, Settings, StackResult, WebSocketServing, SCHEMA_VERSION,
@@ -238,21 +239,38 @@ pub fn run(
         let share = p.budget.saturating_sub(first_began.elapsed()) / (pending.len() - k) as u32;
         let began = Instant::now();
         let mut phases = Phases::default();
+        // A server holding many connections needs a descriptor for each: it inherits the
+        // limit, raised here as far as the hard limit allows.
+        let descriptors = scenario
+            .kind
+            .holds_connections()
+            .then(|| limits::ensure_descriptors(scenario.connections as u64 + SERVER_DESCRIPTORS))
+            .and_then(Result::err);
         let mut slots = start_all(&installed, &result, scenario, &env, options, &db);
+        if let Some(e) = descriptors {
+            for slot in slots.iter_mut().filter(|s| s.live()) {
+                slot.fail(format!("the server {e}"));
+            }
+        }
         phases.start_s = began.elapsed().as_secs_f64();
         let mut step = |stack: &str, doing: &str| report(stack, name, doing, done);
         let t = Instant::now();
         verify_all(&mut slots, &db, &delay, &mut step);
         phases.verify_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        for slot in slots.iter_mut().filter(|s| s.live()) {
+        // Idle connections are opened and held: there is no throughput to settle.
+        for slot in slots
+            .iter_mut()
+            .filter(|s| s.live() && !scenario.kind.holds_connections())
+        {
             slot.warm_up(p, &mut step);
         }
         phases.warmup_s = t.elapsed().as_secs_f64();
         // The rounds leave the probes their time.
+        let probed = !scenario.kind.holds_connections();
         let probing: Duration = slots
             .iter()
-            .filter(|s| s.live())
+            .filter(|s| s.live() && probed)
             .map(|s| capacity::expected(p, s.rate()))
             .sum();
         let deadline = (began + share)
@@ -263,7 +281,10 @@ pub fn run(
         let mut rounds = rounds::run(&mut slots, p, name, deadline, &mut step);
         phases.rounds_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        for slot in slots.iter_mut().filter(|s| s.live() && p.probes > 0) {
+        for slot in slots
+            .iter_mut()
+            .filter(|s| s.live() && probed && p.probes > 0)
+        {
             let Some((max, latency)) = rounds::closed_loop(&slot.scen) else {
                 continue;
             };
@@ -625,6 +646,9 @@ impl Slot {
         (self.index, self.started, self.scen)
     }
 }
+
+/// Descriptors a server needs besides its connections: its files, pools and pipes.
+const SERVER_DESCRIPTORS: u64 = 1024;
 
 /// Checks whose answers depend on nothing but the request: servers may be checked at once.
 /// The others read what PostgreSQL or the delay service saw, which a second server's checks

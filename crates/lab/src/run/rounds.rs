@@ -71,7 +71,8 @@ pub fn run(
             // A slow server's requests take long: its closed loop needs a few of them to settle
             // and a few more to measure.
             let settle = p.settle.max(slot.cycle * SETTLE_CYCLES);
-            let window = p.window.max(slot.cycle * WINDOW_CYCLES);
+            let cycles = WINDOW_CYCLES * slot.scenario.kind.window_cycles();
+            let window = p.window.max(slot.cycle * cycles);
             loop {
                 let subject = slot.subject();
                 let connections = subject.scenario.connections;

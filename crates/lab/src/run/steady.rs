@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use stackwise_engine::{worker, Live, Load};
+use stackwise_engine::{worker, Live, Load, WsMode, WsPlan};
 use stackwise_results::Warmup;
 
 use super::drive::Subject;
@@ -71,7 +71,17 @@ pub fn settled(rates: &[f64]) -> bool {
 pub fn warm_up(s: &Subject<'_>, least: Duration, cap: Duration) -> Result<Warmup, String> {
     let connections = s.scenario.connections;
     let mut plan = s.plan(Load::Closed { connections }, Duration::ZERO, cap)?;
-    plan.ramp = RAMP.min(cap / 4);
+    let broadcast = matches!(
+        plan.ws,
+        Some(WsPlan {
+            mode: WsMode::Broadcast { .. },
+            ..
+        })
+    );
+    // A broadcast's members all join before it starts: nothing to ramp.
+    if !broadcast {
+        plan.ramp = RAMP.min(cap / 4);
+    }
     let live = Live::new();
     let began = Instant::now();
     let mut readings: Vec<(Duration, u64)> = Vec::new();
@@ -103,6 +113,17 @@ pub fn warm_up(s: &Subject<'_>, least: Duration, cap: Duration) -> Result<Warmup
         }
     });
     out.map_err(|e| e.to_string())?;
+    // A broadcast goes on for its drain after the last publish, delivering nothing new: that
+    // is the run's end, not the server's throughput.
+    if broadcast {
+        let last = readings.last().map(|r| r.1);
+        let plateau = readings
+            .iter()
+            .rev()
+            .take_while(|r| Some(r.1) == last)
+            .count();
+        readings.truncate(readings.len() + 1 - plateau.max(1));
+    }
     // The requests cut off by the stop must not spill into the first trial.
     s.drain();
     let start = readings.partition_point(|(t, _)| *t < plan.ramp);

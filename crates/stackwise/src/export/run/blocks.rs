@@ -5,7 +5,7 @@
 //! trial), `-` (not run, or not searched).
 
 use stackwise_results::summary::{latency_tag, Cell, Ranking};
-use stackwise_results::StackResult;
+use stackwise_results::{catalogue, StackResult};
 
 use super::{startup_median, View, QUICK_BANNER, UNFINISHED_BANNER};
 use crate::export::terminal::thousands;
@@ -108,20 +108,17 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
     let mut caption = "interval: 95% interval of the median; vs fastest: the ratio to the \
                        scenario's fastest stack, taken round by round, with its interval"
         .to_string();
-    // A WebSocket scenario's requests are messages, each answered on an open connection.
-    let websocket: Vec<&str> = r
-        .settings
-        .scenarios
-        .iter()
-        .filter(|s| stackwise_results::catalogue::scenario(s).is_some_and(|c| c.kind.websocket()))
-        .map(String::as_str)
-        .collect();
-    if !websocket.is_empty() {
-        caption.push_str(&format!(
-            "; {}: a request is a WebSocket message and its answer, on connections that stay \
-             open, and only stacks that serve WebSockets take part",
-            websocket.join(", ")
-        ));
+    // A WebSocket scenario's requests are messages on connections that stay open.
+    let mut websocket = false;
+    for id in &r.settings.scenarios {
+        let means = catalogue::scenario(id).and_then(|c| c.kind.request_means());
+        if let Some(means) = means {
+            caption.push_str(&format!("; {id}: a request is {means}"));
+            websocket = true;
+        }
+    }
+    if websocket {
+        caption.push_str("; only stacks that serve WebSockets take part in those");
     }
     out.push(Block::Caption(caption));
     out.push(Block::Grid(throughput(v)));
@@ -163,6 +160,18 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         out.push(Block::Grid(matrix(v, |c| capacity(c, v.cores))));
     }
 
+    if let Some(grid) = held(v) {
+        out.push(Block::Heading(
+            "Idle WebSocket connections: memory held per 1,000".into(),
+        ));
+        out.push(Block::Caption(
+            "summed PSS while the connections were held, less before the first were opened, per \
+             1,000 of them; median of the valid trials (min–max); handshake p99 in ms"
+                .into(),
+        ));
+        out.push(Block::Grid(grid));
+    }
+
     out.push(Block::Heading("Stacks".into()));
     out.push(Block::Caption(
         "peak PSS: highest over the scenarios; idle: after start, before load; start-up: median"
@@ -177,6 +186,55 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         ">: intervals apart; ≈: intervals overlap, so the order is within noise".into(),
     ));
     out.push(Block::Grid(rankings(&v.rankings())));
+}
+
+/// The idle scenarios' memory per 1,000 held connections and handshake p99, a row per stack;
+/// none when the run held no connections.
+fn held(v: &View<'_>) -> Option<Grid> {
+    let idle: Vec<&String> =
+        v.r.settings
+            .scenarios
+            .iter()
+            .filter(|s| catalogue::scenario(s).is_some_and(|c| c.kind.holds_connections()))
+            .collect();
+    if idle.is_empty() {
+        return None;
+    }
+    let mut head = vec!["stack".to_string()];
+    let mut align = vec![Align::Left];
+    for s in &idle {
+        head.extend([
+            format!("{s} per 1,000"),
+            "min–max".into(),
+            "handshake p99".into(),
+        ]);
+        align.extend([Align::Right; 3]);
+    }
+    let rows =
+        v.r.stacks
+            .iter()
+            .filter(|s| !s.ceiling)
+            .map(|stack| {
+                let mut cells = vec![label(stack)];
+                for s in &idle {
+                    let c = v.cell(&stack.id, s);
+                    match c.and_then(|c| c.held_per_1000_bytes.map(|h| (h, c))) {
+                        Some((h, c)) => cells.extend([
+                            bytes(h.median as u64),
+                            format!("{}–{}", bytes(h.min as u64), bytes(h.max as u64)),
+                            c.p99_ms.map_or("-".into(), |p| ms(p.median)),
+                        ]),
+                        None => cells.extend([
+                            value(v, stack, s, &|_| "invalid".into()),
+                            String::new(),
+                            String::new(),
+                        ]),
+                    }
+                }
+                Row { sub: false, cells }
+            })
+            .collect();
+    Some(Grid { head, align, rows })
 }
 
 fn scenarios(v: &View<'_>) -> Grid {
