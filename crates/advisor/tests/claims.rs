@@ -161,7 +161,7 @@ fn upstream_verdict_follows_the_faster_language() {
 }
 
 #[test]
-fn real_time_is_judged_on_ws_echo_alone() {
+fn real_time_is_judged_on_the_websocket_scenarios_alone() {
     let r = support::fixture();
     let rt = claim(&check(&r), "node-real-time").clone();
     assert_eq!(rt.verdict, Verdict::NotMeasured, "{}", rt.evidence);
@@ -194,6 +194,31 @@ fn real_time_is_judged_on_ws_echo_alone() {
     );
     let rt = claim(&check(&r), "node-real-time").clone();
     assert_eq!(rt.verdict, Verdict::DoesNotHold, "{}", rt.evidence);
+
+    // Broadcast fan-out says the opposite of echo: the claim depends on the workload, and
+    // both are cited.
+    let mut r = with_json_as(r, "ws-broadcast", "128 B messages to 4 rooms of 100");
+    set_rps(
+        &mut r,
+        "ws-broadcast",
+        &[100.0, 110.0, 120.0],
+        &[400.0, 420.0, 440.0],
+    );
+    let rt = claim(&check(&r), "node-real-time").clone();
+    assert_eq!(rt.verdict, Verdict::Depends, "{}", rt.evidence);
+    assert_eq!(rt.scenarios, ["ws-echo", "ws-broadcast"]);
+    assert!(rt.evidence.contains("deliveries/s"), "{}", rt.evidence);
+    assert!(rt.evidence.contains("messages/s"), "{}", rt.evidence);
+
+    // Where they agree, so does the claim.
+    set_rps(
+        &mut r,
+        "ws-echo",
+        &[100.0, 110.0, 120.0],
+        &[400.0, 420.0, 440.0],
+    );
+    let rt = claim(&check(&r), "node-real-time").clone();
+    assert_eq!(rt.verdict, Verdict::Holds, "{}", rt.evidence);
 }
 
 #[test]

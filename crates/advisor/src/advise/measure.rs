@@ -40,6 +40,8 @@ pub(crate) struct Scenario {
     pub throughput: Option<Spread>,
     /// p99 of the valid trials, in milliseconds (for `mixed`, of /json alone).
     pub p99_ms: Option<Spread>,
+    /// An idle scenario: bytes held per 1,000 open connections.
+    pub held_per_1000: Option<Spread>,
 }
 
 impl Stack {
@@ -88,6 +90,7 @@ pub(crate) fn stacks(run: &RunResult) -> Vec<Stack> {
                         at_target: c.capacity_per_core.is_some(),
                         throughput: c.throughput,
                         p99_ms: c.p99_ms,
+                        held_per_1000: c.held_per_1000_bytes,
                     }
                 })
                 .collect(),

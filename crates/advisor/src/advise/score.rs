@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use stackwise_results::catalogue::Part as WorkPart;
+use stackwise_results::catalogue::{self, Part as WorkPart};
 // Figures as every output prints them; `rps` is a request rate.
 use stackwise_results::fmt::thousands;
 pub(crate) use stackwise_results::fmt::{ms, number, rate as rps};
@@ -287,6 +287,12 @@ fn part_figures(
         let Some(sc) = stack.scenario(name) else {
             continue;
         };
+        let kind = catalogue::scenario(name).map(|c| c.kind);
+        // Held idle connections are a figure of memory, not of a rate a load could ask for.
+        if kind.is_some_and(|k| k.holds_connections()) {
+            continue;
+        }
+        let unit = kind.map_or("req/s", |k| k.rate_unit());
         if let Some(why) = &sc.unusable {
             f.missing.push(format!("{} {name}: {why}", stack.id));
             f.evidence.push(Evidence::Missing {
@@ -302,13 +308,13 @@ fn part_figures(
         f.scenarios.push((*name).to_string());
         let figure = if sc.at_target {
             format!(
-                "{} req/s per core at p99 ≤ {} ms",
+                "{} {unit} per core at p99 ≤ {} ms",
                 rps(cap),
                 ms(ctx.run_target_ms)
             )
         } else {
             format!(
-                "{} req/s per core, closed-loop maximum (no capacity search)",
+                "{} {unit} per core, closed-loop maximum (no capacity search)",
                 rps(cap)
             )
         };
@@ -495,16 +501,31 @@ fn realtime(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score 
         parts.push(format!("WebSocket libraries {:.0}", fw.websockets.level));
         evidence.push(fact(&fw.websockets));
     }
-    if !f.scenarios.iter().any(|s| s == "ws-echo") {
+    let unmeasured: Vec<&str> = WorkPart::Realtime
+        .scenarios()
+        .filter(|id| catalogue::scenario(id).is_some_and(|sc| sc.kind.websocket()))
+        .filter(|id| !f.scenarios.iter().any(|s| s == id))
+        .collect();
+    if !unmeasured.is_empty() {
         evidence.push(Evidence::Missing {
-            what: format!("{}: no ws-echo figures in this run", owner.id),
+            what: format!(
+                "{}: no WebSocket figures of {} in this run",
+                owner.id,
+                unmeasured.join(", ")
+            ),
         });
     }
-    evidence.push(Evidence::Missing {
-        what: "WebSocket broadcast and idle connections (ws-broadcast, ws-idle) are not \
-               measured yet"
-            .into(),
-    });
+    if let Some(held) = owner.scenario("ws-idle").and_then(|s| s.held_per_1000) {
+        evidence.push(Evidence::Measured {
+            run: ctx.run_id.clone(),
+            stack: owner.id.clone(),
+            scenario: "ws-idle".into(),
+            figure: format!(
+                "{} held per 1,000 idle connections (shown, not scored)",
+                stackwise_results::fmt::bytes(held.median as u64)
+            ),
+        });
+    }
     let score = (!values.is_empty()).then(|| mean(&values));
     Score {
         criterion: Criterion::Realtime,
@@ -1048,10 +1069,17 @@ pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> 
         ));
     }
     if p.workload.realtime > 0.0 {
-        out.push(if has("ws-echo") {
-            "Real-time fit rests on ws-echo, upstream (many waiting connections) and facts about WebSocket libraries; broadcast fan-out and idle connections (ws-broadcast, ws-idle) are not measured yet.".to_string()
+        let ws: Vec<&str> = WorkPart::Realtime
+            .scenarios()
+            .filter(|id| catalogue::scenario(id).is_some_and(|sc| sc.kind.websocket()))
+            .collect();
+        let (run_ws, not_run): (Vec<&str>, Vec<&str>) = ws.iter().partition(|id| has(id));
+        out.push(if run_ws.is_empty() {
+            "The run measured no WebSocket scenario: real-time fit rests on upstream (many waiting connections) and on facts about WebSocket libraries.".to_string()
+        } else if not_run.is_empty() {
+            format!("Real-time fit rests on {}, upstream (many waiting connections) and facts about WebSocket libraries; memory per 1,000 idle connections is shown, not scored.", run_ws.join(", "))
         } else {
-            "The run did not measure ws-echo: real-time fit rests on upstream (many waiting connections) and on facts about WebSocket libraries.".to_string()
+            format!("Real-time fit rests on {}, upstream (many waiting connections) and facts about WebSocket libraries; the run did not measure {}.", run_ws.join(", "), not_run.join(", "))
         });
     }
     if p.workload.data + p.workload.ml > 0.0 || p.needs.ml_models {
