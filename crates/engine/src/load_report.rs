@@ -499,9 +499,12 @@ impl LoadReport {
             rfc3339(run.started_at),
             plan_report,
             window.elapsed.as_secs_f64(),
-            rec.tags
-                .iter()
-                .map(|t| Ok((t.clone(), Histograms::of(t)?)))
+            by_tag(plan, &rec.tags)
+                .into_iter()
+                .map(|(tag, t)| {
+                    let h = Histograms::of(&t)?;
+                    Ok((tag, t, h))
+                })
                 .collect::<Result<_, HdrError>>()?,
             cpu_seconds,
             cores,
@@ -528,7 +531,7 @@ impl LoadReport {
         started_at: String,
         plan: PlanReport,
         elapsed_s: f64,
-        tags: Vec<(TagRecording, Histograms)>,
+        tags: Vec<(String, TagRecording, Histograms)>,
         cpu_seconds: f64,
         cores: f64,
         other_load: Option<f64>,
@@ -538,7 +541,7 @@ impl LoadReport {
         shards: u32,
     ) -> Result<LoadReport, HdrError> {
         let mut all = TagRecording::new();
-        for (t, _) in &tags {
+        for (_, t, _) in &tags {
             all.merge(t);
         }
         let open = plan.mode == Mode::Constant;
@@ -570,12 +573,10 @@ impl LoadReport {
                 send_lag_histogram: hdr::encode(send_lag)?,
             },
         };
-        let tags = plan
-            .requests
-            .iter()
-            .zip(tags)
-            .map(|(r, (t, histograms))| TagReport {
-                tag: r.tag.clone(),
+        let tags = tags
+            .into_iter()
+            .map(|(tag, t, histograms)| TagReport {
+                tag,
                 summary: summarise(&t, elapsed_s, open),
                 histograms,
             })
@@ -741,7 +742,7 @@ impl LoadReport {
                 merged.merge(&part.to_recording().map_err(|e| MergeError::Hdr(i, e))?);
             }
             let histograms = Histograms::of(&merged).map_err(|e| MergeError::Hdr(0, e))?;
-            tags.push((merged, histograms));
+            tags.push((first.tags[t].tag.clone(), merged, histograms));
         }
         let sum = |f: fn(&LoadReport) -> u64| shards.iter().map(f).sum::<u64>();
         let mut send_lag = latency_histogram();
@@ -1028,6 +1029,19 @@ pub fn json_schema() -> String {
     s
 }
 
+/// The recordings of a run's requests, one per tag: requests under the same tag (one path sent
+/// with several bodies in turn) are reported as one, in the order their tags first appear.
+fn by_tag(plan: &Plan, recordings: &[TagRecording]) -> Vec<(String, TagRecording)> {
+    let mut out: Vec<(String, TagRecording)> = Vec::new();
+    for (r, t) in plan.requests.iter().zip(recordings) {
+        match out.iter_mut().find(|(tag, _)| *tag == r.tag) {
+            Some((_, merged)) => merged.merge(t),
+            None => out.push((r.tag.clone(), t.clone())),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1096,7 +1110,7 @@ mod tests {
             "1970-01-01T00:00:00Z".into(),
             plan_report(),
             2.0,
-            vec![(t, h)],
+            vec![("/".into(), t, h)],
             cpu_seconds,
             1.0,
             None,

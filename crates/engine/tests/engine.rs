@@ -315,6 +315,38 @@ fn a_weighted_mix_is_followed_exactly_and_reported_per_tag() {
 }
 
 #[test]
+fn requests_under_one_tag_are_sent_in_turn_and_reported_as_one() {
+    // The ml scenario sends eight bodies to one path: one tag, in the order tags first appear.
+    let server = start(Behaviour::ByPath {
+        slow: Duration::from_millis(20),
+    });
+    let mut p = plan(&server.url("/"));
+    let mut fast = RequestSpec::get(&p.target.url);
+    fast.tag = "fast".into();
+    fast.path = "/fast".into();
+    fast.method = "POST".into();
+    let specs: Vec<RequestSpec> = (0..4)
+        .map(|i| RequestSpec {
+            body: format!("body {i}").into_bytes(),
+            ..fast.clone()
+        })
+        .chain(std::iter::once(RequestSpec {
+            tag: "slow".into(),
+            path: "/slow".into(),
+            ..fast.clone()
+        }))
+        .collect();
+    p.requests = specs;
+    p.stop = Stop::Count(500);
+    let r = run(&p);
+    let tags: Vec<_> = r.tags.iter().map(|t| t.tag.as_str()).collect();
+    assert_eq!(tags, ["fast", "slow"]);
+    assert_eq!(r.tags[0].summary.requests, 400);
+    assert_eq!(r.tags[1].summary.requests, 100);
+    assert_eq!(r.summary.requests, 500);
+}
+
+#[test]
 fn shards_merge_exactly() {
     let server = start(Behaviour::Delay(Box::new(|n| {
         Duration::from_micros(200 + (n % 7) * 300)

@@ -65,7 +65,15 @@ pub(crate) fn stacks_table(r: &RunResult, cells: &[Cell], styles: &[StackStyle])
             esc(&s.id),
             esc(&s.name),
             esc(&s.framework_version),
-            esc(&s.database),
+            esc(&[
+                Some(s.database.clone()),
+                s.data_library.as_ref().map(|l| format!("data: {l}")),
+                s.ml_library.as_ref().map(|l| format!("ML: {l}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ")),
             esc(&s.language),
             esc(&match &s.websocket {
                 Some(ws) => format!("{}; WebSockets: {}", s.workers_rule, ws.workers_rule),

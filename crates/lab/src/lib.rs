@@ -9,6 +9,8 @@
 //! - [`postgres_npm`]: PostgreSQL binaries from an npm package, where none is installed.
 //! - [`postgres_user`]: the user a cluster runs as when stackwise runs as root.
 //! - [`delay`]: the delay service the `upstream` scenario calls.
+//! - [`orders`], [`predictions`], [`models`]: the `data` and `ml` scenarios' bodies, answers
+//!   and model files.
 //! - [`net`]: free loopback ports and the HTTP client that checks servers.
 //! - [`server`]: starting a provisioned contestant and waiting until it answers.
 //! - [`verify`]: checking every scenario of docs/spec.md against a running contestant.
@@ -20,6 +22,7 @@
 
 pub mod delay;
 pub mod manifest;
+pub mod models;
 pub mod net;
 pub mod orders;
 pub mod postgres;

@@ -125,6 +125,23 @@ pub struct Manifest {
     /// scenarios leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub websocket: Option<WebSocket>,
+    /// What answers docs/spec.md's `POST /aggregate`; none: it does not, and the `data`
+    /// scenario leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Library>,
+    /// What answers docs/spec.md's `POST /predict`; none: it does not, and the `ml` scenario
+    /// leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ml: Option<Library>,
+}
+
+/// A stack's `[data]` or `[ml]` table (docs/stacks.md): the library that does the work, so
+/// that results say which library was measured, not only which framework.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Library {
+    /// The library and its version, with what matters of how it is used (threads per call).
+    pub library: String,
 }
 
 /// A stack's `[websocket]` table (docs/stacks.md): what serves `/ws/echo` and `/ws/room/{id}`,
@@ -192,6 +209,20 @@ impl Manifest {
                 (ws.workers, start.as_slice(), env)
             }),
         }
+    }
+
+    /// Whether it takes part in `scenario`: a WebSocket scenario needs its `[websocket]`, the
+    /// `data` and `ml` scenarios their tables; the others every stack serves.
+    pub fn serves(&self, scenario: &stackwise_results::catalogue::Scenario) -> bool {
+        use stackwise_results::catalogue::Body;
+        if scenario.kind.websocket() {
+            return self.websocket.is_some();
+        }
+        scenario.requests.iter().all(|r| match r.body {
+            Body::None => true,
+            Body::Orders => self.data.is_some(),
+            Body::Digits => self.ml.is_some(),
+        })
     }
 
     /// The services the server needs when `serving`.
@@ -379,6 +410,14 @@ fn check(stack: &Stack, folder: &str) -> Result<(), String> {
     if let Some(ws) = &manifest.websocket {
         if ws.library.trim().is_empty() {
             return Err("websocket.library is empty".into());
+        }
+    }
+    for (table, library) in [("data", &manifest.data), ("ml", &manifest.ml)] {
+        if library
+            .as_ref()
+            .is_some_and(|l| l.library.trim().is_empty())
+        {
+            return Err(format!("{table}.library is empty"));
         }
     }
     Ok(())
@@ -743,6 +782,37 @@ services = ["redis"]
         assert!(err.contains("kafka"), "{err}");
         let err = load_error(&format!("{EXAMPLE}{WEBSOCKET}").replace("\"ws 8\"", "\" \""));
         assert!(err.contains("websocket.library is empty"), "{err}");
+    }
+
+    #[test]
+    fn data_and_ml_tables_name_the_library_and_decide_who_takes_part() {
+        use stackwise_results::catalogue::scenario;
+        let root = tempfile::tempdir().unwrap();
+        let tables = "\n[data]\nlibrary = \"pandas 2\"\n\n[ml]\nlibrary = \"onnxruntime 1\"\n";
+        write_stack(root.path(), "demo", &format!("{EXAMPLE}{tables}"));
+        let m = Stack::load(&root.path().join("demo")).unwrap().manifest;
+        assert_eq!(
+            m.data.as_ref().map(|d| d.library.as_str()),
+            Some("pandas 2")
+        );
+        let serves = |m: &Manifest, id: &str| m.serves(scenario(id).unwrap());
+        assert!(serves(&m, "data") && serves(&m, "ml") && serves(&m, "json"));
+        assert!(!serves(&m, "ws-echo"), "no [websocket]");
+
+        // A variant that leaves out the library it measures inherits the table; without one,
+        // the stack has no part in the scenario.
+        write_variant(root.path(), "v", "demo", "[data]\nlibrary = \"polars 1\"\n");
+        let v = Stack::load(&root.path().join("v")).unwrap().manifest;
+        assert_eq!(v.data.map(|d| d.library), Some("polars 1".into()));
+        write_stack(root.path(), "demo", EXAMPLE);
+        let m = Stack::load(&root.path().join("demo")).unwrap().manifest;
+        assert!(!serves(&m, "data") && !serves(&m, "ml") && serves(&m, "mixed"));
+
+        let err = load_error(&format!("{EXAMPLE}{tables}").replace("\"pandas 2\"", "\"\""));
+        assert!(err.contains("data.library is empty"), "{err}");
+        let err =
+            load_error(&format!("{EXAMPLE}{tables}").replace("library = \"onnx", "lib = \"onnx"));
+        assert!(err.contains("unknown field `lib`"), "{err}");
     }
 
     /// A variant of `demo` (written by `write_stack`) in `root/<id>`, with `fields` after `extends`.

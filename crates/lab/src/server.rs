@@ -3,7 +3,7 @@
 //! check with a deadline. Stopping it ends the whole group.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,8 @@ pub enum StartError {
 pub struct ServerEnv {
     pub db: DbInfo,
     pub upstream_url: String,
+    /// The folder of the model files (`MODELS_DIR`), written by [`crate::models::install`].
+    pub models_dir: PathBuf,
     /// CPUs the server is pinned to; its worker count follows from how many.
     pub cpus: Vec<usize>,
 }
@@ -127,6 +129,7 @@ pub fn start(
         ("workers", workers.to_string()),
         ("database_url", env.db.url()),
         ("upstream_url", env.upstream_url.clone()),
+        ("models_dir", env.models_dir.display().to_string()),
         ("db_host", env.db.host.clone()),
         ("db_port", env.db.port.to_string()),
         ("db_user", env.db.user.clone()),

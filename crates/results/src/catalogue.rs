@@ -15,6 +15,47 @@ pub struct Request {
     pub weight: u32,
     /// Path and query, starting with `/`.
     pub path: &'static str,
+    /// What it carries: nothing (a GET), or one of the lab's bodies (a POST).
+    pub body: Body,
+}
+
+/// A request's body, made by the lab (docs/spec.md says what each holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// None: the request is a GET.
+    None,
+    /// The `data` scenario's CSV of orders, the same bytes for every stack: a POST of
+    /// `text/csv`.
+    Orders,
+    /// The `ml` scenario's batches of digit rows from the model's reference, sent in turn: a
+    /// POST of `application/json`.
+    Digits,
+}
+
+impl Body {
+    /// The request's method.
+    pub fn method(self) -> &'static str {
+        match self {
+            Body::None => "GET",
+            Body::Orders | Body::Digits => "POST",
+        }
+    }
+
+    /// The body's media type, for a body there is.
+    pub fn content_type(self) -> Option<&'static str> {
+        match self {
+            Body::None => None,
+            Body::Orders => Some("text/csv"),
+            Body::Digits => Some("application/json"),
+        }
+    }
+}
+
+impl Request {
+    /// The request line's method and path, such as `POST /aggregate`.
+    pub fn line(&self) -> String {
+        format!("{} {}", self.body.method(), self.path)
+    }
 }
 
 /// A part of a team's workload, as a project profile names its shares.
@@ -150,6 +191,16 @@ const fn get(tag: &'static str, path: &'static str) -> Request {
         tag,
         weight: 1,
         path,
+        body: Body::None,
+    }
+}
+
+const fn post(tag: &'static str, path: &'static str, body: Body) -> Request {
+    Request {
+        tag,
+        weight: 1,
+        path,
+        body,
     }
 }
 
@@ -211,9 +262,9 @@ impl Scenario {
             .iter()
             .map(|r| {
                 if mixed {
-                    format!("{}× GET {}", r.weight, r.path)
+                    format!("{}× {}", r.weight, r.line())
                 } else {
-                    format!("GET {}", r.path)
+                    r.line()
                 }
             })
             .collect::<Vec<_>>()
@@ -222,7 +273,7 @@ impl Scenario {
 }
 
 /// Every scenario, in the order runs and reports list them.
-pub const SCENARIOS: [Scenario; 13] = [
+pub const SCENARIOS: [Scenario; 15] = [
     Scenario {
         quick: true,
         ..one("json", "framework overhead", &[get("json", "/json")])
@@ -284,11 +335,13 @@ pub const SCENARIOS: [Scenario; 13] = [
                 tag: "json",
                 weight: 9,
                 path: "/json",
+                body: Body::None,
             },
             Request {
                 tag: "cpu",
                 weight: 1,
                 path: "/cpu?n=100000",
+                body: Body::None,
             },
         ],
         connections: 64,
@@ -296,6 +349,30 @@ pub const SCENARIOS: [Scenario; 13] = [
         latency_tag: Some("json"),
         quick: false,
         parts: &[Part::Cpu],
+    },
+    // Data processing in the request: a CSV of 20,000 orders in, totals by region and category
+    // out, with what the stack's users would use (pandas, polars, nodejs-polars, plain code).
+    // Stacks take part when their manifest names the library ([data]). Each request carries
+    // 1.1 MB, so fewer connections than the small requests.
+    Scenario {
+        connections: 16,
+        parts: &[Part::Data],
+        ..one(
+            "data",
+            "data processing: a CSV of orders aggregated",
+            &[post("data", "/aggregate", Body::Orders)],
+        )
+    },
+    // Inference in the request: batches of 32 digit images classified by the shipped model
+    // (onnxruntime, or scikit-learn's own predict in a variant). Stacks take part when their
+    // manifest names the library ([ml]).
+    Scenario {
+        parts: &[Part::Ml],
+        ..one(
+            "ml",
+            "ML inference: a model in the API process",
+            &[post("ml", "/predict", Body::Digits)],
+        )
     },
     // Real-time: a message in, the same message out, on connections that stay open. Only the
     // stacks whose manifest has a [websocket] table take part, run as that table says.
@@ -430,7 +507,7 @@ mod tests {
             scenario("mixed").map(Scenario::target).as_deref(),
             Some("9× GET /json + 1× GET /cpu?n=100000")
         );
-        assert_eq!(checks().len(), 10, "mixed adds no check of its own");
+        assert_eq!(checks().len(), 12, "mixed adds no check of its own");
         assert_eq!(
             quick_ids().collect::<Vec<_>>(),
             ["json", "db", "upstream", "cpu"]
@@ -438,6 +515,19 @@ mod tests {
         assert_eq!(
             standing_for(Part::Cpu).collect::<Vec<_>>(),
             ["cpu", "mixed"]
+        );
+        assert_eq!(standing_for(Part::Data).collect::<Vec<_>>(), ["data"]);
+        assert_eq!(standing_for(Part::Ml).collect::<Vec<_>>(), ["ml"]);
+        assert_eq!(
+            scenario("data").map(Scenario::target).as_deref(),
+            Some("POST /aggregate")
+        );
+        assert_eq!(
+            scenario("ml").map(|s| (
+                s.requests[0].body.method(),
+                s.requests[0].body.content_type()
+            )),
+            Some(("POST", Some("application/json")))
         );
         assert_eq!(
             scenario("ws-echo").map(Scenario::target).as_deref(),

@@ -228,6 +228,14 @@ pub struct StackResult {
     /// a stack without WebSocket endpoints (it takes no part in them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub websocket: Option<WebSocketServing>,
+    /// The library that answers the `data` scenario's `POST /aggregate` (its manifest's
+    /// `[data]`), such as pandas or plain code; none: the stack does not take part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_library: Option<String>,
+    /// The library that runs the `ml` scenario's model (its manifest's `[ml]`), such as
+    /// onnxruntime; none: the stack does not take part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ml_library: Option<String>,
 }
 
 impl StackResult {

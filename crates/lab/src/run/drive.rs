@@ -26,6 +26,33 @@ const IDLE_MOST_HANDSHAKES: usize = 1024;
 /// handshakes' buffers, and the closing of the connections.
 const HOLD_MARGIN: Duration = Duration::from_millis(200);
 
+/// The engine's requests for `scenario`: a GET per request, or a POST per body it carries, each
+/// under the request's tag, so that the `ml` scenario's batches are sent in turn and reported as
+/// one.
+fn requests(scenario: &Scenario) -> Vec<RequestSpec> {
+    let spec = |r: &stackwise_results::catalogue::Request, body: &[u8]| RequestSpec {
+        tag: r.tag.to_string(),
+        weight: r.weight,
+        method: r.body.method().into(),
+        path: r.path.to_string(),
+        headers: r
+            .body
+            .content_type()
+            .map(|t| ("Content-Type".to_string(), t.to_string()))
+            .into_iter()
+            .collect(),
+        body: body.to_vec(),
+    };
+    scenario
+        .requests
+        .iter()
+        .flat_map(|r| match crate::models::bodies(r.body) {
+            [] => vec![spec(r, &[])],
+            bodies => bodies.iter().map(|b| spec(r, b)).collect(),
+        })
+        .collect()
+}
+
 /// The server under load and what the measurement's other processes are.
 #[derive(Debug, Clone)]
 pub struct Subject<'a> {
@@ -126,19 +153,7 @@ impl Subject<'_> {
         };
         let warmup = settle;
         let plan = Plan {
-            requests: self
-                .scenario
-                .requests
-                .iter()
-                .map(|r| RequestSpec {
-                    tag: r.tag.to_string(),
-                    weight: r.weight,
-                    method: "GET".into(),
-                    path: r.path.to_string(),
-                    headers: Vec::new(),
-                    body: Vec::new(),
-                })
-                .collect(),
+            requests: requests(self.scenario),
             target,
             load,
             stop,
@@ -232,10 +247,17 @@ impl Subject<'_> {
         if self.scenario.kind.websocket() {
             return;
         }
-        if let Some(r) = self.scenario.requests.first() {
-            let _ = crate::net::agent(DRAIN)
-                .get(&format!("{}{}", self.base, r.path))
-                .call();
+        if let Some(r) = requests(self.scenario).into_iter().next() {
+            let agent = crate::net::agent(DRAIN);
+            let url = format!("{}{}", self.base, r.path);
+            let _ = match r.method.as_str() {
+                "GET" => agent.get(&url).call(),
+                _ => r
+                    .headers
+                    .iter()
+                    .fold(agent.post(&url), |req, (k, v)| req.header(k, v))
+                    .send(&r.body[..]),
+            };
         }
     }
 }

@@ -165,9 +165,12 @@ pub fn run(
         .versions
         .entry("postgres".into())
         .or_insert_with(|| db.version.clone());
+    let models_dir = crate::models::install(&options.cache_dir)
+        .map_err(|e| VerifyError::Io(options.cache_dir.join("models"), e))?;
     let env = ServerEnv {
         db: db.info.clone(),
         upstream_url: delay.url(),
+        models_dir,
         cpus: options.server_cpus.clone(),
     };
     let p = &options.protocol;
@@ -464,6 +467,8 @@ fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
             workers_rule: ws.workers_rule.clone(),
             services: ws.services.iter().map(|s| s.name().to_string()).collect(),
         }),
+        data_library: m.data.as_ref().map(|d| d.library.clone()),
+        ml_library: m.ml.as_ref().map(|d| d.library.clone()),
     }
 }
 
@@ -653,7 +658,15 @@ const SERVER_DESCRIPTORS: u64 = 1024;
 /// Checks whose answers depend on nothing but the request: servers may be checked at once.
 /// The others read what PostgreSQL or the delay service saw, which a second server's checks
 /// would change.
-const STATELESS: [&str; 5] = ["json", "plaintext", "cpu", "ws-echo", "ws-room"];
+const STATELESS: [&str; 7] = [
+    "json",
+    "plaintext",
+    "cpu",
+    "data",
+    "ml",
+    "ws-echo",
+    "ws-room",
+];
 
 /// Verifies every started server: at once when the scenario's checks are stateless (json's
 /// waits 1.1 s to see the Date header change), else one after another.
@@ -697,8 +710,9 @@ fn start_all(
     let started: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = installed
             .iter()
-            // A stack without WebSocket endpoints has no part in a WebSocket scenario.
-            .filter(|(_, prov)| prov.stack.manifest.serving(serving).is_some())
+            // A stack without WebSocket endpoints has no part in a WebSocket scenario, one
+            // without a [data] or [ml] table none in `data` or `ml`.
+            .filter(|(_, prov)| prov.stack.manifest.serves(scenario))
             .map(|(index, prov)| {
                 let log = options.logs_dir.join(format!("{}.log", prov.stack.id()));
                 scope.spawn(move || {

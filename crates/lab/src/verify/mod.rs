@@ -14,6 +14,8 @@ use crate::delay::DelayService;
 use crate::manifest::Serving;
 use crate::postgres::{table_counts, Database};
 
+mod post;
+mod work;
 mod ws;
 
 /// The checks of the WebSocket endpoints, made of a stack that has a `[websocket]` table.
@@ -75,11 +77,17 @@ impl<'a> Checker<'a> {
         })
     }
 
-    /// Checks every HTTP scenario.
-    pub fn all(&mut self) -> Vec<Outcome> {
+    /// Checks every HTTP scenario `manifest`'s stack serves (`data` and `ml` only with their
+    /// tables).
+    pub fn all(&mut self, manifest: &crate::manifest::Manifest) -> Vec<Outcome> {
         stackwise_results::catalogue::checks()
             .into_iter()
             .filter(|c| !WEBSOCKET_CHECKS.contains(c))
+            .filter(|&c| match c {
+                "data" => manifest.data.is_some(),
+                "ml" => manifest.ml.is_some(),
+                _ => true,
+            })
             .map(|scenario| Outcome {
                 scenario,
                 result: self.scenario(scenario),
@@ -98,8 +106,17 @@ impl<'a> Checker<'a> {
             "updates" => self.updates(),
             "upstream" => self.upstream(),
             "cpu" => self.cpu(),
+            "data" => work::data(self.addr()?),
+            "ml" => work::ml(self.addr()?),
             other => Err(format!("unknown scenario '{other}'")),
         }
+    }
+
+    /// The server's address, from its base URL.
+    fn addr(&self) -> Result<std::net::SocketAddr, String> {
+        let host = self.base.trim_start_matches("http://");
+        host.parse()
+            .map_err(|_| format!("'{}' is not an address on this machine", self.base))
     }
 
     fn get(&self, path: &str) -> Result<Reply, String> {
@@ -656,9 +673,12 @@ pub fn verify_stacks(
             )?
         }
     };
+    let models_dir = crate::models::install(&options.cache_dir)
+        .map_err(|e| VerifyError::Io(options.cache_dir.join("models"), e))?;
     let env = crate::server::ServerEnv {
         db: db.info.clone(),
         upstream_url: delay.url(),
+        models_dir,
         cpus: options.server_cpus.clone(),
     };
     let mut verdicts = Vec::with_capacity(stacks.len());
@@ -700,7 +720,7 @@ pub fn verify_stacks(
         verdict.workers = Some(running.workers);
         progress(&format!("{id}: checking"));
         match Checker::new(&running.base_url(), &db, &delay) {
-            Ok(mut checker) => verdict.outcomes = checker.all(),
+            Ok(mut checker) => verdict.outcomes = checker.all(&stack.manifest),
             Err(e) => verdict.failure = Some(e),
         }
         running.stop();

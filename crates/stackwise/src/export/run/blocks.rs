@@ -172,6 +172,19 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         out.push(Block::Grid(grid));
     }
 
+    if let Some(grid) = libraries(v) {
+        out.push(Block::Heading(
+            "Data and ML: the library each stack used".into(),
+        ));
+        out.push(Block::Caption(
+            "only stacks whose manifest names a library take part in data and ml; peak PSS: \
+             the server's summed PSS at its highest in that scenario's trials (the libraries and \
+             the model weigh)"
+                .into(),
+        ));
+        out.push(Block::Grid(grid));
+    }
+
     out.push(Block::Heading("Stacks".into()));
     out.push(Block::Caption(
         "peak PSS: highest over the scenarios; idle: after start, before load; start-up: median"
@@ -186,6 +199,45 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         ">: intervals apart; ≈: intervals overlap, so the order is within noise".into(),
     ));
     out.push(Block::Grid(rankings(&v.rankings())));
+}
+
+/// The library each stack used in the `data` and `ml` scenarios of the run, with its peak
+/// memory there; none when the run has neither or no stack took part.
+fn libraries(v: &View<'_>) -> Option<Grid> {
+    let library = |s: &StackResult, id: &str| match id {
+        "data" => s.data_library.clone(),
+        _ => s.ml_library.clone(),
+    };
+    let work: Vec<&str> = ["data", "ml"]
+        .into_iter()
+        .filter(|id| v.r.settings.scenarios.iter().any(|s| s == id))
+        .collect();
+    let rows: Vec<Row> =
+        v.r.stacks
+            .iter()
+            .filter(|s| work.iter().any(|id| library(s, id).is_some()))
+            .map(|s| {
+                let mut cells = vec![label(s)];
+                for id in &work {
+                    cells.push(library(s, id).unwrap_or_else(|| "-".into()));
+                    cells.push(value(v, s, id, &|c| {
+                        c.pss_peak_bytes.map_or("-".into(), bytes)
+                    }));
+                }
+                Row { sub: false, cells }
+            })
+            .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut head = vec!["stack".to_string()];
+    let mut align = vec![Align::Left];
+    for id in &work {
+        head.push(format!("{id} library"));
+        head.push(format!("{id} peak PSS"));
+        align.extend([Align::Left, Align::Right]);
+    }
+    Some(Grid { head, align, rows })
 }
 
 /// The idle scenarios' memory per 1,000 held connections and handshake p99, a row per stack;

@@ -53,6 +53,11 @@ struct Stack<'a> {
     /// Worker processes in the WebSocket scenarios; absent for a stack without them.
     #[serde(skip_serializing_if = "Option::is_none")]
     websocket_workers: Option<u64>,
+    /// The library of its `data` and `ml` answers; absent for a stack that takes no part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_library: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ml_library: Option<&'a str>,
     error: Option<&'a str>,
     idle_pss_bytes: Option<u64>,
     /// Highest over the scenarios.
@@ -168,6 +173,8 @@ pub(super) fn render(v: &View<'_>) -> String {
                 framework_version: &s.framework_version,
                 workers: s.workers,
                 websocket_workers: s.websocket.as_ref().map(|ws| ws.workers),
+                data_library: s.data_library.as_deref(),
+                ml_library: s.ml_library.as_deref(),
                 error: s.error.as_deref(),
                 idle_pss_bytes: s.idle_pss_bytes,
                 peak_pss_bytes: v.peak_pss(&s.id),
