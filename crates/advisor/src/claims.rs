@@ -73,6 +73,9 @@ pub struct ClaimCheck {
 const NODE_FASTER_IO: &str = "Node.js is faster for I/O and many concurrent connections";
 const NODE_REAL_TIME: &str = "Node.js is the better choice for real-time apps (WebSockets)";
 const PYTHON_BETTER_CPU: &str = "Python is better for CPU-intensive work";
+const PYTHON_BETTER_DATA: &str = "Python is better for data processing";
+const PYTHON_BETTER_ML: &str = "Python is better for ML";
+const JS_NOT_FOR_ML: &str = "JavaScript is not the right tool for ML";
 const PYTHON_MORE_MEMORY: &str = "Python uses more memory";
 const GIL_LIMITS: &str = "The GIL limits parallelism";
 const TENS_OF_THOUSANDS: &str = "Both handle tens of thousands of requests per second when tuned";
@@ -95,6 +98,9 @@ pub fn check(r: &RunResult) -> Vec<ClaimCheck> {
         run.node_faster_io(),
         run.node_real_time(),
         run.python_better_cpu(),
+        run.python_better_data(),
+        run.python_better_ml(),
+        run.js_not_for_ml(),
         run.python_more_memory(),
         run.gil_limits(),
         run.tens_of_thousands(),
@@ -303,7 +309,9 @@ impl<'a> Run<'a> {
         };
         let verdict = higher(py.per_core, node.per_core);
         let mut evidence = format!(
-            "Fastest stack of each language by median req/s per core in {}: {}",
+            "Plain code in each language (primes counted by trial division written in it, no native \
+             library; the data and ml claims measure native libraries). \
+             Fastest stack of each language by median req/s per core in {}: {}",
             self.scenario_label(py, sc),
             per_core_pair(py, node, "req/s"),
         );
@@ -327,6 +335,135 @@ impl<'a> Run<'a> {
             evidence,
             &[sc],
         )
+    }
+
+    /// "Python is better for data processing", from `data`: the fastest stack of each
+    /// language, and every library's best, since the libraries (pandas, polars, nodejs-polars,
+    /// plain code) may differ more than the languages.
+    fn python_better_data(&self) -> ClaimCheck {
+        self.python_better_in("python-better-data", PYTHON_BETTER_DATA, "data")
+    }
+
+    /// "Python is better for ML", from `ml`: inference of the same model in the API process.
+    fn python_better_ml(&self) -> ClaimCheck {
+        let mut c = self.python_better_in("python-better-ml", PYTHON_BETTER_ML, "ml");
+        if c.verdict != Verdict::NotMeasured {
+            c.evidence.push_str(INFERENCE_ONLY);
+        }
+        c
+    }
+
+    /// "JavaScript is not the right tool for ML", from `ml`: a Node.js stack that serves the
+    /// same model, passing the same exact checks, at least as fast as Python's fastest within
+    /// noise contradicts it for inference; what a run cannot measure is said.
+    fn js_not_for_ml(&self) -> ClaimCheck {
+        let (id, text) = ("js-not-for-ml", JS_NOT_FOR_ML);
+        let python = self.python_better_in(id, text, "ml");
+        if python.verdict == Verdict::NotMeasured {
+            return python;
+        }
+        let (verdict, reading) = match python.verdict {
+            Verdict::Holds => (
+                Verdict::Holds,
+                "Python's fastest stack served the model faster.",
+            ),
+            _ => (
+                Verdict::DoesNotHold,
+                "A Node.js stack served the same model, with the same answers, at least as fast.",
+            ),
+        };
+        let evidence = format!("{reading} {}{INFERENCE_ONLY}", python.evidence);
+        check_of(id, text, verdict, evidence, &["ml"])
+    }
+
+    /// A claim that Python's fastest stack outdoes Node.js's in `sc` (`data` or `ml`), with
+    /// each library's best stack beside it.
+    fn python_better_in(
+        &self,
+        id: &'static str,
+        text: &'static str,
+        sc: &'static str,
+    ) -> ClaimCheck {
+        if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &[sc]) {
+            return not_measured(id, text, why);
+        }
+        let (Some(node), Some(py)) = (
+            self.fastest(Language::Javascript, sc),
+            self.fastest(Language::Python, sc),
+        ) else {
+            return not_measured(id, text, format!("No valid {sc} measurement."));
+        };
+        let verdict = higher(py.per_core, node.per_core);
+        let mut evidence = format!(
+            "Fastest stack of each language by median req/s per core in {}: {}; {}.",
+            self.scenario_label(py, sc),
+            per_core_pair(py, node, "req/s"),
+            latency_and_capacity(py, node, self.r.settings.p99_target_ms, "req/s"),
+        );
+        let libraries = self.libraries(sc);
+        if libraries.len() > 2 {
+            let list: Vec<String> = libraries
+                .iter()
+                .map(|(library, c)| format!("{library} ({}) {}", c.stack, rps(median(c.per_core))))
+                .collect();
+            let _ = write!(
+                evidence,
+                " By library, its fastest stack: {} req/s per core.",
+                list.join(", ")
+            );
+            // A language's libraries on both sides of the other language's best: the library
+            // decides more than the language.
+            for (side, other) in [(Language::Python, node), (Language::Javascript, py)] {
+                let own: Vec<&(String, &Cell)> = libraries
+                    .iter()
+                    .filter(|(_, c)| self.side_of(&c.stack) == Some(side))
+                    .collect();
+                let best = median(other.per_core);
+                let above = own.iter().find(|(_, c)| median(c.per_core) > best);
+                let below = own.iter().rev().find(|(_, c)| median(c.per_core) < best);
+                if let (Some((a, _)), Some((b, _))) = (above, below) {
+                    let _ = write!(
+                        evidence,
+                        " The library decides more than the language: in {}, {a} is faster \
+                         and {b} slower than {}'s fastest ({}).",
+                        side.runtime(),
+                        other_side(side).runtime(),
+                        other.stack
+                    );
+                }
+            }
+        }
+        if verdict == Verdict::WithinNoise {
+            evidence.push(' ');
+            evidence.push_str(&overlap_note(py, node, "req/s"));
+        }
+        check_of(id, text, verdict, evidence, &[sc])
+    }
+
+    /// The library each stack used in `sc` with the fastest stack of each, fastest first.
+    fn libraries(&self, sc: &str) -> Vec<(String, &Cell)> {
+        let mut best: Vec<(String, &Cell)> = Vec::new();
+        for side in [Language::Python, Language::Javascript] {
+            for c in self.measured(side, sc) {
+                let Some(stack) = self.stack(&c.stack) else {
+                    continue;
+                };
+                let library = match sc {
+                    "data" => stack.data_library.as_deref(),
+                    _ => stack.ml_library.as_deref(),
+                };
+                let Some(library) = library.map(library_name) else {
+                    continue;
+                };
+                match best.iter_mut().find(|(l, _)| *l == library) {
+                    Some(entry) if median(c.per_core) > median(entry.1.per_core) => entry.1 = c,
+                    Some(_) => {}
+                    None => best.push((library, c)),
+                }
+            }
+        }
+        best.sort_by(|a, b| median(b.1.per_core).total_cmp(&median(a.1.per_core)));
+        best
     }
 
     /// Per stack, its peak memory under load: the scenario whose trials' peak PSS has the
@@ -751,6 +888,29 @@ impl<'a> Run<'a> {
             None => format!("{scenario} ({} connections)", c.connections),
         }
     }
+}
+
+/// The side a comparison holds `side` against.
+fn other_side(side: Language) -> Language {
+    match side {
+        Language::Python => Language::Javascript,
+        Language::Javascript => Language::Python,
+    }
+}
+
+/// What the ML claims cannot measure here, said with them.
+const INFERENCE_ONLY: &str = " Inference of one small model on the CPU only: training, GPUs and \
+                              the range of models and tools are not measured here.";
+
+/// A library's name without what follows it: `pandas 2.3.3` of `pandas 2.3.3 (read_csv,
+/// groupby)`, the part before a comma or parenthesis.
+fn library_name(library: &str) -> String {
+    library
+        .split([',', '('])
+        .next()
+        .unwrap_or(library)
+        .trim()
+        .to_string()
 }
 
 /// A stack's peak memory under load.

@@ -121,12 +121,112 @@ fn every_claim_is_checked_once_in_order() {
             "node-faster-io",
             "node-real-time",
             "python-better-cpu",
+            "python-better-data",
+            "python-better-ml",
+            "js-not-for-ml",
             "python-more-memory",
             "gil-limits-parallelism",
             "tens-of-thousands-rps",
             "node-blocks-on-cpu"
         ]
     );
+}
+
+/// Sets the trials' throughput of `stack` in `scenario`, one value per trial.
+fn set_stack_rps(r: &mut RunResult, stack: &str, scenario: &str, values: &[f64]) {
+    for (i, t) in scenario_mut(r, stack, scenario)
+        .trials
+        .iter_mut()
+        .enumerate()
+    {
+        t.valid = true;
+        t.load.summary.throughput_rps = values[i % values.len()];
+    }
+}
+
+#[test]
+fn data_claims_name_each_library_and_say_when_the_library_decides_more_than_the_language() {
+    let r = support::fixture();
+    for id in ["python-better-data", "python-better-ml", "js-not-for-ml"] {
+        assert_eq!(verdict(&r, id), Verdict::NotMeasured, "{id}");
+    }
+    let mut r = with_json_as(r, "data", "POST /aggregate");
+    for s in &mut r.stacks {
+        s.data_library = Some(match s.id.as_str() {
+            "django" => "pandas 2.3.3 (read_csv, groupby)".into(),
+            "fastapi" => "polars 1.35.2 (read_csv, group_by)".into(),
+            "express" => "nodejs-polars 0.23.1".into(),
+            _ => "plain JavaScript (split and a Map)".into(),
+        });
+    }
+    // Node's best (express) is between Python's two libraries: polars above, pandas below.
+    set_stack_rps(&mut r, "fastapi", "data", &[900.0, 950.0, 1000.0]);
+    set_stack_rps(&mut r, "django", "data", &[100.0, 110.0, 120.0]);
+    set_stack_rps(&mut r, "express", "data", &[400.0, 420.0, 440.0]);
+    set_stack_rps(&mut r, "fastify", "data", &[200.0, 210.0, 220.0]);
+    let c = claim(&check(&r), "python-better-data").clone();
+    assert_eq!(c.verdict, Verdict::Holds, "{}", c.evidence);
+    assert_eq!(c.scenarios, ["data"]);
+    for library in [
+        "polars 1.35.2 (fastapi)",
+        "pandas 2.3.3 (django)",
+        "nodejs-polars 0.23.1 (express)",
+        "plain JavaScript (fastify)",
+    ] {
+        assert!(c.evidence.contains(library), "{library}: {}", c.evidence);
+    }
+    assert!(
+        c.evidence.contains(
+            "in Python, polars 1.35.2 is faster and pandas 2.3.3 slower than Node's fastest (express)"
+        ),
+        "{}",
+        c.evidence
+    );
+
+    // nodejs-polars ahead of every Python library: the claim does not hold, and now Node's
+    // libraries straddle Python's fastest.
+    set_stack_rps(&mut r, "express", "data", &[4000.0, 4200.0, 4400.0]);
+    let c = claim(&check(&r), "python-better-data").clone();
+    assert_eq!(c.verdict, Verdict::DoesNotHold, "{}", c.evidence);
+    let straddle = "in Node, nodejs-polars 0.23.1 is faster and plain JavaScript slower than \
+                    Python's fastest (fastapi)";
+    assert!(c.evidence.contains(straddle), "{}", c.evidence);
+    assert!(!c.evidence.contains("in Python,"), "{}", c.evidence);
+}
+
+#[test]
+fn ml_claims_read_inference_and_say_what_was_not_measured() {
+    let mut r = with_json_as(support::fixture(), "ml", "POST /predict");
+    for s in &mut r.stacks {
+        s.ml_library = Some(if s.language == "Python" {
+            "onnxruntime 1.32.0, one intra-op thread per worker".into()
+        } else {
+            "onnxruntime-node 1.23.0, one intra-op thread per worker".into()
+        });
+    }
+    set_rps(&mut r, "ml", &[100.0, 110.0, 120.0], &[400.0, 420.0, 440.0]);
+    let c = check(&r);
+    assert_eq!(claim(&c, "python-better-ml").verdict, Verdict::DoesNotHold);
+    let js = claim(&c, "js-not-for-ml");
+    assert_eq!(js.verdict, Verdict::DoesNotHold, "{}", js.evidence);
+    assert!(js.evidence.contains("training, GPUs"), "{}", js.evidence);
+    assert!(
+        js.evidence
+            .starts_with("A Node.js stack served the same model"),
+        "{}",
+        js.evidence
+    );
+
+    set_rps(&mut r, "ml", &[400.0, 420.0, 440.0], &[100.0, 110.0, 120.0]);
+    let c = check(&r);
+    assert_eq!(claim(&c, "python-better-ml").verdict, Verdict::Holds);
+    assert_eq!(claim(&c, "js-not-for-ml").verdict, Verdict::Holds);
+
+    // Within noise, Node.js served the model as well as Python: the claim does not hold.
+    set_rps(&mut r, "ml", &[100.0, 300.0, 400.0], &[150.0, 250.0, 350.0]);
+    let c = check(&r);
+    assert_eq!(claim(&c, "python-better-ml").verdict, Verdict::WithinNoise);
+    assert_eq!(claim(&c, "js-not-for-ml").verdict, Verdict::DoesNotHold);
 }
 
 #[test]

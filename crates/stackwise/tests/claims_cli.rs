@@ -42,7 +42,7 @@ fn markdown_of_the_fixture() {
         out.contains("| Claim | Verdict | Evidence | Scenarios |"),
         "{out}"
     );
-    assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 1 + 7);
+    assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 1 + 10);
     let md = stdout(&stackwise(&[
         "claims",
         path.to_str().unwrap(),
