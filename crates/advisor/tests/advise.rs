@@ -97,6 +97,86 @@ fn languages(c: &advise::Candidate) -> Vec<&str> {
     c.parts.iter().map(|p| p.language.as_str()).collect()
 }
 
+/// The fixture with each stack's `json` trials copied as `data` and `ml` (without probes), each
+/// stack's throughput there scaled by `factor(stack)`.
+fn with_data_and_ml(factor: impl Fn(&str) -> f64) -> RunResult {
+    let mut r = fixture();
+    for s in &mut r.stacks {
+        let json = s
+            .scenarios
+            .iter()
+            .find(|x| x.scenario == "json")
+            .unwrap()
+            .clone();
+        for (id, target) in [("data", "POST /aggregate"), ("ml", "POST /predict")] {
+            let mut copy = json.clone();
+            copy.scenario = id.into();
+            copy.target = target.into();
+            // No probes: the closed-loop maximum stands for capacity, scaled with the trials.
+            copy.sweep.clear();
+            copy.capacity = None;
+            for t in &mut copy.trials {
+                t.load.summary.throughput_rps *= factor(&s.id);
+            }
+            s.scenarios.push(copy);
+        }
+    }
+    r.settings.scenarios.extend(["data".into(), "ml".into()]);
+    r
+}
+
+#[test]
+fn measured_data_and_ml_figures_enter_the_fit_and_the_cores_and_say_what_is_facts() {
+    let p = profile(ML_PYTHON);
+    let unmeasured = advise::rank(&p, &fixture());
+    let fit = |c: &advise::Candidate| c.score(Criterion::DataMl).unwrap().clone();
+    let before = unmeasured.iter().find(|c| c.id == "fastapi").unwrap();
+    assert!(
+        fit(before).summary.contains("not measured"),
+        "{}",
+        fit(before).summary
+    );
+
+    // fastapi serves data and ml a hundredth as fast as its json: its fit falls below the
+    // libraries' level, the evidence cites the run, and the cores for the peak rise.
+    let slow = with_data_and_ml(|_| 0.01);
+    let ranked = advise::rank(&p, &slow);
+    let after = ranked.iter().find(|c| c.id == "fastapi").unwrap();
+    let f = fit(after);
+    assert!(f.summary.contains("measured"), "{}", f.summary);
+    assert!(f.summary.contains("libraries 100"), "{}", f.summary);
+    assert!(
+        f.score.unwrap() < fit(before).score.unwrap(),
+        "{}",
+        f.summary
+    );
+    assert!(f
+        .evidence
+        .iter()
+        .any(|e| matches!(e, Evidence::Measured { scenario, .. } if scenario == "ml")));
+    assert!(
+        after.capacity.cores.unwrap() > before.capacity.cores.unwrap(),
+        "{:?} vs {:?}",
+        after.capacity,
+        before.capacity
+    );
+    assert!(
+        after
+            .capacity
+            .basis
+            .iter()
+            .any(|b| b.contains("ML inference")),
+        "{:?}",
+        after.capacity.basis
+    );
+
+    // As fast as json: the measured part is at least as good as without it, never worse than
+    // the slow run.
+    let fast = advise::rank(&p, &with_data_and_ml(|_| 1.0));
+    let quick = fast.iter().find(|c| c.id == "fastapi").unwrap();
+    assert!(fit(quick).score.unwrap() > f.score.unwrap());
+}
+
 #[test]
 fn an_ml_product_with_a_python_team_gets_a_python_stack() {
     let a = advise(&profile(ML_PYTHON), &fixture(), false);

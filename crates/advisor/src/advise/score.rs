@@ -376,7 +376,7 @@ fn performance(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Sco
 }
 
 /// Cores for the peak and their cost. Each measured part `k` of the workload (CRUD, I/O,
-/// real-time, CPU) takes its share `s_k` of the peak, renormalised over the measured parts;
+/// real-time, CPU, data, ML) takes its share `s_k` of the peak, renormalised over the measured parts;
 /// `cores = peak × Σ s_k × mean over k's scenarios of (1 / capacity per core)`, rounded up to
 /// whole cores (at least 1); `monthly = cores × core-hour price × 730`.
 fn capacity(
@@ -394,6 +394,8 @@ fn capacity(
         WorkPart::Io,
         WorkPart::Realtime,
         WorkPart::Cpu,
+        WorkPart::Data,
+        WorkPart::Ml,
     ] {
         let share = share_of(part, p);
         if share <= 0.0 {
@@ -609,11 +611,14 @@ fn cpu(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
     }
 }
 
-/// Data/ML fit: the language's curated levels, weighted by the data and ML shares:
-/// `(data × data level + ml × ML level) / (data + ml)`, where the ML level is the in-process
-/// one when models must run in the API process; with no data or ML share but models in the
-/// product, the ML level; with neither, the mean of both levels (its weight is then 0).
-fn data_ml(p: &Profile, a: &Assignment) -> Score {
+/// Data/ML fit, per part: where the run measured the part's scenario on the owning stack
+/// (`data`, `ml`), the mean of its [`performance_score`] and the language's curated level
+/// (which stands for what a run cannot measure: the breadth of data libraries; training, GPUs
+/// and the range of models); where it did not, the level alone. The parts combine weighted by
+/// the data and ML shares: `(data × data fit + ml × ML fit) / (data + ml)`, where the ML level
+/// is the in-process one when models must run in the API process; with no data or ML share but
+/// models in the product, the ML fit; with neither, the mean of both (its weight is then 0).
+fn data_ml(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
     let owner = a.owner(WorkPart::Ml);
     let libs = match owner.language {
         Some(language) => knowledge::libraries(language),
@@ -631,27 +636,64 @@ fn data_ml(p: &Profile, a: &Assignment) -> Score {
     } else {
         &libs.ml
     };
-    let (d, m) = (p.workload.data, p.workload.ml);
-    let score = if d + m > 0.0 {
-        (d * libs.data.level + m * ml.level) / (d + m)
-    } else if p.needs.ml_models {
-        ml.level
-    } else {
-        (libs.data.level + ml.level) / 2.0
-    };
+    let side = tweak.side(&owner.id);
     let mut evidence = vec![fact(&libs.data)];
     if ml.fact != libs.data.fact {
         evidence.push(fact(ml));
     }
-    evidence.push(Evidence::Missing {
-        what: "the data and ml scenarios are not measured yet".into(),
-    });
+    let mut fit = |scenario: &str, what: &str, level: f64| -> (f64, String) {
+        let measured = owner
+            .scenario(scenario)
+            .filter(|sc| sc.unusable.is_none())
+            .and_then(|sc| sc.per_core_at(side));
+        match measured {
+            Some(cap) => {
+                let s = performance_score(cap, p.load.peak_rps);
+                evidence.push(Evidence::Measured {
+                    run: ctx.run_id.clone(),
+                    stack: owner.id.clone(),
+                    scenario: scenario.into(),
+                    figure: format!("{} req/s per core", rps(cap)),
+                });
+                (
+                    (s + level) / 2.0,
+                    format!(
+                        "{what} {:.0} (measured {s:.0}, libraries {level:.0})",
+                        (s + level) / 2.0
+                    ),
+                )
+            }
+            None => {
+                evidence.push(Evidence::Missing {
+                    what: format!(
+                        "{} {scenario}: not measured in this run; the {what} fit is the curated \
+                         level alone",
+                        owner.id
+                    ),
+                });
+                (
+                    level,
+                    format!("{what} {level:.0} (libraries; not measured)"),
+                )
+            }
+        }
+    };
+    let (data, data_text) = fit("data", "data", libs.data.level);
+    let (mlv, ml_text) = fit("ml", "ML", ml.level);
+    let (d, m) = (p.workload.data, p.workload.ml);
+    let score = if d + m > 0.0 {
+        (d * data + m * mlv) / (d + m)
+    } else if p.needs.ml_models {
+        mlv
+    } else {
+        (data + mlv) / 2.0
+    };
     Score {
         criterion: Criterion::DataMl,
         score: Some(score),
         summary: format!(
-            "{} ({}): data libraries {:.0}, ML {:.0}",
-            owner.id, owner.language_name, libs.data.level, ml.level
+            "{} ({}): {data_text}, {ml_text}",
+            owner.id, owner.language_name
         ),
         evidence,
     }
@@ -778,7 +820,7 @@ fn candidate(
         cost(p, &estimate, cost_evidence, any_measured),
         realtime(ctx, p, &a, tweak),
         cpu(ctx, p, &a, tweak),
-        data_ml(p, &a),
+        data_ml(ctx, p, &a, tweak),
         team(p, &a),
         ecosystem(p, &a),
     ];
