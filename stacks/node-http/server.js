@@ -1,7 +1,8 @@
 'use strict';
 
 // The stackwise API on plain node:http: no framework, pg (node-postgres) for PostgreSQL,
-// HTML escaped by hand, the built-in fetch (undici) for the upstream call.
+// HTML escaped by hand, the built-in fetch (undici) for the upstream call, nodejs-polars (or
+// plain JavaScript) for POST /aggregate, onnxruntime-node for POST /predict.
 // The cluster primary forks WORKERS workers; each runs the server on 127.0.0.1:PORT.
 
 const cluster = require('node:cluster');
@@ -14,7 +15,10 @@ const HOST = '127.0.0.1';
 if (cluster.isPrimary) {
   startPrimary();
 } else {
-  startWorker();
+  startWorker().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }
 
 function startPrimary() {
@@ -53,10 +57,16 @@ function startPrimary() {
   for (let i = 0; i < workers; i++) live.add(cluster.fork());
 }
 
-function startWorker() {
+async function startWorker() {
   // Workers exit by themselves when the primary dies: node:cluster ends a worker whose IPC
   // channel to the primary closes unexpectedly.
   const { Pool } = require('pg');
+  const { aggregator, BadBody } = require('./data');
+  const { loadPredictor, BadRows } = require('./ml');
+
+  const aggregate = aggregator();
+  // The model is loaded once per worker, before it serves.
+  const predict = await loadPredictor();
 
   const pool = new Pool({
     ...databaseConfig(),
@@ -93,6 +103,32 @@ function startWorker() {
   }
 
   const sendJson = (res, value) => send(res, 200, JSON_TYPE, JSON.stringify(value));
+  const sendError = (res, message) => send(res, 400, JSON_TYPE, JSON.stringify({ error: message }));
+
+  // Largest bodies taken (docs/spec.md); a larger one is answered 400.
+  const AGGREGATE_LIMIT = 8 * 1024 * 1024;
+  const PREDICT_LIMIT = 1024 * 1024;
+
+  /**
+   * The request's body, or null when it is over `limit` bytes: by its Content-Length or as it
+   * arrives. An oversized body is still read to its end, and dropped, so that the 400 is sent
+   * on a connection the client has finished writing to.
+   */
+  function readBody(req, limit) {
+    return new Promise((resolve, reject) => {
+      const chunks = [];
+      let size = 0;
+      let over = Number(req.headers['content-length']) > limit;
+      req.on('data', (chunk) => {
+        if (over) return;
+        size += chunk.length;
+        if (size > limit) over = true;
+        else chunks.push(chunk);
+      });
+      req.on('end', () => resolve(over ? null : Buffer.concat(chunks, size)));
+      req.on('error', reject);
+    });
+  }
 
   async function getWorld(id) {
     const { rows } = await pool.query({ ...WORLD_QUERY, values: [id] });
@@ -139,6 +175,27 @@ function startWorker() {
     const path = q === -1 ? req.url : req.url.slice(0, q);
     const query = q === -1 ? null : new URLSearchParams(req.url.slice(q + 1));
     const param = (name) => (query === null ? null : query.get(name));
+
+    if (req.method === 'POST' && path === '/aggregate') {
+      const body = await readBody(req, AGGREGATE_LIMIT);
+      if (body === null) return sendError(res, 'the body is over 8 MiB');
+      try {
+        return sendJson(res, aggregate(body));
+      } catch (err) {
+        if (err instanceof BadBody) return sendError(res, err.message);
+        throw err;
+      }
+    }
+    if (req.method === 'POST' && path === '/predict') {
+      const body = await readBody(req, PREDICT_LIMIT);
+      if (body === null) return sendError(res, 'the body is over 1 MiB');
+      try {
+        return sendJson(res, await predict(body.toString()));
+      } catch (err) {
+        if (err instanceof BadRows) return sendError(res, err.message);
+        throw err;
+      }
+    }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, TEXT_TYPE, 'Method Not Allowed');
