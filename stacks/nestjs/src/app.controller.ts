@@ -1,4 +1,6 @@
-import { Controller, Get, Header, Query, Render } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Query, Render } from '@nestjs/common';
+import { DigitsService, type Prediction, RowsPipe } from './digits.service.js';
+import { OrdersService, type Totals } from './orders.service.js';
 import { countPrimes, intParam } from './params.js';
 import { UpstreamService } from './upstream.service.js';
 import { type Fortune, type World, WorldService } from './world.service.js';
@@ -8,6 +10,8 @@ export class AppController {
   constructor(
     private readonly worlds: WorldService,
     private readonly upstreamService: UpstreamService,
+    private readonly orders: OrdersService,
+    private readonly digits: DigitsService,
   ) {}
 
   @Get('json')
@@ -52,5 +56,18 @@ export class AppController {
   cpu(@Query('n') n?: string): { n: number; primes: number } {
     const limit = intParam(n, 10_000, 0, 10_000_000);
     return { n: limit, primes: countPrimes(limit) };
+  }
+
+  // The body parsers' limits are set in main.ts: text/csv up to 8 MiB, JSON up to 1 MiB.
+  @Post('aggregate')
+  @HttpCode(200)
+  aggregate(@Body() csv: unknown): Totals {
+    return this.orders.aggregate(csv);
+  }
+
+  @Post('predict')
+  @HttpCode(200)
+  predict(@Body(RowsPipe) rows: number[][]): Promise<{ predictions: Prediction[] }> {
+    return this.digits.predict(rows);
   }
 }

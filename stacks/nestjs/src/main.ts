@@ -8,6 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module.js';
+import { BadBodyFilter } from './bad-body.filter.js';
 import { SpecWsAdapter } from './ws.js';
 
 const PORT = Number.parseInt(process.env.PORT ?? '8080', 10);
@@ -62,6 +63,10 @@ async function startWorker(): Promise<void> {
     res.setHeader('Server', 'NestJS');
     next();
   });
+  // docs/spec.md's body limits; Nest's default JSON parser (100 KB) is not added after these.
+  app.useBodyParser('text', { type: 'text/csv', limit: 8 * 1024 * 1024 });
+  app.useBodyParser('json', { limit: 1024 * 1024 });
+  app.useGlobalFilters(new BadBodyFilter(app.getHttpAdapter()));
   await app.listen(PORT, HOST);
 }
 
