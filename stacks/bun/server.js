@@ -1,8 +1,11 @@
 // One worker of the stackwise API on Bun: Bun.serve with its route table on 127.0.0.1:PORT,
 // sharing the port with the other workers (reusePort); Bun's SQL client for PostgreSQL, a
-// tagged template for the fortunes page, Bun's fetch for the upstream call.
+// tagged template for the fortunes page, Bun's fetch for the upstream call, nodejs-polars for
+// POST /aggregate and onnxruntime-node for POST /predict.
 
+import { aggregate, BadBody } from "./data.js";
 import { fortunes, randomWorld, randomWorlds, updateRandomWorlds } from "./db.js";
+import { BadRows, loadPredictor } from "./ml.js";
 import { fortunesPage } from "./views.js";
 
 const PORT = Number.parseInt(process.env.PORT ?? "8080", 10);
@@ -14,6 +17,24 @@ const TEXT_HEADERS = { Server: SERVER, "Content-Type": "text/plain; charset=utf-
 const HTML_HEADERS = { Server: SERVER, "Content-Type": "text/html; charset=utf-8" };
 
 const json = (value) => Response.json(value, { headers: JSON_HEADERS });
+const badRequest = (error) => Response.json({ error }, { status: 400, headers: JSON_HEADERS });
+
+// The model is loaded once per worker, before it serves.
+const predict = await loadPredictor();
+
+// Largest bodies taken (docs/spec.md); a larger one is answered 400.
+const AGGREGATE_LIMIT = 8 * 1024 * 1024;
+const PREDICT_LIMIT = 1024 * 1024;
+
+/**
+ * The request's body, or null when it is over `limit` bytes: by its Content-Length or as read
+ * (Bun.serve's maxRequestBodySize, 128 MiB by default, bounds what is read).
+ */
+async function readBody(req, limit) {
+  if (Number(req.headers.get("content-length")) > limit) return null;
+  const body = Buffer.from(await req.arrayBuffer());
+  return body.length > limit ? null : body;
+}
 
 /** A query parameter as an integer clamped to [min, max]; `fallback` if missing or not an integer. */
 function intParam(req, name, fallback, min, max) {
@@ -73,6 +94,30 @@ const server = Bun.serve({
         const body = await upstream.text();
         if (!upstream.ok) throw new Error(`upstream answered ${upstream.status}`);
         return new Response(body, { headers: JSON_HEADERS });
+      },
+    },
+    "/aggregate": {
+      POST: async (req) => {
+        const body = await readBody(req, AGGREGATE_LIMIT);
+        if (body === null) return badRequest("the body is over 8 MiB");
+        try {
+          return json(aggregate(body));
+        } catch (err) {
+          if (err instanceof BadBody) return badRequest(err.message);
+          throw err;
+        }
+      },
+    },
+    "/predict": {
+      POST: async (req) => {
+        const body = await readBody(req, PREDICT_LIMIT);
+        if (body === null) return badRequest("the body is over 1 MiB");
+        try {
+          return json(await predict(body.toString()));
+        } catch (err) {
+          if (err instanceof BadRows) return badRequest(err.message);
+          throw err;
+        }
       },
     },
     "/ws/echo": (req, server) => upgrade(req, server, null),
