@@ -3,6 +3,8 @@
 const path = require('node:path');
 const express = require('express');
 const db = require('./db');
+const orders = require('./orders');
+const digits = require('./digits');
 
 const UPSTREAM_URL = (process.env.UPSTREAM_URL ?? 'http://127.0.0.1:9000').replace(/\/+$/, '');
 
@@ -74,6 +76,27 @@ app.get('/upstream', async (req, res) => {
 app.get('/cpu', (req, res) => {
   const n = intParam(req.query.n, 10_000, 0, 10_000_000);
   res.json({ n, primes: countPrimes(n) });
+});
+
+// docs/spec.md's bodies: a CSV of orders up to 8 MiB, rows of digits as JSON up to 1 MiB.
+app.post('/aggregate', express.text({ type: 'text/csv', limit: '8mb' }), (req, res) => {
+  // The text parser leaves no string when the body is not text/csv.
+  if (typeof req.body !== 'string' || req.body.length === 0) {
+    throw new orders.BadBody('the body must be a CSV of orders (text/csv)');
+  }
+  res.json(orders.aggregate(req.body));
+});
+
+app.post('/predict', express.json({ limit: '1mb' }), async (req, res) => {
+  res.json(await digits.predict(req.body));
+});
+
+// A bad request body (the parsers' 400 and 413 included) gets 400 and a JSON error; anything
+// else goes on to Express's own handler.
+app.use((err, req, res, next) => {
+  const status = err.status ?? err.statusCode;
+  if (!(status >= 400 && status < 500)) return next(err);
+  res.status(400).json({ error: err.message || 'bad request' });
 });
 
 module.exports = app;

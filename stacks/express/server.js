@@ -46,11 +46,20 @@ if (cluster.isPrimary) {
 } else {
   // node:cluster ends a worker by itself when its IPC channel to the primary closes.
   const app = require('./app');
-  const server = app.listen(PORT, HOST, (err) => {
-    if (err) {
+  // The digits model is loaded once per worker, before it serves.
+  require('./digits')
+    .load()
+    .then(() => {
+      const server = app.listen(PORT, HOST, (err) => {
+        if (err) {
+          console.error(err);
+          process.exit(1);
+        }
+      });
+      require('./ws').attachWebSockets(server);
+    })
+    .catch((err) => {
       console.error(err);
       process.exit(1);
-    }
-  });
-  require('./ws').attachWebSockets(server);
+    });
 }
