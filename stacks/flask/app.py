@@ -1,17 +1,23 @@
-"""The stackwise API on Flask: psycopg 3 with a per-worker pool, Jinja2 templates, requests."""
+"""The stackwise API on Flask: psycopg 3 with a per-worker pool, Jinja2 templates, requests,
+pandas for the orders and onnxruntime for the digits model."""
 
 import functools
+import io
 import os
 import re
 from operator import itemgetter
 from random import randint, sample
 from threading import Lock
 
+import numpy as np
+import onnxruntime
+import pandas as pd
 import requests
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_sock import Sock
 from psycopg_pool import ConnectionPool
 from simple_websocket import ConnectionClosed
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 
 def database_url() -> str:
@@ -40,7 +46,25 @@ pool = ConnectionPool(
 # One keep-alive session per worker for the upstream calls.
 http = requests.Session()
 
+
+def load_model() -> onnxruntime.InferenceSession:
+    """The digits model from $MODELS_DIR, one intra-op and one inter-op thread: a worker per
+    CPU already keeps the CPUs busy."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    path = os.path.join(os.environ["MODELS_DIR"], "digits.onnx")
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+# Loaded here, like the pool: in each worker after the fork, never in gunicorn's arbiter.
+model = load_model()
+
 app = Flask(__name__)
+# Flask's own body limit, for /aggregate (/predict lowers it for its request). Past it Flask
+# raises 413, which refused() answers as docs/spec.md's 400.
+app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
+PREDICT_LIMIT = 1024 * 1024
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -136,6 +160,91 @@ def count_primes(n: int) -> int:
 def cpu():
     limit = int_param("n", 10000, 0, 10_000_000)
     return jsonify(n=limit, primes=count_primes(limit))
+
+
+@app.errorhandler(BadRequest)
+@app.errorhandler(RequestEntityTooLarge)
+def refused(error):
+    # docs/spec.md: every malformed body, a too large one included, gets a 400 with a JSON error.
+    return jsonify(error=error.description), 400
+
+
+ORDER_COLUMNS = ["order_id", "customer", "region", "category", "quantity", "unit_price", "ts"]
+ORDER_TYPES = {
+    "order_id": "int64",
+    "customer": str,
+    "region": str,
+    "category": str,
+    "quantity": "int64",
+    "unit_price": "float64",
+    "ts": str,
+}
+GROUP = ["region", "category"]
+
+
+@app.post("/aggregate")
+def aggregate():
+    try:
+        # Only an empty field is missing: "NA" or "null" would be words like any other.
+        orders = pd.read_csv(
+            io.BytesIO(request.get_data()),
+            dtype=ORDER_TYPES,
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except ValueError as error:  # pandas' ParserError and EmptyDataError among them
+        abort(400, f"not a CSV of orders: {str(error).strip()}")
+    # pandas takes another header, a short line or an empty field without complaint.
+    if list(orders.columns) != ORDER_COLUMNS:
+        abort(400, "the first line is not the header " + ",".join(ORDER_COLUMNS))
+    # A first line with an eighth field makes pandas take the first field as the index.
+    if not isinstance(orders.index, pd.RangeIndex):
+        abort(400, "a line has more than seven fields")
+    if orders.isna().any(axis=None):
+        abort(400, "a line has an empty field or fewer than seven fields")
+
+    orders["revenue"] = orders["quantity"] * orders["unit_price"]
+    groups = orders.groupby(GROUP).agg(count=("revenue", "size"), revenue=("revenue", "sum"))
+    groups["mean_order_value"] = groups["revenue"] / groups["count"]
+    # Customers compared in whole cents; on a tie the lowest id wins.
+    customers = orders.groupby([*GROUP, "customer"], as_index=False)["revenue"].sum()
+    customers["revenue"] = customers["revenue"].round(2)
+    top = (
+        customers.sort_values([*GROUP, "revenue", "customer"], ascending=[True, True, False, True])
+        .drop_duplicates(GROUP)
+        .set_index(GROUP)
+    )
+    groups["top_customer"] = top["customer"]
+    groups["top_customer_revenue"] = top["revenue"]
+    groups = groups.round({"revenue": 2, "mean_order_value": 2}).reset_index()
+    return jsonify(orders=len(orders), groups=groups.to_dict("records"))
+
+
+@app.post("/predict")
+def predict():
+    request.max_content_length = PREDICT_LIMIT
+    payload = request.get_json(silent=True)  # None if the body is not JSON
+    rows = payload.get("rows") if isinstance(payload, dict) else None
+    if not isinstance(rows, list):
+        abort(400, 'the body is not a JSON object with an array "rows"')
+    if not 1 <= len(rows) <= 256:
+        abort(400, f'"rows" holds {len(rows)} rows, not 1 to 256')
+    for i, row in enumerate(rows):
+        # type(), not isinstance(): a bool is an int in Python.
+        numbers = isinstance(row, list) and all(type(x) in (int, float) for x in row)
+        if not numbers or len(row) != 64:
+            abort(400, f"row {i} is not an array of 64 numbers")
+    try:
+        pixels = np.array(rows, dtype=np.float32)
+    except OverflowError:
+        abort(400, "a number is too large")
+    labels, probabilities = model.run(["label", "probabilities"], {"input": pixels})
+    return jsonify(
+        predictions=[
+            {"label": int(label), "probabilities": p.tolist()}
+            for label, p in zip(labels, probabilities)
+        ]
+    )
 
 
 # docs/spec.md's WebSocket endpoints with flask-sock: each connected client holds one of
