@@ -3,6 +3,8 @@
 const path = require('node:path');
 const Fastify = require('fastify');
 const db = require('./db');
+const orders = require('./orders');
+const digits = require('./digits');
 
 const UPSTREAM_URL = (process.env.UPSTREAM_URL ?? 'http://127.0.0.1:9000').replace(/\/+$/, '');
 
@@ -53,12 +55,79 @@ const schemas = {
       },
     },
   },
+  aggregate: {
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          orders: { type: 'integer' },
+          groups: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                region: { type: 'string' },
+                category: { type: 'string' },
+                count: { type: 'integer' },
+                revenue: { type: 'number' },
+                mean_order_value: { type: 'number' },
+                top_customer: { type: 'string' },
+                top_customer_revenue: { type: 'number' },
+              },
+            },
+          },
+        },
+        required: ['orders', 'groups'],
+      },
+    },
+  },
+  // docs/spec.md's rows: 1 to 256 arrays of exactly 64 numbers; other keys are ignored.
+  predict: {
+    body: {
+      type: 'object',
+      properties: {
+        rows: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 256,
+          items: {
+            type: 'array',
+            minItems: digits.FEATURES,
+            maxItems: digits.FEATURES,
+            items: { type: 'number' },
+          },
+        },
+      },
+      required: ['rows'],
+    },
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          predictions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                label: { type: 'integer' },
+                probabilities: { type: 'array', items: { type: 'number' } },
+              },
+            },
+          },
+        },
+        required: ['predictions'],
+      },
+    },
+  },
 };
+
+const MiB = 1024 * 1024;
 
 const ROOM_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 function buildApp() {
-  const app = Fastify({ logger: false });
+  // No type coercion of request bodies: a string or null where /predict wants a number is a 400.
+  const app = Fastify({ logger: false, ajv: { customOptions: { coerceTypes: false } } });
 
   app.register(require('@fastify/view'), {
     engine: { ejs: require('ejs') },
@@ -134,6 +203,31 @@ function buildApp() {
   app.get('/cpu', { schema: schemas.cpu }, async (request) => {
     const n = intParam(request.query.n, 10_000, 0, 10_000_000);
     return { n, primes: countPrimes(n) };
+  });
+
+  // docs/spec.md's POST /aggregate and POST /predict, in a scope of their own: its error handler
+  // answers every bad body, the parsers' 413 included, with a 400 and a JSON error.
+  app.register(async (scope) => {
+    // The digits model is loaded once per worker, before it listens.
+    const predict = await digits.load();
+
+    scope.addContentTypeParser('text/csv', { parseAs: 'string' }, (request, body, done) =>
+      done(null, body),
+    );
+
+    scope.setErrorHandler((err, request, reply) => {
+      const status = err.statusCode;
+      if (!(status >= 400 && status < 500)) throw err;
+      reply.code(400).send({ error: err.message || 'bad request' });
+    });
+
+    scope.post('/aggregate', { bodyLimit: 8 * MiB, schema: schemas.aggregate }, async (request) =>
+      orders.aggregate(typeof request.body === 'string' ? request.body : ''),
+    );
+
+    scope.post('/predict', { bodyLimit: 1 * MiB, schema: schemas.predict }, async (request) =>
+      predict(request.body.rows),
+    );
   });
 
   return app;
