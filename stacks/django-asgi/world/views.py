@@ -11,9 +11,12 @@ from operator import attrgetter
 from random import randint, sample
 
 import httpx
+from asgiref.sync import sync_to_async
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
 
+from . import work
 from .models import Fortune, World
 
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8080").rstrip("/")
@@ -99,3 +102,23 @@ async def cpu(request):
     # costs the requests waiting behind it.
     limit = int_param(request, "n", 10000, 0, 10_000_000)
     return JsonResponse({"n": limit, "primes": count_primes(limit)})
+
+
+# pandas and onnxruntime hold the CPU for milliseconds to tens of milliseconds: on the event loop
+# they would stall the worker's other requests. So the work runs in a thread through
+# sync_to_async, Django's adapter for sync code in async views, and the loop serves other
+# requests meanwhile (read_csv's parser and onnxruntime's run release the GIL).
+@require_POST
+async def aggregate(request):
+    try:
+        return JsonResponse(await sync_to_async(work.aggregate)(work.body(request)))
+    except work.BadBody as error:
+        return JsonResponse({"error": str(error)}, status=400)
+
+
+@require_POST
+async def predict(request):
+    try:
+        return JsonResponse(await sync_to_async(work.predict)(work.body(request)))
+    except work.BadBody as error:
+        return JsonResponse({"error": str(error)}, status=400)

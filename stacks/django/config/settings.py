@@ -51,6 +51,11 @@ TEMPLATES = [
     }
 ]
 
+# Django's body limit, /aggregate's 8 MiB (docs/spec.md): a larger body raises
+# RequestDataTooBig when read, which the views answer with a JSON 400 (/predict checks its 1 MiB
+# on the body read).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 

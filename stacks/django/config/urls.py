@@ -11,4 +11,6 @@ urlpatterns = [
     path("updates", views.updates),
     path("upstream", views.upstream),
     path("cpu", views.cpu),
+    path("aggregate", views.aggregate),
+    path("predict", views.predict),
 ]

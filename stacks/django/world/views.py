@@ -6,7 +6,9 @@ from random import randint, sample
 import requests
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
 
+from . import work
 from .models import Fortune, World
 
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8080").rstrip("/")
@@ -88,3 +90,19 @@ def count_primes(n):
 def cpu(request):
     limit = int_param(request, "n", 10000, 0, 10_000_000)
     return JsonResponse({"n": limit, "primes": count_primes(limit)})
+
+
+@require_POST
+def aggregate(request):
+    try:
+        return JsonResponse(work.aggregate(work.body(request)))
+    except work.BadBody as error:
+        return JsonResponse({"error": str(error)}, status=400)
+
+
+@require_POST
+def predict(request):
+    try:
+        return JsonResponse(work.predict(work.body(request)))
+    except work.BadBody as error:
+        return JsonResponse({"error": str(error)}, status=400)

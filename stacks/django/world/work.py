@@ -1,0 +1,122 @@
+"""docs/spec.md's `data` and `ml` work, shared by the views of the WSGI stack and of its ASGI
+variant: pandas aggregates the orders, onnxruntime runs the digits model. A malformed body raises
+BadBody, which the views answer with a 400 and its message."""
+
+import io
+import json
+import os
+
+import numpy as np
+import onnxruntime
+import pandas as pd
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+
+# Bodies over settings.DATA_UPLOAD_MAX_MEMORY_SIZE (8 MiB, /aggregate's limit) raise
+# RequestDataTooBig when read; /predict's smaller limit is checked on the body read.
+PREDICT_LIMIT = 1024 * 1024
+
+ORDER_COLUMNS = ["order_id", "customer", "region", "category", "quantity", "unit_price", "ts"]
+ORDER_TYPES = {
+    "order_id": "int64",
+    "customer": str,
+    "region": str,
+    "category": str,
+    "quantity": "int64",
+    "unit_price": "float64",
+    "ts": str,
+}
+GROUP = ["region", "category"]
+
+# The worker process's session, loaded by WorldConfig.ready().
+model = None
+
+
+class BadBody(ValueError):
+    """A malformed body; the message says what is wrong."""
+
+
+def load_model():
+    """Loads the digits model from $MODELS_DIR, one intra-op and one inter-op thread: a worker
+    per CPU already keeps the CPUs busy."""
+    global model
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    path = os.path.join(os.environ["MODELS_DIR"], "digits.onnx")
+    model = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def body(request):
+    """The request's body, read by Django within its limit."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise BadBody(f"the body is over {limit:,} bytes") from None
+
+
+def aggregate(body):
+    """The totals of a CSV of orders by region and category."""
+    try:
+        # Only an empty field is missing: "NA" or "null" would be words like any other.
+        orders = pd.read_csv(
+            io.BytesIO(body), dtype=ORDER_TYPES, keep_default_na=False, na_values=[""]
+        )
+    except ValueError as error:  # pandas' ParserError and EmptyDataError among them
+        raise BadBody(f"not a CSV of orders: {str(error).strip()}") from None
+    # pandas takes another header, a short line or an empty field without complaint.
+    if list(orders.columns) != ORDER_COLUMNS:
+        raise BadBody("the first line is not the header " + ",".join(ORDER_COLUMNS))
+    # A first line with an eighth field makes pandas take the first field as the index.
+    if not isinstance(orders.index, pd.RangeIndex):
+        raise BadBody("a line has more than seven fields")
+    if orders.isna().any(axis=None):
+        raise BadBody("a line has an empty field or fewer than seven fields")
+
+    orders["revenue"] = orders["quantity"] * orders["unit_price"]
+    groups = orders.groupby(GROUP).agg(count=("revenue", "size"), revenue=("revenue", "sum"))
+    groups["mean_order_value"] = groups["revenue"] / groups["count"]
+    # Customers compared in whole cents; on a tie the lowest id wins.
+    customers = orders.groupby([*GROUP, "customer"], as_index=False)["revenue"].sum()
+    customers["revenue"] = customers["revenue"].round(2)
+    top = (
+        customers.sort_values([*GROUP, "revenue", "customer"], ascending=[True, True, False, True])
+        .drop_duplicates(GROUP)
+        .set_index(GROUP)
+    )
+    groups["top_customer"] = top["customer"]
+    groups["top_customer_revenue"] = top["revenue"]
+    groups = groups.round({"revenue": 2, "mean_order_value": 2}).reset_index()
+    return {"orders": len(orders), "groups": groups.to_dict("records")}
+
+
+def predict(body):
+    """The model's label and probabilities for each row of a JSON body of digit rows."""
+    if len(body) > PREDICT_LIMIT:
+        raise BadBody("the body is over 1 MiB")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    rows = payload.get("rows") if isinstance(payload, dict) else None
+    if not isinstance(rows, list):
+        raise BadBody('the body is not a JSON object with an array "rows"')
+    if not 1 <= len(rows) <= 256:
+        raise BadBody(f'"rows" holds {len(rows)} rows, not 1 to 256')
+    for i, row in enumerate(rows):
+        # type(), not isinstance(): a bool is an int in Python.
+        numbers = isinstance(row, list) and all(type(x) in (int, float) for x in row)
+        if not numbers or len(row) != 64:
+            raise BadBody(f"row {i} is not an array of 64 numbers")
+    try:
+        pixels = np.array(rows, dtype=np.float32)
+    except OverflowError:
+        raise BadBody("a number is too large") from None
+    labels, probabilities = model.run(["label", "probabilities"], {"input": pixels})
+    return {
+        "predictions": [
+            {"label": int(label), "probabilities": p.tolist()}
+            for label, p in zip(labels, probabilities)
+        ]
+    }
