@@ -624,6 +624,9 @@ impl<'a> Run<'a> {
         {
             return not_measured(id, text, "The run has no Python stack.".to_string());
         }
+        if let Some(check) = self.gil_scaling() {
+            return check;
+        }
         let cores = self.server_cores;
         if cores < 2 {
             let workers: Vec<String> = self
@@ -713,6 +716,118 @@ impl<'a> Run<'a> {
             )
         };
         check_of(id, text, verdict, evidence, &[sc])
+    }
+
+    /// Each stack's throughput in `parallel` over `parallel-1`, with the worker processes it
+    /// ran in `parallel`, for the stacks valid in both; Python first, each side by scaling.
+    fn scalings(&self) -> Vec<Scaling<'a>> {
+        let mut out = Vec::new();
+        for stack in &self.r.stacks {
+            let valid = |id: &str| {
+                summary::find(&self.cells, &stack.id, id)
+                    .filter(|c| c.error.is_none())
+                    .and_then(|c| c.throughput)
+            };
+            let (Some(one), Some(many)) = (valid("parallel-1"), valid("parallel")) else {
+                continue;
+            };
+            let Some(side) = stack.side() else { continue };
+            let Some(sc) = stack.scenarios.iter().find(|s| s.scenario == "parallel") else {
+                continue;
+            };
+            if one.median <= 0.0 || one.lo <= 0.0 || one.hi <= 0.0 {
+                continue;
+            }
+            out.push(Scaling {
+                stack,
+                side,
+                processes: sc.workers.unwrap_or(stack.workers),
+                cores: sc
+                    .server_cpus
+                    .as_ref()
+                    .map_or(self.server_cores, |c| c.len()),
+                factor: many.median / one.median,
+                lo: many.lo / one.hi,
+                hi: many.hi / one.lo,
+            });
+        }
+        out.sort_by(|a, b| {
+            (a.side != Language::Python)
+                .cmp(&(b.side != Language::Python))
+                .then(b.factor.total_cmp(&a.factor))
+        });
+        out
+    }
+
+    /// "The GIL limits parallelism" from `parallel-1` and `parallel`: one Python process (its
+    /// threads taking turns under the GIL) gains nothing from more cores, worker processes gain
+    /// about as many times as cores. None when the run has not measured both for a Python stack.
+    fn gil_scaling(&self) -> Option<ClaimCheck> {
+        let (id, text) = ("gil-limits-parallelism", GIL_LIMITS);
+        let all = self.scalings();
+        let python: Vec<&Scaling> = all.iter().filter(|s| s.side == Language::Python).collect();
+        let first = python.first()?;
+        let cores = first.cores;
+        let list = |side: Language| {
+            all.iter()
+                .filter(|s| s.side == side)
+                .map(Scaling::describe)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut evidence = format!(
+            "Throughput of /cpu?n=100000 on {cores} server cores over 1 (the scaling factor, \
+             with its interval): Python {}",
+            list(Language::Python)
+        );
+        let node = list(Language::Javascript);
+        if !node.is_empty() {
+            let _ = write!(evidence, "; Node {node}");
+        }
+        evidence.push('.');
+        // Where it would scale: nearly as many times as the cores; where it cannot: once.
+        let scales = 1.0 + (cores as f64 - 1.0) * 0.5;
+        let one_process: Vec<&&Scaling> = python.iter().filter(|s| s.processes == 1).collect();
+        let verdict = if !one_process.is_empty() {
+            if one_process.iter().all(|s| s.hi < scales) {
+                evidence.push_str(
+                    " One Python process gained nothing from more cores: its threads take turns \
+                     under the GIL.",
+                );
+                Verdict::Holds
+            } else if one_process.iter().all(|s| s.lo >= scales) {
+                evidence.push_str(" One Python process used the extra cores.");
+                Verdict::DoesNotHold
+            } else {
+                Verdict::WithinNoise
+            }
+        } else if python.iter().all(|s| s.lo >= scales) {
+            evidence.push_str(
+                " Python's worker processes side-step the GIL, which still serialises the \
+                 threads of one process; no one-process configuration was measured (a variant \
+                 such as flask-gthread runs one).",
+            );
+            Verdict::DoesNotHold
+        } else {
+            evidence.push_str(
+                " No configuration of one Python process was measured, and the processes did \
+                 not scale clearly, so the run does not show what limits them.",
+            );
+            Verdict::NotMeasured
+        };
+        let _ = write!(
+            evidence,
+            " A free-threaded CPython (3.14t, no GIL) is in neither Debian's nor PyPI's packages, \
+             so it was not measured (facts cpython-314-free-threading); machines with more cores \
+             show more."
+        );
+        Some(check_of(
+            id,
+            text,
+            verdict,
+            evidence,
+            &["parallel-1", "parallel"],
+        ))
     }
 
     /// Median over the valid trials of server CPU seconds per measured second: the cores the
@@ -911,6 +1026,36 @@ fn library_name(library: &str) -> String {
         .unwrap_or(library)
         .trim()
         .to_string()
+}
+
+/// A stack's throughput on many server cores over one, in the GIL scenarios.
+struct Scaling<'a> {
+    stack: &'a StackResult,
+    side: Language,
+    /// Its worker processes on many cores.
+    processes: u64,
+    cores: usize,
+    factor: f64,
+    /// Its 95% interval, from the two throughputs' intervals.
+    lo: f64,
+    hi: f64,
+}
+
+impl Scaling<'_> {
+    /// `flask 1.02× (0.95–1.10×, 1 process)`.
+    fn describe(&self) -> String {
+        format!(
+            "{} {} ({:.2}–{:.2}×, {})",
+            self.stack.id,
+            times(self.factor),
+            self.lo,
+            self.hi,
+            match self.processes {
+                1 => "1 process".to_string(),
+                n => format!("{n} processes"),
+            }
+        )
+    }
 }
 
 /// A stack's peak memory under load.

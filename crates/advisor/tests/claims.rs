@@ -230,6 +230,68 @@ fn ml_claims_read_inference_and_say_what_was_not_measured() {
 }
 
 #[test]
+fn the_gil_is_judged_by_how_one_process_and_worker_processes_scale_from_one_core_to_two() {
+    let mut r = with_json_as(support::fixture(), "parallel-1", "GET /cpu?n=100000");
+    r = with_json_as(r, "parallel", "GET /cpu?n=100000");
+    for s in &mut r.stacks {
+        for sc in s.scenarios.iter_mut() {
+            match sc.scenario.as_str() {
+                "parallel-1" => sc.server_cpus = Some(vec![1]),
+                "parallel" => {
+                    sc.server_cpus = Some(vec![0, 1]);
+                    // fastapi as one process of threads; the others as two processes.
+                    sc.workers = Some(if s.id == "fastapi" { 1 } else { 2 });
+                }
+                _ => {}
+            }
+        }
+    }
+    let one = [100.0, 102.0, 104.0];
+    for id in ["django", "express", "fastify"] {
+        set_stack_rps(&mut r, id, "parallel-1", &one);
+        set_stack_rps(&mut r, id, "parallel", &[196.0, 200.0, 204.0]);
+    }
+    set_stack_rps(&mut r, "fastapi", "parallel-1", &one);
+    set_stack_rps(&mut r, "fastapi", "parallel", &[99.0, 101.0, 103.0]);
+    let c = claim(&check(&r), "gil-limits-parallelism").clone();
+    assert_eq!(c.verdict, Verdict::Holds, "{}", c.evidence);
+    assert_eq!(c.scenarios, ["parallel-1", "parallel"]);
+    for part in [
+        "on 2 server cores over 1",
+        "fastapi 1.0×",
+        "1 process",
+        "django 2.0×",
+        "2 processes",
+        "Node express 2.0×",
+        "free-threaded",
+    ] {
+        assert!(c.evidence.contains(part), "{part}: {}", c.evidence);
+    }
+
+    // One process that uses both cores: the GIL did not limit it.
+    set_stack_rps(&mut r, "fastapi", "parallel", &[196.0, 200.0, 204.0]);
+    assert_eq!(verdict(&r, "gil-limits-parallelism"), Verdict::DoesNotHold);
+
+    // Only worker processes measured, and they scale: processes side-step the GIL.
+    for s in &mut r.stacks {
+        for sc in s
+            .scenarios
+            .iter_mut()
+            .filter(|sc| sc.scenario == "parallel")
+        {
+            sc.workers = Some(2);
+        }
+    }
+    let c = claim(&check(&r), "gil-limits-parallelism").clone();
+    assert_eq!(c.verdict, Verdict::DoesNotHold, "{}", c.evidence);
+    assert!(
+        c.evidence.contains("no one-process configuration"),
+        "{}",
+        c.evidence
+    );
+}
+
+#[test]
 fn upstream_verdict_follows_the_faster_language() {
     let mut r = support::fixture();
     set_rps(

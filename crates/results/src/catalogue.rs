@@ -164,6 +164,35 @@ impl Kind {
     }
 }
 
+/// The CPUs a scenario's servers run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cores {
+    /// The run's server CPUs.
+    Server,
+    /// The first of the run's server CPUs alone.
+    One,
+    /// Every CPU a server can be given: the run's server CPUs when they are more than one,
+    /// else every CPU of the run (server and load CPUs), the load engine sharing them.
+    Parallel,
+}
+
+impl Cores {
+    /// The CPUs for servers, from the run's server and load CPUs.
+    pub fn pick(self, server: &[usize], load: &[usize]) -> Vec<usize> {
+        match self {
+            Cores::Server => server.to_vec(),
+            Cores::One => server.iter().take(1).copied().collect(),
+            Cores::Parallel if server.len() > 1 => server.to_vec(),
+            Cores::Parallel => {
+                let mut all: Vec<usize> = server.iter().chain(load).copied().collect();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
+        }
+    }
+}
+
 /// One scenario: what is sent, how hard, what must be checked first, what it stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scenario {
@@ -182,6 +211,10 @@ pub struct Scenario {
     pub latency_tag: Option<&'static str>,
     /// Part of a `--quick` run.
     pub quick: bool,
+    /// Part of a run that names no scenarios; the others are run when named.
+    pub default_run: bool,
+    /// The CPUs its servers run on.
+    pub cores: Cores,
     /// The parts of a workload it stands for.
     pub parts: &'static [Part],
 }
@@ -215,6 +248,8 @@ const fn one(id: &'static str, claim: &'static str, requests: &'static [Request]
         min_warmup: Duration::ZERO,
         latency_tag: None,
         quick: false,
+        default_run: true,
+        cores: Cores::Server,
         parts: &[Part::Crud],
     }
 }
@@ -273,7 +308,7 @@ impl Scenario {
 }
 
 /// Every scenario, in the order runs and reports list them.
-pub const SCENARIOS: [Scenario; 15] = [
+pub const SCENARIOS: [Scenario; 17] = [
     Scenario {
         quick: true,
         ..one("json", "framework overhead", &[get("json", "/json")])
@@ -348,7 +383,37 @@ pub const SCENARIOS: [Scenario; 15] = [
         min_warmup: Duration::ZERO,
         latency_tag: Some("json"),
         quick: false,
+        default_run: true,
+        cores: Cores::Server,
         parts: &[Part::Cpu],
+    },
+    // The GIL, measured: CPU-bound requests heavy enough (about 100 ms each in CPython) that
+    // the load engine needs little CPU, on one server core and then on every core a server can
+    // be given. A stack's throughput on many over one is its scaling factor: near 1 for one
+    // process whose threads take turns under the GIL, near the cores for worker processes.
+    // Run when named: `--scenarios parallel-1,parallel`. They stand for no part of a workload:
+    // the cpu scenario sizes CPU work, these judge the GIL claim.
+    Scenario {
+        connections: 16,
+        default_run: false,
+        cores: Cores::One,
+        parts: &[],
+        ..one(
+            "parallel-1",
+            "the GIL: CPU-bound requests on one server core",
+            &[get("cpu", "/cpu?n=100000")],
+        )
+    },
+    Scenario {
+        connections: 16,
+        default_run: false,
+        cores: Cores::Parallel,
+        parts: &[],
+        ..one(
+            "parallel",
+            "the GIL: CPU-bound requests on every server core",
+            &[get("cpu", "/cpu?n=100000")],
+        )
     },
     // Data processing in the request: a CSV of 20,000 orders in, totals by region and category
     // out, with what the stack's users would use (pandas, polars, nodejs-polars, plain code).
@@ -440,6 +505,11 @@ pub fn ids() -> impl Iterator<Item = &'static str> {
     SCENARIOS.iter().map(|s| s.id)
 }
 
+/// The ids of a run that names no scenarios.
+pub fn default_ids() -> impl Iterator<Item = &'static str> {
+    SCENARIOS.iter().filter(|s| s.default_run).map(|s| s.id)
+}
+
 /// The ids of a `--quick` run.
 pub fn quick_ids() -> impl Iterator<Item = &'static str> {
     SCENARIOS.iter().filter(|s| s.quick).map(|s| s.id)
@@ -472,6 +542,14 @@ pub fn standing_for(part: Part) -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parallel_cores_are_the_server_cpus_or_else_every_cpu() {
+        assert_eq!(Cores::Server.pick(&[1], &[0]), [1]);
+        assert_eq!(Cores::One.pick(&[4, 5, 6], &[0]), [4]);
+        assert_eq!(Cores::Parallel.pick(&[1], &[0]), [0, 1]);
+        assert_eq!(Cores::Parallel.pick(&[2, 3], &[0, 1]), [2, 3]);
+    }
 
     #[test]
     fn every_scenario_has_requests_and_is_verified_before_it_is_timed() {
@@ -517,6 +595,9 @@ mod tests {
             ["cpu", "mixed"]
         );
         assert_eq!(standing_for(Part::Data).collect::<Vec<_>>(), ["data"]);
+        assert!(default_ids().all(|id| !id.starts_with("parallel")));
+        assert_eq!(default_ids().count(), SCENARIOS.len() - 2);
+        assert_eq!(scenario("parallel").map(|s| s.cores), Some(Cores::Parallel));
         assert_eq!(standing_for(Part::Ml).collect::<Vec<_>>(), ["ml"]);
         assert_eq!(
             scenario("data").map(Scenario::target).as_deref(),

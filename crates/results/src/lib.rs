@@ -289,6 +289,13 @@ pub struct ScenarioResult {
     pub scenario: String,
     /// The request(s) driven, such as `GET /queries?n=20`.
     pub target: String,
+    /// The CPUs its server ran on, when not the run's server CPUs (the GIL scenarios); its
+    /// throughput per core is over these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cpus: Option<Vec<u64>>,
+    /// Its server's worker processes, when not the stack's (other CPUs, or WebSockets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u64>,
     /// Why the scenario was not measured (failed to start or to verify), if it was not.
     pub error: Option<String>,
     /// Connections of the trials (closed loop).

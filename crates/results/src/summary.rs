@@ -290,6 +290,58 @@ pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
     }
 }
 
+/// Why `stack` has no result in `scenario`: the endpoints it does not serve, or not run.
+fn not_run(stack: &StackResult, scenario: &str) -> String {
+    let kind = crate::catalogue::scenario(scenario);
+    let body = kind.and_then(|k| k.requests.first()).map(|r| r.body);
+    if kind.is_some_and(|k| k.kind.websocket()) && stack.websocket.is_none() {
+        return "not run: no WebSocket endpoints (no [websocket] in its stack.toml)".into();
+    }
+    match body {
+        Some(crate::catalogue::Body::Orders) if stack.data_library.is_none() => {
+            "not run: it does not serve POST /aggregate (no [data] in its stack.toml)".into()
+        }
+        Some(crate::catalogue::Body::Digits) if stack.ml_library.is_none() => {
+            "not run: it does not serve POST /predict (no [ml] in its stack.toml)".into()
+        }
+        _ => "not run".into(),
+    }
+}
+
+/// For each scenario whose servers shared CPUs with the load engine (the GIL scenarios on a
+/// machine of few cores), the engine's highest share of those CPUs over the valid trials.
+fn engine_shares(r: &RunResult) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in &r.settings.scenarios {
+        let mut highest: Option<f64> = None;
+        for sc in r.stacks.iter().flat_map(|s| &s.scenarios) {
+            let Some(cpus) = sc.server_cpus.as_ref().filter(|_| &sc.scenario == id) else {
+                continue;
+            };
+            if !cpus.iter().any(|c| r.settings.load_cpus.contains(c)) {
+                continue;
+            }
+            for t in sc
+                .trials
+                .iter()
+                .filter(|t| t.valid && t.load.elapsed_s > 0.0)
+            {
+                let share =
+                    t.load.engine.cpu_seconds / (t.load.elapsed_s * cpus.len().max(1) as f64);
+                highest = Some(highest.map_or(share, |h: f64| h.max(share)));
+            }
+        }
+        if let Some(h) = highest {
+            out.push(format!(
+                "{id}: the servers shared CPUs with the load engine, which used at most {:.1}% \
+                 of them in a ranked trial",
+                h * 100.0
+            ));
+        }
+    }
+    out
+}
+
 /// The memory a server held per 1,000 idle connections, over the valid trials of `sc` that
 /// held some: its mean summed PSS while they were open, less its PSS before the scenario's
 /// first connections (the least of the trials' readings before them: an allocator keeps some
@@ -322,6 +374,10 @@ pub fn cells(r: &RunResult) -> Vec<Cell> {
     for stack in &r.stacks {
         for name in &r.settings.scenarios {
             if let Some(sc) = stack.scenarios.iter().find(|s| &s.scenario == name) {
+                let cores = sc
+                    .server_cpus
+                    .as_ref()
+                    .map_or(cores, |c| c.len().max(1) as f64);
                 out.push(cell(stack, sc, cores));
             }
         }
@@ -782,6 +838,7 @@ pub fn engine_limit<'a>(probes: impl IntoIterator<Item = &'a crate::Probe>) -> O
 /// no valid trial, and trials other processes disturbed.
 pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
     let mut out = Vec::new();
+    out.extend(engine_shares(r));
     for id in &r.settings.stacks {
         if !r.stacks.iter().any(|s| &s.id == id) {
             out.push(format!("{id}: planned but not run"));
@@ -809,7 +866,7 @@ pub fn notes(r: &RunResult, cells: &[Cell]) -> Vec<String> {
             let at = format!("{} {scenario}", stack.id);
             let Some(c) = find(cells, &stack.id, scenario) else {
                 if stack.error.is_none() {
-                    out.push(format!("{at}: not run"));
+                    out.push(format!("{at}: {}", not_run(stack, scenario)));
                 }
                 continue;
             };
@@ -1033,6 +1090,8 @@ mod capacity_tests {
         ScenarioResult {
             scenario: "json".into(),
             target: "GET /json".into(),
+            server_cpus: None,
+            workers: None,
             error: None,
             connections: 64,
             trials: Vec::new(),

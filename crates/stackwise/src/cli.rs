@@ -281,7 +281,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub lab: LabArgs,
 
-    /// Scenarios to run [default: every one; with --quick, one of each kind of claim].
+    /// Scenarios to run [default: every one but parallel-1 and parallel, which measure the GIL when
+    /// named; with --quick, one of each kind of claim].
     #[arg(long = "scenarios", value_name = "SCENARIO", value_delimiter = ',',
           value_parser = clap::builder::PossibleValuesParser::new(stackwise_results::catalogue::ids()))]
     pub scenarios: Vec<String>,

@@ -395,6 +395,7 @@ mod tests {
             machine: Default::default(),
             failure: None,
             held: None,
+            engine_share: None,
         }
     }
 

@@ -69,6 +69,9 @@ pub struct Subject<'a> {
     pub also_ours: Vec<i32>,
     pub load_cpus: &'a [usize],
     pub infra_cpus: &'a [usize],
+    /// The CPUs the server runs on; the load engine may share them (the GIL scenarios on a
+    /// machine of few cores), and then its share of them is measured.
+    pub server_cpus: &'a [usize],
 }
 
 /// What one engine run measured.
@@ -82,7 +85,13 @@ pub struct Window {
     pub failure: Option<String>,
     /// An idle run: the server's memory before the connections and while they were held.
     pub held: Option<Held>,
+    /// The load engine's CPU as a share of the server's CPUs, when it runs on some of them.
+    pub engine_share: Option<f64>,
 }
+
+/// Most of the server's CPUs the load engine may use when it shares them before a trial is
+/// not ranked: beyond it the engine takes CPU the server's throughput is measured on.
+pub const ENGINE_SHARE_LIMIT: f64 = 0.05;
 
 impl Subject<'_> {
     /// The engine's plan for `load` against this server: `settle` driven and not counted, then
@@ -225,12 +234,17 @@ impl Subject<'_> {
         if failure.is_none() {
             self.drain();
         }
+        let shared = self.server_cpus.iter().any(|c| self.load_cpus.contains(c));
+        let engine_share = (shared && load.elapsed_s > 0.0).then(|| {
+            load.engine.cpu_seconds / (load.elapsed_s * self.server_cpus.len().max(1) as f64)
+        });
         Ok(Window {
             load,
             usage,
             machine,
             failure,
             held,
+            engine_share,
         })
     }
 }
@@ -295,6 +309,14 @@ pub fn trial(w: Window, connections: usize, round: Option<u64>, noise_limit: f64
         reasons.push(format!(
             "{} errors and {} non-2xx responses",
             s.errors, s.non_2xx
+        ));
+    }
+    if let Some(share) = w.engine_share.filter(|&e| e > ENGINE_SHARE_LIMIT) {
+        reasons.push(format!(
+            "the load engine used {:.1}% of the server's CPUs, which it shares in this scenario \
+             (at most {:.0}%)",
+            share * 100.0,
+            ENGINE_SHARE_LIMIT * 100.0
         ));
     }
     if let Some(other) = w.machine.other_load.filter(|&o| o > noise_limit) {

@@ -498,6 +498,8 @@ pub struct Slot {
     also_ours: Vec<i32>,
     load_cpus: Vec<usize>,
     infra_cpus: Vec<usize>,
+    /// The CPUs its server runs on in this scenario.
+    server_cpus: Vec<usize>,
 }
 
 impl Slot {
@@ -521,6 +523,7 @@ impl Slot {
             also_ours: self.also_ours.clone(),
             load_cpus: &self.load_cpus,
             infra_cpus: &self.infra_cpus,
+            server_cpus: &self.server_cpus,
         }
     }
 
@@ -707,6 +710,14 @@ fn start_all(
         true => Serving::WebSocket,
         false => Serving::Http,
     };
+    // The GIL scenarios give the servers one core, or every core they can have.
+    let cpus = scenario
+        .cores
+        .pick(&options.server_cpus, &options.load_cpus);
+    let env = &ServerEnv {
+        cpus: cpus.clone(),
+        ..env.clone()
+    };
     let started: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = installed
             .iter()
@@ -735,6 +746,13 @@ fn start_all(
             let mut scen = ScenarioResult {
                 scenario: scenario.id.to_string(),
                 target: scenario.target(),
+                server_cpus: (cpus != options.server_cpus)
+                    .then(|| cpus.iter().map(|&c| c as u64).collect()),
+                workers: running
+                    .as_ref()
+                    .ok()
+                    .map(|r| r.workers as u64)
+                    .filter(|&w| w != result.stacks[index].workers),
                 error: None,
                 connections: scenario.connections as u64,
                 trials: Vec::new(),
@@ -777,6 +795,7 @@ fn start_all(
                     .collect(),
                 load_cpus: options.load_cpus.clone(),
                 infra_cpus: options.infra_cpus.clone(),
+                server_cpus: cpus.clone(),
             }
         })
         .collect()

@@ -130,8 +130,24 @@ pub fn warm_up(s: &Subject<'_>, least: Duration, cap: Duration) -> Result<Warmup
     Ok(Warmup {
         seconds: began.elapsed().as_secs_f64(),
         settled: settled_at.is_some(),
-        windows_rps: windows(&readings[start..], window),
+        windows_rps: rates_after_ramp(&readings[start..], window),
     })
+}
+
+/// The windows' rates of a warm-up, or, for a server so slow that not one window fits in it
+/// (a few requests a second, each taking a window of 50 responses tens of seconds), the one
+/// rate of everything after the ramp: it answered, just slowly.
+fn rates_after_ramp(after: &[(Duration, u64)], window: Duration) -> Vec<f64> {
+    let rates = windows(after, window);
+    if !rates.is_empty() {
+        return rates;
+    }
+    match (after.first(), after.last()) {
+        (Some(&(t0, d0)), Some(&(t1, d1))) if t1 > t0 => {
+            vec![(d1 - d0) as f64 / (t1 - t0).as_secs_f64()]
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +166,17 @@ mod tests {
         assert_eq!(w.len(), 4);
         assert!(w.iter().all(|r| (r - 1000.0).abs() < 1e-6), "{w:?}");
         assert!(windows(&readings[..2], ms(250)).is_empty());
+    }
+
+    #[test]
+    fn a_server_too_slow_for_one_window_still_has_its_rate() {
+        // 4 requests a second for 3 s: a window of 50 responses would take 12.5 s.
+        let readings: Vec<_> = (0..=30).map(|i| (ms(i * 100), i * 4 / 10)).collect();
+        assert!(windows(&readings, ms(12_500)).is_empty());
+        let rates = rates_after_ramp(&readings, ms(12_500));
+        assert_eq!(rates.len(), 1);
+        assert!((rates[0] - 4.0).abs() < 0.2, "{rates:?}");
+        assert!(rates_after_ramp(&readings[..1], ms(250)).is_empty());
     }
 
     #[test]

@@ -184,7 +184,7 @@ fn fresh(args: &RunArgs, lab: LabSettings, all: &[Stack]) -> anyhow::Result<RunS
         let ids: Vec<&str> = if args.quick {
             catalogue::quick_ids().collect()
         } else {
-            catalogue::ids().collect()
+            catalogue::default_ids().collect()
         };
         ids.into_iter().map(str::to_string).collect()
     } else {
@@ -440,7 +440,7 @@ mod tests {
             s.results_dir,
             PathBuf::from(crate::defaults::DEFAULT_RESULTS_DIR)
         );
-        assert_eq!(s.scenarios.len(), catalogue::ids().count());
+        assert_eq!(s.scenarios.len(), catalogue::default_ids().count());
         assert_eq!(s.infra_cpus, s.load_cpus);
         let quick = run(&["--quick", "--settle", "1s", "--p99", "50"]).unwrap();
         assert_eq!(

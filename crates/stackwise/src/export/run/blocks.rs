@@ -120,6 +120,23 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
     if websocket {
         caption.push_str("; only stacks that serve WebSockets take part in those");
     }
+    // The GIL scenarios' servers have other CPUs than the run's: per core of theirs.
+    for id in &r.settings.scenarios {
+        let cpus = r
+            .stacks
+            .iter()
+            .flat_map(|s| &s.scenarios)
+            .find(|sc| &sc.scenario == id)
+            .and_then(|sc| sc.server_cpus.as_ref());
+        if let Some(cpus) = cpus {
+            caption.push_str(&format!(
+                "; {id}: servers on {} CPU{} ({}), per core of those",
+                cpus.len(),
+                if cpus.len() == 1 { "" } else { "s" },
+                stackwise_results::fmt::cpus(cpus)
+            ));
+        }
+    }
     out.push(Block::Caption(caption));
     out.push(Block::Grid(throughput(v)));
 
