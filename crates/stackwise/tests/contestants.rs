@@ -34,9 +34,9 @@ fn every_contestant_passes_verify() {
         .split_whitespace()
         .skip(1)
         .collect();
-    // Every HTTP scenario's check, then both WebSocket endpoints.
-    assert_eq!(header.len(), 10, "{table}");
-    assert_eq!(header[8..], ["ws-echo", "ws-room"], "{table}");
+    // Every HTTP scenario's check (data and ml last), then both WebSocket endpoints.
+    assert_eq!(header.len(), 12, "{table}");
+    assert_eq!(header[8..], ["data", "ml", "ws-echo", "ws-room"], "{table}");
     for id in [
         "node-http",
         "express",
@@ -51,7 +51,7 @@ fn every_contestant_passes_verify() {
             .find(|l| l.split_whitespace().next() == Some(id))
             .unwrap_or_else(|| panic!("no row for {id} in\n{table}"));
         let cells: Vec<&str> = row.split_whitespace().skip(1).collect();
-        assert_eq!(cells, ["ok"; 10], "{id}: {row}");
+        assert_eq!(cells, ["ok"; 12], "{id}: {row}");
     }
 }
 
@@ -363,6 +363,80 @@ fn a_websocket_run_measures_echo_fan_out_and_held_connections() {
             } else if trials.iter().any(|t| t["valid"] == true) {
                 let probes = probes.unwrap_or_else(|| panic!("{id} {name}: no probes"));
                 assert!(!probes.is_empty());
+            }
+        }
+    }
+    let copies = cache.join("stacks").to_string_lossy().into_owned();
+    let left = processes_with(&copies);
+    assert!(left.is_empty(), "a contestant was left running: {left:?}");
+}
+
+#[test]
+fn a_data_and_ml_run_posts_the_lab_s_bodies_and_names_each_library() {
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stackwise-cache-work");
+    let results = tempfile::tempdir().unwrap();
+    let (stdout, _, json) = quick_run(&cache, results.path(), "fastapi,node-http", "data,ml");
+    assert!(
+        stdout.contains("Data and ML: the library each stack used"),
+        "{stdout}"
+    );
+    for stack in json["stacks"].as_array().unwrap() {
+        let id = stack["id"].as_str().unwrap();
+        // Named by the manifest, shown beside the figures.
+        for key in ["data_library", "ml_library"] {
+            let library = stack[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: no {key}"));
+            assert!(
+                stdout.contains(library),
+                "{id}: {library} not shown:\n{stdout}"
+            );
+        }
+        for scenario in stack["scenarios"].as_array().unwrap() {
+            let name = scenario["scenario"].as_str().unwrap();
+            assert!(
+                scenario["error"].is_null(),
+                "{id} {name}: {}",
+                scenario["error"]
+            );
+            let (target, path) = match name {
+                "data" => ("POST /aggregate", "/aggregate"),
+                _ => ("POST /predict", "/predict"),
+            };
+            assert_eq!(scenario["target"], target, "{id}");
+            let trials = scenario["trials"].as_array().unwrap();
+            assert!(
+                trials.iter().any(|t| t["valid"] == true),
+                "{id} {name}: no valid trial"
+            );
+            for t in trials {
+                let load = &t["load"];
+                // Every request answered 200: a wrong body would be a 400 and a non-2xx count.
+                assert!(
+                    load["summary"]["requests"].as_u64().unwrap() > 0,
+                    "{id} {name}"
+                );
+                assert_eq!(
+                    load["summary"]["non_2xx"], 0,
+                    "{id} {name}: {}",
+                    load["summary"]
+                );
+                // ml's eight bodies are one tag; every request is a POST of the path.
+                let tags = load["tags"].as_array().unwrap();
+                assert_eq!(tags.len(), 1, "{id} {name}");
+                let requests = load["plan"]["requests"].as_array().unwrap();
+                assert_eq!(
+                    requests.len(),
+                    if name == "ml" { 8 } else { 1 },
+                    "{id} {name}"
+                );
+                assert!(requests
+                    .iter()
+                    .all(|r| r["method"] == "POST" && r["path"] == path));
+                assert!(
+                    t["server"]["pss_peak_bytes"].as_u64().unwrap() > 0,
+                    "{id} {name}"
+                );
             }
         }
     }
