@@ -3,16 +3,19 @@
 // The stackwise API on plain node:http: no framework, pg (node-postgres) for PostgreSQL,
 // HTML escaped by hand, the built-in fetch (undici) for the upstream call, nodejs-polars (or
 // plain JavaScript) for POST /aggregate, onnxruntime-node for POST /predict.
-// The cluster primary forks WORKERS workers; each runs the server on 127.0.0.1:PORT.
+// The cluster primary forks WORKERS workers; each runs the server on 127.0.0.1:PORT. With
+// CPU_POOL set (cpu.js), one process serves instead, and GET /cpu runs in its pool of
+// worker_threads.
 
 const cluster = require('node:cluster');
 const http = require('node:http');
 const os = require('node:os');
+const { countPrimes, cpuPool } = require('./cpu');
 
 const PORT = Number.parseInt(process.env.PORT ?? '8080', 10);
 const HOST = '127.0.0.1';
 
-if (cluster.isPrimary) {
+if (cluster.isPrimary && !process.env.CPU_POOL) {
   startPrimary();
 } else {
   startWorker().catch((err) => {
@@ -65,6 +68,7 @@ async function startWorker() {
   const { loadPredictor, BadRows } = require('./ml');
 
   const aggregate = aggregator();
+  const cpuThreads = cpuPool(process.env.CPU_POOL);
   // The model is loaded once per worker, before it serves.
   const predict = await loadPredictor();
 
@@ -217,7 +221,8 @@ async function startWorker() {
         return send(res, 200, JSON_TYPE, await upstream(intParam(param('ms'), 0, 0, 10_000)));
       case '/cpu': {
         const n = intParam(param('n'), 10_000, 0, 10_000_000);
-        return sendJson(res, { n, primes: countPrimes(n) });
+        const primes = cpuThreads === null ? countPrimes(n) : await cpuThreads.run(n);
+        return sendJson(res, { n, primes });
       }
       default:
         return send(res, 404, TEXT_TYPE, 'Not Found');
@@ -267,20 +272,4 @@ const HTML_ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'
 
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
-}
-
-/** Primes below n, by trial division exactly as docs/spec.md gives it. */
-function countPrimes(n) {
-  let primes = n > 2 ? 1 : 0;
-  for (let k = 3; k < n; k += 2) {
-    let prime = true;
-    for (let d = 3; d * d <= k; d += 2) {
-      if (k % d === 0) {
-        prime = false;
-        break;
-      }
-    }
-    if (prime) primes++;
-  }
-  return primes;
 }
