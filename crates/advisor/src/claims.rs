@@ -718,39 +718,24 @@ impl<'a> Run<'a> {
         check_of(id, text, verdict, evidence, &[sc])
     }
 
-    /// Each stack's throughput in `parallel` over `parallel-1`, with the worker processes it
-    /// ran in `parallel`, for the stacks valid in both; Python first, each side by scaling.
+    /// Each stack's scaling from `parallel-1` to `parallel` with its side; Python first, each
+    /// side by scaling, highest first.
     fn scalings(&self) -> Vec<Scaling<'a>> {
-        let mut out = Vec::new();
-        for stack in &self.r.stacks {
-            let valid = |id: &str| {
-                summary::find(&self.cells, &stack.id, id)
-                    .filter(|c| c.error.is_none())
-                    .and_then(|c| c.throughput)
-            };
-            let (Some(one), Some(many)) = (valid("parallel-1"), valid("parallel")) else {
-                continue;
-            };
-            let Some(side) = stack.side() else { continue };
-            let Some(sc) = stack.scenarios.iter().find(|s| s.scenario == "parallel") else {
-                continue;
-            };
-            if one.median <= 0.0 || one.lo <= 0.0 || one.hi <= 0.0 {
-                continue;
-            }
-            out.push(Scaling {
-                stack,
-                side,
-                processes: sc.workers.unwrap_or(stack.workers),
-                cores: sc
-                    .server_cpus
-                    .as_ref()
-                    .map_or(self.server_cores, |c| c.len()),
-                factor: many.median / one.median,
-                lo: many.lo / one.hi,
-                hi: many.hi / one.lo,
-            });
-        }
+        let mut out: Vec<Scaling> = summary::scalings(self.r, &self.cells)
+            .into_iter()
+            .filter_map(|s| {
+                let stack = self.stack(&s.stack)?;
+                Some(Scaling {
+                    stack,
+                    side: stack.side()?,
+                    processes: s.processes,
+                    cores: s.cores,
+                    factor: s.factor,
+                    lo: s.lo,
+                    hi: s.hi,
+                })
+            })
+            .collect();
         out.sort_by(|a, b| {
             (a.side != Language::Python)
                 .cmp(&(b.side != Language::Python))

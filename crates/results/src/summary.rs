@@ -537,6 +537,57 @@ pub fn find<'a>(cells: &'a [Cell], stack: &str, scenario: &str) -> Option<&'a Ce
         .find(|c| c.stack == stack && c.scenario == scenario)
 }
 
+/// A stack's throughput on many server cores over one: the GIL scenarios' figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaling {
+    pub stack: String,
+    /// Its worker processes on many cores.
+    pub processes: u64,
+    /// The cores of `parallel`.
+    pub cores: usize,
+    /// Throughput on one core and on many, requests per second.
+    pub one: Spread,
+    pub many: Spread,
+    /// `many / one` (medians), and its 95% interval from the two intervals.
+    pub factor: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// Every stack's scaling from `parallel-1` to `parallel`, for the stacks valid in both, in run
+/// order.
+pub fn scalings(r: &RunResult, cells: &[Cell]) -> Vec<Scaling> {
+    let run_cores = r.settings.server_cpus.len().max(1);
+    let mut out = Vec::new();
+    for stack in &r.stacks {
+        let valid = |id: &str| {
+            find(cells, &stack.id, id)
+                .filter(|c| c.error.is_none())
+                .and_then(|c| c.throughput)
+        };
+        let (Some(one), Some(many)) = (valid("parallel-1"), valid("parallel")) else {
+            continue;
+        };
+        let Some(sc) = stack.scenarios.iter().find(|s| s.scenario == "parallel") else {
+            continue;
+        };
+        if one.median <= 0.0 || one.lo <= 0.0 || one.hi <= 0.0 {
+            continue;
+        }
+        out.push(Scaling {
+            stack: stack.id.clone(),
+            processes: sc.workers.unwrap_or(stack.workers),
+            cores: sc.server_cpus.as_ref().map_or(run_cores, Vec::len),
+            one,
+            many,
+            factor: many.median / one.median,
+            lo: many.lo / one.hi,
+            hi: many.hi / one.lo,
+        });
+    }
+    out
+}
+
 /// One scenario's stacks ordered by median throughput, highest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranking {

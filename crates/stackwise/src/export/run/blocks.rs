@@ -189,6 +189,20 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         out.push(Block::Grid(grid));
     }
 
+    if let Some(grid) = scaling(v) {
+        out.push(Block::Heading(
+            "The GIL: throughput on every server core over one".into(),
+        ));
+        out.push(Block::Caption(
+            "parallel over parallel-1, requests/s of the whole server (not per core), medians \
+             with the factor's 95% interval; one process whose threads take turns under the GIL \
+             stays near 1×, worker processes approach the cores; machines with more cores show \
+             more"
+                .into(),
+        ));
+        out.push(Block::Grid(grid));
+    }
+
     if let Some(grid) = libraries(v) {
         out.push(Block::Heading(
             "Data and ML: the library each stack used".into(),
@@ -216,6 +230,53 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         ">: intervals apart; ≈: intervals overlap, so the order is within noise".into(),
     ));
     out.push(Block::Grid(rankings(&v.rankings())));
+}
+
+/// Each stack's scaling from `parallel-1` to `parallel`; none when the run has not both.
+fn scaling(v: &View<'_>) -> Option<Grid> {
+    let rows: Vec<Row> = stackwise_results::summary::scalings(v.r, &v.cells)
+        .into_iter()
+        .map(|s| {
+            let stack = v.r.stacks.iter().find(|x| x.id == s.stack);
+            Row {
+                sub: false,
+                cells: vec![
+                    stack.map_or(s.stack.clone(), label),
+                    match s.processes {
+                        1 => "1 process".into(),
+                        n => format!("{n} processes"),
+                    },
+                    rate(s.one.median),
+                    rate(s.many.median),
+                    s.cores.to_string(),
+                    format!("{:.2}× ({:.2}–{:.2})", s.factor, s.lo, s.hi),
+                ],
+            }
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let head = [
+        "stack",
+        "on many cores",
+        "1 core",
+        "many cores",
+        "cores",
+        "scaling",
+    ];
+    Some(Grid {
+        head: head.iter().map(|h| h.to_string()).collect(),
+        align: vec![
+            Align::Left,
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ],
+        rows,
+    })
 }
 
 /// The library each stack used in the `data` and `ml` scenarios of the run, with its peak

@@ -25,8 +25,26 @@ struct Document<'a> {
     stacks: Vec<Stack<'a>>,
     cells: Vec<CellOut<'a>>,
     rankings: Vec<RankingOut>,
+    /// The GIL scenarios: each stack's throughput on every server core over one; empty when
+    /// the run has not both.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scaling: Vec<ScalingOut<'a>>,
     /// The quick-run banner, errors, invalid trials and disturbed measurements, one line each.
     notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ScalingOut<'a> {
+    stack: &'a str,
+    /// Worker processes on many cores.
+    processes: u64,
+    cores: usize,
+    one_core_rps: f64,
+    many_cores_rps: f64,
+    /// `many_cores_rps / one_core_rps`, with its 95% interval.
+    factor: f64,
+    factor_low: f64,
+    factor_high: f64,
 }
 
 #[derive(Serialize)]
@@ -226,6 +244,22 @@ pub(super) fn render(v: &View<'_>) -> String {
             })
             .collect(),
         rankings: v.rankings().iter().map(ranking).collect(),
+        scaling: stackwise_results::summary::scalings(v.r, &v.cells)
+            .into_iter()
+            .filter_map(|s| {
+                let stack = v.r.stacks.iter().find(|x| x.id == s.stack)?;
+                Some(ScalingOut {
+                    stack: &stack.id,
+                    processes: s.processes,
+                    cores: s.cores,
+                    one_core_rps: round(s.one.median, 1),
+                    many_cores_rps: round(s.many.median, 1),
+                    factor: round(s.factor, 3),
+                    factor_low: round(s.lo, 3),
+                    factor_high: round(s.hi, 3),
+                })
+            })
+            .collect(),
         notes: v.notes(),
     };
     let mut text = serde_json::to_string_pretty(&doc).expect("the summary serialises");
