@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import numpy as np
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -54,6 +55,9 @@ def database_url() -> str:
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8080").rstrip("/")
 # Connections per worker process; the lab runs one worker per CPU.
 DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "8"))
+# "1": GET /cpu counts in Starlette's thread pool instead of on the event loop (the variant
+# fastapi-threads, one worker process of threads). Unset: on the event loop.
+CPU_IN_THREADS = os.environ.get("CPU_IN_THREADS") == "1"
 
 READ_ROW = "SELECT id, randomnumber FROM world WHERE id = $1"
 WRITE_ROW = "UPDATE world SET randomnumber = $2 WHERE id = $1"
@@ -206,6 +210,8 @@ def count_primes(n: int) -> int:
 @app.get("/cpu")
 async def cpu(n: str | None = None):
     limit = int_param(n, 10000, 0, 10_000_000)
+    if CPU_IN_THREADS:
+        return {"n": limit, "primes": await run_in_threadpool(count_primes, limit)}
     return {"n": limit, "primes": count_primes(limit)}
 
 
