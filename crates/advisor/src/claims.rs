@@ -729,6 +729,7 @@ impl<'a> Run<'a> {
                     stack,
                     side: stack.side()?,
                     processes: s.processes,
+                    threads: s.threads,
                     cores: s.cores,
                     factor: s.factor,
                     lo: s.lo,
@@ -1017,8 +1018,9 @@ fn library_name(library: &str) -> String {
 struct Scaling<'a> {
     stack: &'a StackResult,
     side: Language,
-    /// Its worker processes on many cores.
+    /// Its worker processes on many cores, and their threads when set.
     processes: u64,
+    threads: Option<u64>,
     cores: usize,
     factor: f64,
     /// Its 95% interval, from the two throughputs' intervals.
@@ -1035,10 +1037,7 @@ impl Scaling<'_> {
             times(self.factor),
             self.lo,
             self.hi,
-            match self.processes {
-                1 => "1 process".to_string(),
-                n => format!("{n} processes"),
-            }
+            summary::processes_text(self.processes, self.threads)
         )
     }
 }

@@ -86,8 +86,13 @@ pub struct Manifest {
     pub database: String,
     pub templates: String,
     pub http_client: String,
+    /// Worker processes.
     pub workers: WorkersRule,
     pub workers_rule: String,
+    /// Threads per worker process, for a server that runs threads (gunicorn's gthread
+    /// worker): `{threads}` / `THREADS`. None: the server's own threads are its business.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<WorkersRule>,
     pub health: String,
     /// Files (or folders, meaning every file below them) whose content decides whether the
     /// installed copy is still good.
@@ -795,15 +800,25 @@ services = ["redis"]
             m.data.as_ref().map(|d| d.library.as_str()),
             Some("pandas 2")
         );
+        assert_eq!(
+            m.threads, None,
+            "threads are the server's business unless set"
+        );
         let serves = |m: &Manifest, id: &str| m.serves(scenario(id).unwrap());
         assert!(serves(&m, "data") && serves(&m, "ml") && serves(&m, "json"));
         assert!(!serves(&m, "ws-echo"), "no [websocket]");
 
         // A variant that leaves out the library it measures inherits the table; without one,
         // the stack has no part in the scenario.
-        write_variant(root.path(), "v", "demo", "[data]\nlibrary = \"polars 1\"\n");
+        write_variant(
+            root.path(),
+            "v",
+            "demo",
+            "threads = \"2cpus+1\"\n[data]\nlibrary = \"polars 1\"\n",
+        );
         let v = Stack::load(&root.path().join("v")).unwrap().manifest;
         assert_eq!(v.data.map(|d| d.library), Some("polars 1".into()));
+        assert_eq!(v.threads.map(|t| t.workers(2)), Some(5));
         write_stack(root.path(), "demo", EXAMPLE);
         let m = Stack::load(&root.path().join("demo")).unwrap().manifest;
         assert!(!serves(&m, "data") && !serves(&m, "ml") && serves(&m, "mixed"));

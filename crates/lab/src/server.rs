@@ -51,6 +51,8 @@ pub struct Running {
     redis: Option<crate::redis::Redis>,
     pub port: u16,
     pub workers: usize,
+    /// Threads per worker process, when the manifest sets them (`threads`).
+    pub threads: Option<usize>,
     /// From spawning to the first 200 on the health path.
     pub startup: Duration,
 }
@@ -124,6 +126,11 @@ pub fn start(
     };
     let port = crate::net::free_port().map_err(|e| StartError::Spawn("a free port".into(), e))?;
     let workers = rule.workers(env.cpus.len());
+    // Threads are the HTTP server's: a WebSocket configuration states its own command.
+    let threads = match serving {
+        Serving::Http => m.threads.map(|t| t.workers(env.cpus.len())),
+        Serving::WebSocket => None,
+    };
     let mut values: BTreeMap<&str, String> = BTreeMap::from([
         ("port", port.to_string()),
         ("workers", workers.to_string()),
@@ -138,6 +145,9 @@ pub fn start(
     ]);
     if let Some(r) = &redis {
         values.insert("redis_url", r.url());
+    }
+    if let Some(t) = threads {
+        values.insert("threads", t.to_string());
     }
     let args: Vec<String> = start.iter().map(|a| expand(a, &values)).collect();
     let cmd = command_with(stack, &args, &server_env, &values);
@@ -156,6 +166,7 @@ pub fn start(
         redis,
         port,
         workers,
+        threads,
         startup: Duration::ZERO,
     };
     let health = format!("http://127.0.0.1:{port}{}", m.health);

@@ -192,6 +192,9 @@ pub struct StackResult {
     pub database: String,
     /// Worker processes it ran with, and the rule that gave the number.
     pub workers: u64,
+    /// Threads per worker process, when its manifest sets them (gunicorn's gthread worker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u64>,
     pub workers_rule: String,
     /// Install: wall seconds of the install that made the copy, installed bytes, packages.
     pub install_seconds: f64,
@@ -251,11 +254,15 @@ impl StackResult {
             .scenarios
             .iter()
             .any(|c| catalogue::scenario(&c.scenario).is_some_and(|sc| sc.kind.websocket()));
+        let workers = match self.threads {
+            Some(t) => format!("{} × {t} threads", self.workers),
+            None => self.workers.to_string(),
+        };
         match &self.websocket {
             Some(ws) if ran_ws && ws.workers != self.workers => {
-                format!("{} (ws {})", self.workers, ws.workers)
+                format!("{workers} (ws {})", ws.workers)
             }
-            _ => self.workers.to_string(),
+            _ => workers,
         }
     }
 
@@ -296,6 +303,9 @@ pub struct ScenarioResult {
     /// Its server's worker processes, when not the stack's (other CPUs, or WebSockets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<u64>,
+    /// Threads per worker process, when not the stack's (other CPUs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u64>,
     /// Why the scenario was not measured (failed to start or to verify), if it was not.
     pub error: Option<String>,
     /// Connections of the trials (closed loop).

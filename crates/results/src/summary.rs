@@ -541,8 +541,9 @@ pub fn find<'a>(cells: &'a [Cell], stack: &str, scenario: &str) -> Option<&'a Ce
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scaling {
     pub stack: String,
-    /// Its worker processes on many cores.
+    /// Its worker processes on many cores, and their threads when its manifest sets them.
     pub processes: u64,
+    pub threads: Option<u64>,
     /// The cores of `parallel`.
     pub cores: usize,
     /// Throughput on one core and on many, requests per second.
@@ -552,6 +553,18 @@ pub struct Scaling {
     pub factor: f64,
     pub lo: f64,
     pub hi: f64,
+}
+
+/// Worker processes, with their threads when a manifest sets them: `1 process of 5 threads`.
+pub fn processes_text(processes: u64, threads: Option<u64>) -> String {
+    let p = match processes {
+        1 => "1 process".to_string(),
+        n => format!("{n} processes"),
+    };
+    match threads {
+        Some(t) => format!("{p} of {t} threads"),
+        None => p,
+    }
 }
 
 /// Every stack's scaling from `parallel-1` to `parallel`, for the stacks valid in both, in run
@@ -577,6 +590,7 @@ pub fn scalings(r: &RunResult, cells: &[Cell]) -> Vec<Scaling> {
         out.push(Scaling {
             stack: stack.id.clone(),
             processes: sc.workers.unwrap_or(stack.workers),
+            threads: sc.threads.or(stack.threads),
             cores: sc.server_cpus.as_ref().map_or(run_cores, Vec::len),
             one,
             many,
@@ -1143,6 +1157,7 @@ mod capacity_tests {
             target: "GET /json".into(),
             server_cpus: None,
             workers: None,
+            threads: None,
             error: None,
             connections: 64,
             trials: Vec::new(),

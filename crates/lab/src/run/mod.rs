@@ -448,6 +448,9 @@ fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
         framework_version: m.framework_version.clone(),
         database: m.database.clone(),
         workers: m.workers.workers(options.server_cpus.len()) as u64,
+        threads: m
+            .threads
+            .map(|t| t.workers(options.server_cpus.len()) as u64),
         workers_rule: m.workers_rule.clone(),
         install_seconds: 0.0,
         installed_bytes: 0,
@@ -753,6 +756,11 @@ fn start_all(
                     .ok()
                     .map(|r| r.workers as u64)
                     .filter(|&w| w != result.stacks[index].workers),
+                threads: running
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| r.threads.map(|t| t as u64))
+                    .filter(|&t| Some(t) != result.stacks[index].threads),
                 error: None,
                 connections: scenario.connections as u64,
                 trials: Vec::new(),

@@ -242,10 +242,7 @@ fn scaling(v: &View<'_>) -> Option<Grid> {
                 sub: false,
                 cells: vec![
                     stack.map_or(s.stack.clone(), label),
-                    match s.processes {
-                        1 => "1 process".into(),
-                        n => format!("{n} processes"),
-                    },
+                    stackwise_results::summary::processes_text(s.processes, s.threads),
                     rate(s.one.median),
                     rate(s.many.median),
                     s.cores.to_string(),

@@ -36,8 +36,10 @@ struct Document<'a> {
 #[derive(Serialize)]
 struct ScalingOut<'a> {
     stack: &'a str,
-    /// Worker processes on many cores.
+    /// Worker processes on many cores, and their threads when the manifest sets them.
     processes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threads: Option<u64>,
     cores: usize,
     one_core_rps: f64,
     many_cores_rps: f64,
@@ -251,6 +253,7 @@ pub(super) fn render(v: &View<'_>) -> String {
                 Some(ScalingOut {
                     stack: &stack.id,
                     processes: s.processes,
+                    threads: s.threads,
                     cores: s.cores,
                     one_core_rps: round(s.one.median, 1),
                     many_cores_rps: round(s.many.median, 1),
