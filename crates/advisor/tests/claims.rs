@@ -264,6 +264,7 @@ fn the_gil_is_judged_by_how_one_process_and_worker_processes_scale_from_one_core
         "2 processes",
         "Node express 2.0×",
         "free-threaded",
+        "clearly less from more cores than worker processes on the same machine",
     ] {
         assert!(c.evidence.contains(part), "{part}: {}", c.evidence);
     }
