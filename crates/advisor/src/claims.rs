@@ -268,14 +268,9 @@ impl<'a> Run<'a> {
         unit: &str,
     ) -> ClaimCheck {
         let claim = |verdict, evidence| check_of(id, text, verdict, evidence, &[sc]);
-        if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &[sc]) {
-            return not_measured(id, text, why);
-        }
-        let (Some(node), Some(py)) = (
-            self.fastest(Language::Javascript, sc),
-            self.fastest(Language::Python, sc),
-        ) else {
-            return not_measured(id, text, format!("No valid {sc} measurement."));
+        let (node, py) = match self.fastest_pair(id, text, sc) {
+            Ok(pair) => pair,
+            Err(not) => return not,
         };
         let verdict = higher(node.per_core, py.per_core);
         let mut evidence = format!(
@@ -291,21 +286,36 @@ impl<'a> Run<'a> {
         claim(verdict, evidence)
     }
 
+    /// The fastest stack of each language in `sc`, Node.js's first, or the claim `id` saying
+    /// why the comparison cannot be made.
+    fn fastest_pair(
+        &self,
+        id: &'static str,
+        text: &'static str,
+        sc: &str,
+    ) -> Result<(&Cell, &Cell), ClaimCheck> {
+        if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &[sc]) {
+            return Err(not_measured(id, text, why));
+        }
+        match (
+            self.fastest(Language::Javascript, sc),
+            self.fastest(Language::Python, sc),
+        ) {
+            (Some(node), Some(py)) => Ok((node, py)),
+            _ => Err(not_measured(
+                id,
+                text,
+                format!("No valid {sc} measurement."),
+            )),
+        }
+    }
+
     /// "Python is better for CPU-intensive work", from `cpu`.
     fn python_better_cpu(&self) -> ClaimCheck {
         let sc = "cpu";
-        if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &[sc]) {
-            return not_measured("python-better-cpu", PYTHON_BETTER_CPU, why);
-        }
-        let (Some(node), Some(py)) = (
-            self.fastest(Language::Javascript, sc),
-            self.fastest(Language::Python, sc),
-        ) else {
-            return not_measured(
-                "python-better-cpu",
-                PYTHON_BETTER_CPU,
-                format!("No valid {sc} measurement."),
-            );
+        let (node, py) = match self.fastest_pair("python-better-cpu", PYTHON_BETTER_CPU, sc) {
+            Ok(pair) => pair,
+            Err(not) => return not,
         };
         let verdict = higher(py.per_core, node.per_core);
         let mut evidence = format!(
@@ -384,14 +394,9 @@ impl<'a> Run<'a> {
         text: &'static str,
         sc: &'static str,
     ) -> ClaimCheck {
-        if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &[sc]) {
-            return not_measured(id, text, why);
-        }
-        let (Some(node), Some(py)) = (
-            self.fastest(Language::Javascript, sc),
-            self.fastest(Language::Python, sc),
-        ) else {
-            return not_measured(id, text, format!("No valid {sc} measurement."));
+        let (node, py) = match self.fastest_pair(id, text, sc) {
+            Ok(pair) => pair,
+            Err(not) => return not,
         };
         let verdict = higher(py.per_core, node.per_core);
         let mut evidence = format!(
