@@ -728,17 +728,12 @@ impl<'a> Run<'a> {
     fn scalings(&self) -> Vec<Scaling<'a>> {
         let mut out: Vec<Scaling> = summary::scalings(self.r, &self.cells)
             .into_iter()
-            .filter_map(|s| {
-                let stack = self.stack(&s.stack)?;
+            .filter_map(|of| {
+                let stack = self.stack(&of.stack)?;
                 Some(Scaling {
                     stack,
                     side: stack.side()?,
-                    processes: s.processes,
-                    threads: s.threads,
-                    cores: s.cores,
-                    factor: s.factor,
-                    lo: s.lo,
-                    hi: s.hi,
+                    of,
                 })
             })
             .collect();
@@ -1046,18 +1041,19 @@ fn library_name(library: &str) -> String {
         .to_string()
 }
 
-/// A stack's throughput on many server cores over one, in the GIL scenarios.
+/// A stack's throughput on many server cores over one, in the GIL scenarios, with its side.
 struct Scaling<'a> {
     stack: &'a StackResult,
     side: Language,
-    /// Its worker processes on many cores, and their threads when set.
-    processes: u64,
-    threads: Option<u64>,
-    cores: usize,
-    factor: f64,
-    /// Its 95% interval, from the two throughputs' intervals.
-    lo: f64,
-    hi: f64,
+    of: summary::Scaling,
+}
+
+impl std::ops::Deref for Scaling<'_> {
+    type Target = summary::Scaling;
+
+    fn deref(&self) -> &summary::Scaling {
+        &self.of
+    }
 }
 
 impl Scaling<'_> {

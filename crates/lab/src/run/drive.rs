@@ -261,16 +261,15 @@ impl Subject<'_> {
         if self.scenario.kind.websocket() {
             return;
         }
-        if let Some(r) = requests(self.scenario).into_iter().next() {
+        if let Some(r) = self.scenario.requests.first() {
             let agent = crate::net::agent(DRAIN);
             let url = format!("{}{}", self.base, r.path);
-            let _ = match r.method.as_str() {
-                "GET" => agent.get(&url).call(),
-                _ => r
-                    .headers
-                    .iter()
-                    .fold(agent.post(&url), |req, (k, v)| req.header(k, v))
-                    .send(&r.body[..]),
+            let _ = match (r.body.content_type(), crate::models::bodies(r.body).first()) {
+                (Some(media), Some(body)) => agent
+                    .post(&url)
+                    .header("Content-Type", media)
+                    .send(&body[..]),
+                _ => agent.get(&url).call(),
             };
         }
     }

@@ -31,7 +31,7 @@ const PREDICT_LIMIT: usize = 1_048_576;
 /// `POST /aggregate`: the lab's body, a header-only body, the tie body, then each malformed
 /// body followed by a correct request.
 pub fn data(addr: SocketAddr) -> Result<(), String> {
-    aggregate_right(addr, orders_body(), "the lab's body")?;
+    aggregate_right(addr, models::orders_body(), "the lab's body")?;
     aggregate_right(addr, &format!("{}\n", orders::HEADER), "a header-only body")?;
     aggregate_right(addr, TIE_BODY, "the spec's tie body")?;
     let line = "1,C0002,north,books,1,0.10,2026-01-01T00:00:00Z";
@@ -128,10 +128,6 @@ pub fn ml(addr: SocketAddr) -> Result<(), String> {
         )?;
     }
     Ok(())
-}
-
-fn orders_body() -> &'static str {
-    models::orders_body()
 }
 
 /// Sends `body` to `/aggregate` and checks the answer against the exact one.
