@@ -84,6 +84,18 @@ pub struct Calibration {
     pub throughput_rps: f64,
     /// CPU time the hypervisor took from this machine meanwhile (0..1, all CPUs).
     pub steal: Option<f64>,
+    /// The speed of the first server CPU itself: a fixed loop of CPU work run alone on it, its
+    /// rate (loops per second) in consecutive steps of [`Calibration::STEP_MS`]. On a quiet
+    /// machine the steps agree within a percent or two; on a shared VM they move by 10% and
+    /// more, which no count of other processes or steal shows, and which bounds how closely
+    /// any trial window can be measured. Empty in results from before it was measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_steps: Vec<f64>,
+}
+
+impl Calibration {
+    /// Length of each step of [`Calibration::cpu_steps`].
+    pub const STEP_MS: u64 = 100;
 }
 
 /// The rounds of one scenario: in each, every stack measured gets one trial window, in an order

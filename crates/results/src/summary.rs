@@ -809,8 +809,35 @@ fn trials(r: &RunResult) -> String {
     )
 }
 
-/// How steady the machine was: the calibration's change over the run, other processes' share
-/// and steal over the trial windows, and windows set aside for noise.
+/// How much the CPU's own speed moved between the calibrations' short steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuSpeed {
+    /// Coefficient of variation of the steps' rates.
+    pub cv: f64,
+    /// The slowest step over the median step.
+    pub slowest: f64,
+}
+
+/// The calibrations' CPU steps taken together, when there are enough to say anything (five).
+pub fn cpu_speed(r: &RunResult) -> Option<CpuSpeed> {
+    let steps: Vec<f64> = r
+        .calibration
+        .iter()
+        .flat_map(|c| c.cpu_steps.iter().copied())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .collect();
+    if steps.len() < 5 {
+        return None;
+    }
+    let spread = Spread::of(&steps)?;
+    Some(CpuSpeed {
+        cv: spread.cv,
+        slowest: spread.min / spread.median,
+    })
+}
+
+/// How steady the machine was: the calibration's change over the run, the CPU's own speed,
+/// other processes' share and steal over the trial windows, and windows set aside for noise.
 pub fn machine(r: &RunResult) -> Option<String> {
     let mut parts = Vec::new();
     let at = |name: &str| r.calibration.iter().find(|c| c.at == name);
@@ -826,6 +853,15 @@ pub fn machine(r: &RunResult) -> Option<String> {
             crate::fmt::thousands(a.throughput_rps.round() as u64)
         )),
         _ => {}
+    }
+    if let Some(speed) = cpu_speed(r) {
+        parts.push(format!(
+            "the CPU's own speed (a fixed loop alone on a server CPU, {} ms steps) moved by {:.0}% \
+             (coefficient of variation), its slowest step {:.0}% below the median",
+            crate::Calibration::STEP_MS,
+            speed.cv * 100.0,
+            (1.0 - speed.slowest) * 100.0
+        ));
     }
     let trials: Vec<&Trial> = r
         .stacks
@@ -994,6 +1030,29 @@ mod tests {
             error_gist("nothing said:\n\n  last words\n"),
             "nothing said:"
         );
+    }
+
+    #[test]
+    fn the_cpu_s_own_speed_is_read_from_both_calibrations() {
+        let text = include_str!("../../../data/reference/results.json");
+        let mut r = RunResult::parse(text).expect("the reference results");
+        r.calibration.truncate(1);
+        assert_eq!(cpu_speed(&r), None, "no steps: nothing said");
+        let with = |at: &str, steps: &[f64]| crate::Calibration {
+            at: at.into(),
+            throughput_rps: 1000.0,
+            steal: None,
+            cpu_steps: steps.to_vec(),
+        };
+        r.calibration = vec![with("start", &[100.0, 100.0, 50.0])];
+        assert_eq!(cpu_speed(&r), None, "three steps say too little");
+        r.calibration.push(with("end", &[100.0, 100.0, 100.0]));
+        let speed = cpu_speed(&r).expect("six steps");
+        assert_eq!(speed.slowest, 0.5);
+        assert!((speed.cv - 0.2236).abs() < 1e-3, "{speed:?}");
+        let line = machine(&r).unwrap_or_default();
+        assert!(line.contains("moved by 22%"), "{line}");
+        assert!(line.contains("slowest step 50% below the median"), "{line}");
     }
 
     #[test]

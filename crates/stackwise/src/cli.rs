@@ -287,7 +287,7 @@ pub struct RunArgs {
           value_parser = clap::builder::PossibleValuesParser::new(stackwise_results::catalogue::ids()))]
     pub scenarios: Vec<String>,
 
-    /// Measured time of each trial window [default: 600ms; 400ms with --quick].
+    /// Measured time of each trial window [default: 1s; 400ms with --quick].
     #[arg(short = 'd', long, value_name = "DURATION")]
     pub duration: Option<String>,
 

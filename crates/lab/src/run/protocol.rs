@@ -52,7 +52,7 @@ impl Protocol {
     /// cores (docs/protocol.md, "Time", has the measured times).
     pub fn default_run() -> Protocol {
         Protocol {
-            window: Duration::from_millis(600),
+            window: Duration::from_millis(1000),
             settle: Duration::from_millis(500),
             warmup_cap: Duration::from_millis(3500),
             min_rounds: 3,

@@ -1,6 +1,6 @@
 //! Bringing a server to a steady state before anything counts: it is driven in the closed loop
-//! at the scenario's connections until its throughput over consecutive short windows agrees, or
-//! the warm-up's cap is reached. A fresh Node server after 0.5 s served 5.5k req/s with a 0.94 s
+//! at the scenario's connections until its throughput over consecutive short windows stops
+//! rising or falling, or the warm-up's cap is reached. A fresh Node server after 0.5 s served 5.5k req/s with a 0.94 s
 //! stall, and 14.7k req/s with a 5.8 ms max after 5 s: a fixed short warm-up measured the JIT,
 //! not the server.
 
@@ -15,8 +15,8 @@ use super::drive::Subject;
 /// [`WINDOW_RESPONSES`] responses, so that counting one more or less does not look like drift.
 pub const WINDOW: Duration = Duration::from_millis(250);
 pub const WINDOW_RESPONSES: f64 = 50.0;
-/// Windows that must agree, and how closely: each within this share of their mean, and their
-/// mean within it of the windows before them.
+/// Windows compared, and how closely: the mean of the last [`AGREEING`] within this share of
+/// the mean of the ones before them.
 pub const AGREEING: usize = 3;
 pub const TOLERANCE: f64 = 0.05;
 /// The connections start over this much of the warm-up, which the rule then ignores.
@@ -51,9 +51,13 @@ pub fn windows(readings: &[(Duration, u64)], window: Duration) -> Vec<f64> {
     out
 }
 
-/// Whether the last [`AGREEING`] windows agree within [`TOLERANCE`] of their mean, and that
-/// mean is within the tolerance of the windows' before them: a server still climbing slowly
-/// can pass the first test alone (node-http in `upstream` rose 5% a window for seconds).
+/// Whether the server has stopped warming up: the mean of the last [`AGREEING`] windows is
+/// within [`TOLERANCE`] of the mean of the ones before them, so its throughput no longer
+/// trends. The windows themselves need not agree with each other: on a shared VM the
+/// machine's own speed moves by 10-15% between windows of 250 ms (a fixed loop of CPU work,
+/// measured), so a rule that asked each window to be within 5% of the others waited for a
+/// quiet moment rather than for the server, and most warm-ups ran to their cap. A server still
+/// climbing 3-5% a window fails the comparison of the two means.
 pub fn settled(rates: &[f64]) -> bool {
     if rates.len() < 2 * AGREEING {
         return false;
@@ -62,9 +66,7 @@ pub fn settled(rates: &[f64]) -> bool {
     let last = &rates[rates.len() - AGREEING..];
     let before = &rates[rates.len() - 2 * AGREEING..rates.len() - AGREEING];
     let m = mean(last);
-    m > 0.0
-        && last.iter().all(|r| (r - m).abs() <= TOLERANCE * m)
-        && (mean(before) - m).abs() <= TOLERANCE * m
+    m > 0.0 && last.iter().all(|&r| r > 0.0) && (mean(before) - m).abs() <= TOLERANCE * m
 }
 
 /// Drives the server until its throughput settles (after at least `least`), or for `cap`.
@@ -180,16 +182,21 @@ mod tests {
     }
 
     #[test]
-    fn a_rising_server_is_not_settled_until_six_windows_agree() {
+    fn a_server_is_settled_once_its_throughput_stops_trending() {
         assert!(!settled(&[100.0, 200.0, 300.0]));
         assert!(!settled(&[1000.0, 1000.0]));
         assert!(settled(&[
             500.0, 1000.0, 1020.0, 990.0, 1040.0, 990.0, 1000.0
         ]));
-        assert!(!settled(&[1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1120.0]));
+        // The last three 12% above the three before: still climbing.
+        assert!(!settled(&[1000.0, 1000.0, 1000.0, 1120.0, 1120.0, 1120.0]));
         assert!(!settled(&[0.0; 6]));
-        // Rising 3% a window: each three agree, but not with the three before.
+        // A window in which nothing finished is a stall, not a steady state.
+        assert!(!settled(&[1000.0, 1000.0, 1000.0, 1500.0, 0.0, 1500.0]));
+        // Rising 3% a window: the two threes are 9% apart.
         let rising: Vec<f64> = (0..6).map(|i| 1000.0 * 1.03f64.powi(i)).collect();
         assert!(!settled(&rising));
+        // Flat but noisy, as a shared VM's windows are: settled.
+        assert!(settled(&[1000.0, 1120.0, 890.0, 1060.0, 930.0, 1040.0]));
     }
 }
