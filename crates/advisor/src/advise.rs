@@ -31,9 +31,7 @@ use stackwise_results::RunResult;
 use crate::profile::Profile;
 
 pub(crate) use score::{money, number, rps};
-pub use score::{
-    performance_score, HYBRID_PENALTY, HYBRID_SHARE, REFERENCE_CORES, TARGET_HEADROOM,
-};
+pub use score::{performance_score, HYBRID_SHARE, REFERENCE_CORES, TARGET_HEADROOM};
 pub use sensitivity::{Flip, Sensitivity, Tie};
 
 /// Hours in a month, for monthly cost: 365 × 24 / 12.
@@ -209,7 +207,8 @@ pub struct Candidate {
     pub id: String,
     pub parts: Vec<Part>,
     pub scores: Vec<Score>,
-    /// Weighted mean of the scores present, minus [`HYBRID_PENALTY`] for a hybrid; 0–100.
+    /// Weighted mean of the scores present, minus the profile's `hybrid.overhead` for a hybrid;
+    /// 0–100.
     pub total: f64,
     pub capacity: CapacityEstimate,
     /// What the reader must know about its figures: criteria left out, invalid trials.
@@ -230,6 +229,8 @@ impl Candidate {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Excluded {
     pub stack: String,
+    /// The stack's language as its manifest names it.
+    pub language: String,
     pub reason: String,
     pub evidence: Vec<Evidence>,
 }
@@ -285,14 +286,14 @@ impl Advice {
 /// Every option scored, best first, without the sensitivity analysis: what [`advise`] ranks,
 /// at a fraction of the cost.
 pub fn rank(profile: &Profile, run: &RunResult) -> Vec<Candidate> {
-    let ctx = score::Context::new(run);
+    let ctx = score::Context::new(run, profile);
     score::evaluate(&ctx, profile, &score::Tweak::default()).ranking
 }
 
 /// The recommendation for `profile` from `run`; `reference` says the run is the bundled
 /// reference results rather than the user's own.
 pub fn advise(profile: &Profile, run: &RunResult, reference: bool) -> Advice {
-    let ctx = score::Context::new(run);
+    let ctx = score::Context::new(run, profile);
     let eval = score::evaluate(&ctx, profile, &score::Tweak::default());
     let sensitivity = sensitivity::analyse(&ctx, profile, &eval);
     let reasons = score::reasons(&eval, profile);

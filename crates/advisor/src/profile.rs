@@ -25,6 +25,8 @@ pub struct Profile {
     #[serde(default)]
     pub hiring: Hiring,
     pub cost: Cost,
+    #[serde(default)]
+    pub hybrid: Hybrid,
 }
 
 fn default_name() -> String {
@@ -138,6 +140,34 @@ fn default_currency() -> String {
     "USD".to_string()
 }
 
+/// What running two services costs a team beyond their cores, for the options that put a Node
+/// service beside a Python one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hybrid {
+    /// Points (of 100) taken off a two-service option's total: two build and deploy pipelines,
+    /// two dependency sets to patch, a network hop between the services. 0 for a team that
+    /// already runs both; more for a small team.
+    #[serde(default = "default_overhead")]
+    pub overhead: f64,
+}
+
+/// The default [`Hybrid::overhead`]: a judgement, shown with every two-service option and
+/// varied by the sensitivity analysis, never hidden.
+pub const DEFAULT_HYBRID_OVERHEAD: f64 = 5.0;
+
+fn default_overhead() -> f64 {
+    DEFAULT_HYBRID_OVERHEAD
+}
+
+impl Default for Hybrid {
+    fn default() -> Hybrid {
+        Hybrid {
+            overhead: DEFAULT_HYBRID_OVERHEAD,
+        }
+    }
+}
+
 /// A language the advisor knows team skill for: the one reading of a stack's `language`
 /// string, shared with the claims and the report.
 pub use stackwise_results::Language;
@@ -245,6 +275,13 @@ impl Profile {
         positive("cost.core_hour", self.cost.core_hour).map_err(|p| err("cost.core_hour", p))?;
         positive("cost.monthly_budget", self.cost.monthly_budget)
             .map_err(|p| err("cost.monthly_budget", p))?;
+        let overhead = self.hybrid.overhead;
+        if !overhead.is_finite() || !(0.0..=100.0).contains(&overhead) {
+            return Err(err(
+                "hybrid.overhead",
+                format!("must be between 0 and 100 points, got {overhead}"),
+            ));
+        }
         if self.needs.ml_in_process && !self.needs.ml_models {
             return Err(err(
                 "needs.ml_in_process",
@@ -527,6 +564,13 @@ pub const QUESTIONS: &[Question] = &[
         Kind::Number(Unit::Money),
     ),
     q("cost.currency", "Currency", "USD", Kind::Text),
+    q(
+        "hybrid.overhead",
+        "Points (of 100) a Node service beside a Python one should lose for running two stacks \
+         (0 if you already run both)",
+        "5",
+        Kind::Number(Unit::Share),
+    ),
 ];
 
 const fn q(
@@ -608,7 +652,8 @@ impl Question {
 }
 
 /// The answer the earlier `answers` already imply for `field`, so that it is not asked: no
-/// in-process models without models, no "only that language" without a language to hire for.
+/// in-process models without models, no "only that language" without a language to hire for,
+/// the default overhead of two services for a workload that is offered none.
 pub fn implied(field: &str, answers: &[(&str, toml::Value)]) -> Option<toml::Value> {
     let given = |f: &str| answers.iter().find(|(a, _)| *a == f).map(|(_, v)| v);
     match field {
@@ -616,6 +661,28 @@ pub fn implied(field: &str, answers: &[(&str, toml::Value)]) -> Option<toml::Val
             .then_some(toml::Value::Boolean(false)),
         "hiring.only" => (given("hiring.pool") == Some(&toml::Value::String("either".into())))
             .then_some(toml::Value::Boolean(false)),
+        // Asked only of a workload for which two services are offered (see
+        // `advise::HYBRID_SHARE`): real-time or I/O calls, and data or ML, a quarter each.
+        "hybrid.overhead" => {
+            let share = |f: &str| match given(f) {
+                Some(toml::Value::Float(v)) => *v,
+                Some(toml::Value::Integer(v)) => *v as f64,
+                _ => 0.0,
+            };
+            let yes = |f: &str| given(f) == Some(&toml::Value::Boolean(true));
+            let total: f64 = ["crud", "io", "realtime", "cpu", "data", "ml"]
+                .iter()
+                .map(|w| share(&format!("workload.{w}")))
+                .sum();
+            let part = |a: &str, b: &str| {
+                (share(&format!("workload.{a}")) + share(&format!("workload.{b}")))
+                    / total.max(f64::MIN_POSITIVE)
+            };
+            let offered = part("realtime", "io") >= 0.25
+                && (part("data", "ml") >= 0.25 || yes("needs.ml_in_process"))
+                && !yes("hiring.only");
+            (!offered).then_some(toml::Value::Float(DEFAULT_HYBRID_OVERHEAD))
+        }
         _ => None,
     }
 }

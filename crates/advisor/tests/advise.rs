@@ -399,10 +399,15 @@ fn sensitivity_names_the_skill_change_that_flips_the_choice() {
 }
 
 #[test]
-fn a_stricter_target_than_the_runs_is_said() {
+fn a_stricter_target_than_the_runs_is_said_with_the_run_that_probes_it() {
     let p = DEFAULT.replace("p99_ms = 100", "p99_ms = 20");
     let a = advise(&profile(&p), &fixture(), false);
-    assert!(a.notes.iter().any(|n| n.contains("stackwise run --p99 20")));
+    let note = a
+        .notes
+        .iter()
+        .find(|n| n.starts_with("Capacities are read at your p99 target (20.0 ms)"))
+        .unwrap_or_else(|| panic!("{:?}", a.notes));
+    assert!(note.contains("stackwise run --p99 20"), "{note}");
 }
 
 /// Scales every throughput figure of `stack`: trials, sweep and capacity.
@@ -588,4 +593,168 @@ fn ecosystem_levels_come_from_the_stack_record_not_the_framework_name() {
         .unwrap()
         .score
         .is_some());
+}
+
+#[test]
+fn the_reasons_name_the_knock_out_that_removed_the_other_language() {
+    let a = advise(&profile(ML_PYTHON), &fixture(), false);
+    let line = a
+        .reasons
+        .iter()
+        .find(|r| r.starts_with("Every JavaScript stack was set aside"))
+        .unwrap_or_else(|| panic!("{:?}", a.reasons));
+    assert!(line.contains("models must run in-process"), "{line}");
+}
+
+#[test]
+fn the_reasons_name_the_criteria_that_decide_against_the_other_language_with_points() {
+    // CPU-heavy work, equal skills: the measured cpu scenario decides, and the reasons say so
+    // with the points it gave against the best Python option.
+    let cpu_heavy = r#"
+name = "image service"
+[workload]
+cpu = 70
+crud = 30
+[load]
+peak_rps = 500
+p99_ms = 100
+[team]
+javascript = 3
+python = 3
+[cost]
+core_hour = 0.04
+monthly_budget = 500
+"#;
+    let a = advise(&profile(cpu_heavy), &fixture(), false);
+    let top = a.top().unwrap();
+    assert_eq!(languages(top), ["JavaScript"], "{}", top.id);
+    let line = a
+        .reasons
+        .iter()
+        .find(|r| r.contains("the best Python option"))
+        .unwrap_or_else(|| panic!("{:?}", a.reasons));
+    let best_python = a
+        .ranking
+        .iter()
+        .find(|c| languages(c) == ["Python"])
+        .unwrap();
+    assert!(
+        line.starts_with(&format!("Against {}", best_python.id)),
+        "{line}"
+    );
+    // The criteria are listed largest first: CPU-work fit leads, with its points.
+    let cpu_points = line
+        .split("CPU-work fit +")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ';']).next())
+        .and_then(|n| n.trim().trim_end_matches('.').parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no CPU-work points in {line}"));
+    let w = a
+        .weights
+        .iter()
+        .find(|w| w.criterion == Criterion::Cpu)
+        .unwrap()
+        .weight;
+    let gap = top.score(Criterion::Cpu).unwrap().score.unwrap()
+        - best_python.score(Criterion::Cpu).unwrap().score.unwrap();
+    assert!((cpu_points - w * gap).abs() < 0.06, "{line}: {w} × {gap}");
+    let first = line.split(": ").nth(1).unwrap_or("");
+    assert!(
+        first.starts_with("CPU-work fit") || first.starts_with("performance"),
+        "{line}"
+    );
+}
+
+#[test]
+fn the_hybrid_overhead_is_a_profile_input_shown_varied_and_costed_per_service() {
+    let a = advise(&profile(REALTIME_ML), &fixture(), false);
+    let top = a.top().unwrap();
+    assert!(top.is_hybrid(), "{}", top.id);
+    assert!(
+        a.reasons.iter().any(|r| r.contains("hybrid.overhead")),
+        "{:?}",
+        a.reasons
+    );
+    let flip = a
+        .sensitivity
+        .flips
+        .iter()
+        .find(|f| f.input == "hybrid overhead")
+        .unwrap_or_else(|| panic!("{:?}", a.sensitivity.flips));
+    assert!(flip.sentence.contains("instead of 5"), "{}", flip.sentence);
+    // Each service on cores of its own.
+    assert!(top.capacity.cores.unwrap() >= 2, "{:?}", top.capacity);
+    assert!(
+        top.capacity
+            .basis
+            .iter()
+            .any(|b| b.starts_with("each service on cores of its own")),
+        "{:?}",
+        top.capacity.basis
+    );
+
+    // A team that finds two stacks dear enough gets one stack, and is told what two would need.
+    let dear = format!("{REALTIME_ML}\n[hybrid]\noverhead = 30\n");
+    let a = advise(&profile(&dear), &fixture(), false);
+    let top = a.top().unwrap();
+    assert!(!top.is_hybrid(), "{}", top.id);
+    let hybrid = a.ranking.iter().find(|c| c.is_hybrid()).unwrap();
+    assert!(hybrid.notes.iter().any(|n| n.starts_with("30 points off")));
+    let line = a
+        .reasons
+        .iter()
+        .find(|r| r.starts_with("The two-service option"))
+        .unwrap_or_else(|| panic!("{:?}", a.reasons));
+    assert!(line.contains("less than"), "{line}");
+}
+
+#[test]
+fn capacity_is_read_at_the_profile_s_own_target() {
+    let at = |p99: &str| {
+        let text = DEFAULT.replace("p99_ms = 100 ", &format!("p99_ms = {p99} "));
+        assert!(
+            text.contains(&format!("p99_ms = {p99} ")),
+            "the template changed"
+        );
+        advise(&profile(&text), &fixture(), false)
+    };
+    let run_target = at("100");
+    let strict = at("1");
+    // Nothing the run probed answered within 1 ms at its p99: said, and not sized as if it had.
+    assert!(
+        strict
+            .notes
+            .iter()
+            .any(|n| n.starts_with("Nothing measured meets p99 ≤ 1.00 ms")),
+        "{:?}",
+        strict.notes
+    );
+    assert!(strict.ranking.iter().all(|c| c.capacity.cores.is_none()));
+    assert!(strict
+        .notes
+        .iter()
+        .any(|n| n.starts_with("Capacities are read at your p99 target (1.00 ms)")));
+    // A lenient target: every probe met it, so each capacity is a lower bound, shown as such.
+    let lenient = at("5000");
+    let evidence: Vec<String> = lenient
+        .ranking
+        .iter()
+        .flat_map(|c| &c.scores)
+        .filter(|s| s.criterion == Criterion::Performance)
+        .flat_map(|s| &s.evidence)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("≥ ") && e.contains("a lower bound")),
+        "{evidence:?}"
+    );
+    // The run's own target gives the run's own figures.
+    assert!(run_target
+        .notes
+        .iter()
+        .all(|n| !n.starts_with("Capacities are read at your")));
+    let top = run_target.top().unwrap();
+    assert!(top.capacity.cores.is_some());
 }

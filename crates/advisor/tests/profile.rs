@@ -83,6 +83,18 @@ fn bad_values_name_their_field() {
         error(&MINIMAL.replace("core_hour = 0.05", "core_hour = -0.05")),
         "profile.toml: cost.core_hour must be a number above 0, got -0.05"
     );
+    assert_eq!(
+        error(&format!("{MINIMAL}[hybrid]\noverhead = -1\n")),
+        "profile.toml: hybrid.overhead must be between 0 and 100 points, got -1"
+    );
+    assert_eq!(
+        Profile::parse(MINIMAL, "profile.toml")
+            .unwrap()
+            .hybrid
+            .overhead,
+        5.0,
+        "the default, shown with every two-service option"
+    );
     let e = error(&MINIMAL.replace("[cost]", "[needs]\nml_in_process = true\n[cost]"));
     assert!(
         e.starts_with("profile.toml: needs.ml_in_process is true but needs.ml_models is false"),

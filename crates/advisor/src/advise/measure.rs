@@ -1,6 +1,7 @@
-//! The measured side of the advice: per stack and scenario, the capacity per core at the run's
-//! p99 target (or, without a capacity search, the closed-loop maximum), with the spread of the
-//! trials, taken from [`stackwise_results::summary`] so the advice says what every report says.
+//! The measured side of the advice: per stack and scenario, the capacity per core at the
+//! profile's own p99 target, read from the run's latency–throughput probes (or, without a
+//! capacity search, the closed-loop maximum), with the spread of the trials, taken from
+//! [`stackwise_results::summary`] so the advice says what every report says.
 //!
 //! A scenario that failed, or whose trials were all invalid, is kept with the reason: the
 //! scoring states it instead of scoring it as 0.
@@ -36,6 +37,8 @@ pub(crate) struct Scenario {
     pub per_core: Option<f64>,
     /// True when `per_core` is the capacity at the p99 target.
     pub at_target: bool,
+    /// No probe missed the target: `per_core` is at least what it says ("≥").
+    pub lower_bound: bool,
     /// Throughput of the valid trials: its min/median and max/median ratios are the noise.
     pub throughput: Option<Spread>,
     /// p99 of the valid trials, in milliseconds (for `mixed`, of /json alone).
@@ -50,9 +53,9 @@ impl Stack {
     }
 }
 
-/// Every stack of the run with its scenarios, by id: the advice never depends on the order in
-/// which the run recorded its stacks.
-pub(crate) fn stacks(run: &RunResult) -> Vec<Stack> {
+/// Every stack of the run with its scenarios, by id, capacities read at a p99 of `target_ms`:
+/// the advice never depends on the order in which the run recorded its stacks.
+pub(crate) fn stacks(run: &RunResult, target_ms: f64) -> Vec<Stack> {
     let cells = summary::cells(run);
     let cores = run.settings.server_cpus.len().max(1) as f64;
     let mut by_id: Vec<&stackwise_results::StackResult> = run.stacks.iter().collect();
@@ -73,7 +76,13 @@ pub(crate) fn stacks(run: &RunResult) -> Vec<Stack> {
                 .filter(|c| c.stack == s.id)
                 .map(|c| {
                     let closed_loop = c.max_rps.map(|(rps, _)| rps / cores);
-                    let per_core = c.capacity_per_core.or(closed_loop);
+                    let at = s
+                        .scenarios
+                        .iter()
+                        .find(|x| x.scenario == c.scenario)
+                        .and_then(|x| summary::capacity_at(x, target_ms));
+                    let capacity = at.map(|a| a.rps / cores);
+                    let per_core = capacity.or(closed_loop);
                     let unusable = match (&c.error, per_core) {
                         (Some(e), _) => Some(format!("not measured: {e}")),
                         (None, None) if !c.invalid.is_empty() => {
@@ -87,7 +96,8 @@ pub(crate) fn stacks(run: &RunResult) -> Vec<Stack> {
                         unusable,
                         invalid: c.invalid.clone(),
                         per_core,
-                        at_target: c.capacity_per_core.is_some(),
+                        at_target: capacity.is_some(),
+                        lower_bound: at.is_some_and(|a| a.is_lower_bound() && a.rps > 0.0),
                         throughput: c.throughput,
                         p99_ms: c.p99_ms,
                         held_per_1000: c.held_per_1000_bytes,
@@ -139,10 +149,10 @@ mod tests {
     #[test]
     fn a_ceiling_is_never_a_candidate() {
         let mut run = crate::reference::results();
-        let all = stacks(&run);
+        let all = stacks(&run, 100.0);
         run.stacks[0].ceiling = true;
         let ceiling = run.stacks[0].id.clone();
-        let candidates = stacks(&run);
+        let candidates = stacks(&run, 100.0);
         assert_eq!(candidates.len(), all.len() - 1);
         assert!(candidates.iter().all(|s| s.id != ceiling));
     }

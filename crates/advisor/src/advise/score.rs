@@ -29,10 +29,6 @@ pub const REFERENCE_CORES: f64 = 4.0;
 /// Headroom over the peak a deployment should keep: 1.5 = 50% spare capacity.
 pub const TARGET_HEADROOM: f64 = 1.5;
 
-/// Points taken off a hybrid's total for running two stacks: two build and deploy pipelines,
-/// two sets of dependencies to patch, a network hop between the services.
-pub const HYBRID_PENALTY: f64 = 5.0;
-
 /// A hybrid is offered when real-time and I/O calls make at least this share of the workload,
 /// and data and ML at least this share too (or models must run in-process).
 pub const HYBRID_SHARE: f64 = 0.25;
@@ -47,15 +43,18 @@ pub(crate) struct Context {
     pub run_id: String,
     /// The p99 target of the run's capacity search, in milliseconds.
     pub run_target_ms: f64,
+    /// The profile's p99 target, at which capacities are read from the run's probes.
+    pub target_ms: f64,
     pub stacks: Vec<Stack>,
 }
 
 impl Context {
-    pub fn new(run: &RunResult) -> Context {
+    pub fn new(run: &RunResult, p: &Profile) -> Context {
         Context {
             run_id: run.id.clone(),
             run_target_ms: run.settings.p99_target_ms,
-            stacks: measure::stacks(run),
+            target_ms: p.load.p99_ms,
+            stacks: measure::stacks(run, p.load.p99_ms),
         }
     }
 }
@@ -306,11 +305,23 @@ fn part_figures(
         scores.push(performance_score(cap, peak));
         seconds.push(if cap > 0.0 { 1.0 / cap } else { f64::INFINITY });
         f.scenarios.push((*name).to_string());
-        let figure = if sc.at_target {
+        let figure = if sc.at_target && cap <= 0.0 {
             format!(
-                "{} {unit} per core at p99 ≤ {} ms",
+                "no probed rate met p99 ≤ {} ms (the slowest probe was at half the closed-loop \
+                 maximum)",
+                ms(ctx.target_ms)
+            )
+        } else if sc.at_target {
+            format!(
+                "{}{} {unit} per core at p99 ≤ {} ms{}",
+                if sc.lower_bound { "≥ " } else { "" },
                 rps(cap),
-                ms(ctx.run_target_ms)
+                ms(ctx.target_ms),
+                if sc.lower_bound {
+                    " (no probe missed it: a lower bound)"
+                } else {
+                    ""
+                }
             )
         } else {
             format!(
@@ -411,7 +422,7 @@ fn capacity(
                 f.scenarios.join(", "),
                 owner.id
             ));
-            terms.push((share, sec));
+            terms.push((owner.id.as_str(), share, sec));
             for e in f.evidence {
                 if !evidence.contains(&e) {
                     evidence.push(e);
@@ -419,11 +430,57 @@ fn capacity(
             }
         }
     }
-    let measured: f64 = terms.iter().map(|(s, _)| s).sum();
+    let measured: f64 = terms.iter().map(|(_, s, _)| s).sum();
+    // Each service runs on cores of its own: a hybrid's are rounded up per service, and a
+    // service whose parts were not measured still takes one.
+    let owns_work = |id: &str| {
+        WorkPart::ALL.iter().any(|w| {
+            a.owner(*w).id == id
+                && (share_of(*w, p) > 0.0 || (*w == WorkPart::Ml && p.needs.ml_models))
+        })
+    };
+    let per_service: Vec<(&str, f64)> = a
+        .stacks()
+        .iter()
+        .map(|s| {
+            let exact = peak
+                * terms
+                    .iter()
+                    .filter(|(owner, _, _)| *owner == s.id)
+                    .map(|(_, share, sec)| share / measured * sec)
+                    .sum::<f64>();
+            (s.id.as_str(), exact)
+        })
+        .filter(|(id, exact)| *exact > 0.0 || owns_work(id))
+        .collect();
     let cores_exact = (measured > 0.0)
-        .then(|| peak * terms.iter().map(|(s, sec)| s / measured * sec).sum::<f64>())
+        .then(|| per_service.iter().map(|(_, c)| c).sum::<f64>())
         .filter(|c| c.is_finite());
-    let cores = cores_exact.map(|c| (c.ceil() as u64).max(1));
+    let cores = cores_exact.map(|c| {
+        per_service
+            .iter()
+            .map(|(_, c)| (c.ceil() as u64).max(1))
+            .sum::<u64>()
+            .max((c.ceil() as u64).max(1))
+    });
+    if per_service.len() > 1 && cores.is_some() {
+        let each: Vec<String> = per_service
+            .iter()
+            .map(|(id, c)| {
+                let n = (c.ceil() as u64).max(1);
+                let unmeasured = if *c > 0.0 {
+                    ""
+                } else {
+                    " (at least: its parts were not measured)"
+                };
+                format!("{id} {n} core{}{unmeasured}", if n == 1 { "" } else { "s" })
+            })
+            .collect();
+        basis.push(format!(
+            "each service on cores of its own: {}",
+            each.join(", ")
+        ));
+    }
     let monthly_cost = cores.map(|c| c as f64 * p.cost.core_hour * HOURS_PER_MONTH);
     (
         CapacityEstimate {
@@ -850,10 +907,8 @@ fn candidate(
     let hybrid = a.api.id != a.ml.id;
     let mut total = if wsum > 0.0 { sum / wsum } else { 0.0 };
     if hybrid {
-        total = (total - HYBRID_PENALTY).max(0.0);
-        notes.push(format!(
-            "{HYBRID_PENALTY} points off for running two stacks (two pipelines, two dependency sets, a network hop)"
-        ));
+        total = (total - p.hybrid.overhead).max(0.0);
+        notes.push(overhead_note(p.hybrid.overhead));
     }
     for s in a.stacks().iter().filter(|s| s.ecosystem.is_none()) {
         notes.push(no_ecosystem_note(s));
@@ -903,6 +958,15 @@ fn candidate(
         capacity: estimate,
         notes,
     }
+}
+
+/// What a two-service option's total leaves out, in its notes and the ADR.
+pub(crate) fn overhead_note(points: f64) -> String {
+    format!(
+        "{} points off for running two stacks (hybrid.overhead in the profile: two pipelines, \
+         two dependency sets, a network hop)",
+        number(points)
+    )
 }
 
 /// The one line an option's notes carry for a stack its run recorded no ecosystem levels for,
@@ -979,6 +1043,7 @@ pub(crate) fn evaluate(ctx: &Context, p: &Profile, tweak: &Tweak) -> Evaluation 
         match knock_out(p, s, false) {
             Some((reason, evidence)) => excluded.push(Excluded {
                 stack: s.id.clone(),
+                language: s.language_name.clone(),
                 reason,
                 evidence,
             }),
@@ -1083,6 +1148,8 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
         }
         None => out.push("It is the only option left after the knock-outs.".to_string()),
     }
+    out.extend(against_the_other_language(eval, top));
+    out.extend(hybrid_overhead(eval, p));
     if let (Some(c), Some(m)) = (top.capacity.cores, top.capacity.monthly_cost) {
         out.push(format!(
             "It needs {c} core{} for the {} req/s peak at its p99 target, about {} {} a month.",
@@ -1095,6 +1162,169 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
     out
 }
 
+/// The language of a single-stack option; `None` for a hybrid or a language that is neither.
+fn language_of(c: &Candidate) -> Option<Language> {
+    match c.parts.as_slice() {
+        [only] => Language::parse(&only.language),
+        _ => None,
+    }
+}
+
+/// Each criterion's points of 100 in `a`'s favour over `b` (negative: in `b`'s): its weight
+/// times the difference of the two scores, for the criteria both have a score on; largest
+/// first, those under 0.05 points left out.
+pub(crate) fn contributions(
+    weights: &[Weight],
+    a: &Candidate,
+    b: &Candidate,
+) -> Vec<(Criterion, f64)> {
+    let mut out: Vec<(Criterion, f64)> = Criterion::ALL
+        .iter()
+        .filter_map(|&c| {
+            let mine = a.score(c)?.score?;
+            let theirs = b.score(c)?.score?;
+            let points = weights[c.index()].weight * (mine - theirs);
+            (points.abs() >= 0.05).then_some((c, points))
+        })
+        .collect();
+    out.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
+    out
+}
+
+/// What decided between the top choice and the other language: the criteria with the points
+/// each gave against the best option of the other language, or the knock-out that left that
+/// language no option at all. For a two-service top choice, against the best single stack.
+fn against_the_other_language(eval: &Evaluation, top: &Candidate) -> Vec<String> {
+    let versus = |other: &Candidate, label: String| {
+        let points = contributions(&eval.weights, top, other);
+        let side = |favour: bool| -> Vec<String> {
+            points
+                .iter()
+                .filter(|(_, v)| (*v > 0.0) == favour)
+                .map(|(c, v)| format!("{} {:+.1}", c.name(), v))
+                .collect()
+        };
+        let (for_top, for_other) = (side(true), side(false));
+        let mut line = format!(
+            "Against {label} ({:.1} to {:.1}), in points of 100: ",
+            top.total, other.total
+        );
+        match (for_top.is_empty(), for_other.is_empty()) {
+            (true, true) => line.push_str("no criterion tells them apart."),
+            (false, true) => line.push_str(&format!("{}.", for_top.join(", "))),
+            (true, false) => line.push_str(&format!(
+                "{} in its favour; it ranks lower on what the scores leave out.",
+                for_other.join(", ")
+            )),
+            (false, false) => line.push_str(&format!(
+                "{}; {} in its favour.",
+                for_top.join(", "),
+                for_other.join(", ")
+            )),
+        }
+        line
+    };
+    if top.is_hybrid() {
+        return eval
+            .ranking
+            .iter()
+            .find(|c| !c.is_hybrid())
+            .map(|c| versus(c, format!("{} alone, the best single stack", c.id)))
+            .into_iter()
+            .collect();
+    }
+    let Some(mine) = language_of(top) else {
+        return Vec::new();
+    };
+    let other_language = match mine {
+        Language::Javascript => Language::Python,
+        Language::Python => Language::Javascript,
+    };
+    if let Some(other) = eval
+        .ranking
+        .iter()
+        .find(|c| language_of(c) == Some(other_language))
+    {
+        return vec![versus(
+            other,
+            format!("{}, the best {} option", other.id, other_language.name()),
+        )];
+    }
+    // No option of the other language is left: say what removed them.
+    let mut reasons: Vec<&str> = eval
+        .excluded
+        .iter()
+        .filter(|e| Language::parse(&e.language) == Some(other_language))
+        .map(|e| e.reason.as_str())
+        .collect();
+    reasons.dedup();
+    match reasons.as_slice() {
+        [] => Vec::new(),
+        [one] => vec![format!(
+            "Every {} stack was set aside: {one}.",
+            other_language.name()
+        )],
+        many => vec![format!(
+            "Every {} stack was set aside: {}.",
+            other_language.name(),
+            many.join("; ")
+        )],
+    }
+}
+
+/// What the profile's `hybrid.overhead` did: the two-service option's total before it, and the
+/// overhead at which the answer would change.
+fn hybrid_overhead(eval: &Evaluation, p: &Profile) -> Vec<String> {
+    let (Some(top), Some(hybrid)) = (
+        eval.ranking.first(),
+        eval.ranking.iter().find(|c| c.is_hybrid()),
+    ) else {
+        return Vec::new();
+    };
+    let overhead = p.hybrid.overhead;
+    let before = hybrid.total + overhead;
+    if top.is_hybrid() {
+        let best_single = eval.ranking.iter().find(|c| !c.is_hybrid());
+        let line = match best_single {
+            Some(single) => format!(
+                "The two services score {:.1} before the {} points of hybrid.overhead; {} \
+                 would lead if running two stacks cost more than {:.1} points.",
+                before,
+                number(overhead),
+                single.id,
+                before - single.total
+            ),
+            None => format!(
+                "The two services score {:.1} before the {} points of hybrid.overhead.",
+                before,
+                number(overhead)
+            ),
+        };
+        return vec![line];
+    }
+    let gap = before - top.total;
+    vec![if gap > 0.0 {
+        format!(
+            "The two-service option {} scores {:.1} before the {} points of hybrid.overhead, \
+             {:.1} after; it would lead if running two stacks cost your team less than {:.1} \
+             points.",
+            hybrid.id,
+            before,
+            number(overhead),
+            hybrid.total,
+            gap
+        )
+    } else {
+        format!(
+            "The two-service option {} scores {:.1} even before the {} points of \
+             hybrid.overhead: two services would not lead at any overhead.",
+            hybrid.id,
+            before,
+            number(overhead)
+        )
+    }]
+}
+
 /// Caveats for every option: the kind of run, what is not measured, a stricter target.
 pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> {
     let mut out = Vec::new();
@@ -1102,12 +1332,33 @@ pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> 
     if run.quick {
         out.push("Measured in a QUICK RUN (fewer, shorter trials): re-run without --quick before deciding.".to_string());
     }
-    if p.load.p99_ms < ctx.run_target_ms {
+    if (p.load.p99_ms - ctx.run_target_ms).abs() > 1e-9 {
         out.push(format!(
-            "Your p99 target ({} ms) is stricter than the run's ({} ms): capacities overstate what meets it; re-run with `stackwise run --p99 {}`.",
+            "Capacities are read at your p99 target ({} ms) from the run's open-loop probes, \
+             which were placed around the run's own target ({} ms): from half to 1.1× each \
+             stack's closed-loop maximum.{}",
             ms(p.load.p99_ms),
             ms(ctx.run_target_ms),
-            number(p.load.p99_ms)
+            if p.load.p99_ms < ctx.run_target_ms {
+                format!(
+                    " For probes placed at your target, run `stackwise run --p99 {}`.",
+                    number(p.load.p99_ms)
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let probed: Vec<&measure::Scenario> = ctx
+        .stacks
+        .iter()
+        .flat_map(|s| &s.scenarios)
+        .filter(|sc| sc.at_target)
+        .collect();
+    if !probed.is_empty() && probed.iter().all(|sc| sc.per_core.unwrap_or(0.0) <= 0.0) {
+        out.push(format!(
+            "Nothing measured meets p99 ≤ {} ms: no stack's slowest probe met it in any scenario.",
+            ms(p.load.p99_ms)
         ));
     }
     if p.workload.realtime > 0.0 {
@@ -1124,11 +1375,22 @@ pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> 
             format!("Real-time fit rests on {}, upstream (many waiting connections) and facts about WebSocket libraries; the run did not measure {}.", run_ws.join(", "), not_run.join(", "))
         });
     }
-    if p.workload.data + p.workload.ml > 0.0 || p.needs.ml_models {
-        out.push(
-            "The data and ml scenarios are not measured yet: data/ML fit rests on curated facts."
-                .to_string(),
-        );
+    let wanted = [
+        (p.workload.data > 0.0, "data"),
+        (p.workload.ml > 0.0 || p.needs.ml_models, "ml"),
+    ];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(asked, id)| *asked && !has(id))
+        .map(|(_, id)| *id)
+        .collect();
+    if !missing.is_empty() {
+        out.push(format!(
+            "The run did not measure {}: data/ML fit rests on curated facts there (run \
+             `stackwise run --scenarios {}`).",
+            missing.join(" or "),
+            missing.join(",")
+        ));
     }
     if p.workload.cpu > 0.0 && !has("cpu") && !has("mixed") {
         out.push("The run has neither cpu nor mixed: CPU work is not scored.".to_string());

@@ -4,8 +4,9 @@
 //!
 //! Inputs varied: each weight alone from ×0.9 down to ×0 and from ×1.1 up to ×3 in steps of
 //! 0.1; all weights jointly by ±20% towards each challenger; team skills by ±1 and ±2 steps,
-//! alone and together; the peak ×0.5, ×2, ×0.25 and ×4; and every stack's figures at the ends
-//! of their measured range (the winner at its slowest trial, a challenger at its fastest).
+//! alone and together; the peak ×0.5, ×2, ×0.25 and ×4; a two-service option's overhead
+//! (`hybrid.overhead`) from 0 to 30 points; and every stack's figures at the ends of their
+//! measured range (the winner at its slowest trial, a challenger at its fastest).
 
 use serde::Serialize;
 
@@ -58,6 +59,7 @@ pub(crate) fn analyse(ctx: &Context, p: &Profile, base: &Evaluation) -> Sensitiv
         "all weights jointly by ±20% towards each challenger".to_string(),
         "team skills by ±1 and ±2 steps".to_string(),
         "the peak ×0.5, ×2, ×0.25 and ×4".to_string(),
+        "a two-service option's overhead from 0 to 30 points, when one is offered".to_string(),
         "each stack's figures across their measured min–max range".to_string(),
     ];
     let Some(winner) = base.winner().map(str::to_string) else {
@@ -196,6 +198,36 @@ pub(crate) fn analyse(ctx: &Context, p: &Profile, base: &Evaluation) -> Sensitiv
                 within_uncertainty: false,
             });
             break;
+        }
+    }
+
+    // The two-service option's overhead, a judgement in the profile: the value nearest the
+    // given one, in half points from 0 to 30, at which the answer changes.
+    if base.ranking.iter().any(|c| c.is_hybrid()) {
+        let given = p.hybrid.overhead;
+        let mut values: Vec<f64> = (0..=60)
+            .map(|i| f64::from(i) * 0.5)
+            .filter(|v| (v - given).abs() > 1e-9)
+            .collect();
+        values.sort_by(|a, b| (a - given).abs().total_cmp(&(b - given).abs()));
+        for v in values {
+            let mut q = p.clone();
+            q.hybrid.overhead = v;
+            if let Some(new) = flipped(top(&q, &Tweak::default())) {
+                flips.push(Flip {
+                    input: "hybrid overhead".to_string(),
+                    change: format!("{} → {} points", score::number(given), score::number(v)),
+                    sentence: format!(
+                        "{new} overtakes {winner} if running two stacks costs {} points of 100 \
+                         instead of {} (hybrid.overhead)",
+                        score::number(v),
+                        score::number(given)
+                    ),
+                    winner: new,
+                    within_uncertainty: false,
+                });
+                break;
+            }
         }
     }
 
