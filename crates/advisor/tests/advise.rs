@@ -758,3 +758,45 @@ fn capacity_is_read_at_the_profile_s_own_target() {
     let top = run_target.top().unwrap();
     assert!(top.capacity.cores.is_some());
 }
+
+#[test]
+fn a_load_and_budget_no_option_reaches_are_said_first_and_still_tell_options_apart() {
+    // Ten million requests a second on a budget of 1 USD: nothing fits, and the answer says so
+    // before anything else, then ranks by what each option would take.
+    let huge = DEFAULT
+        .replace("peak_rps = 1000 ", "peak_rps = 10000000 ")
+        .replace("monthly_budget = 500 ", "monthly_budget = 1 ");
+    assert!(huge.contains("peak_rps = 10000000"), "the template changed");
+    let a = advise(&profile(&huge), &fixture(), false);
+    assert!(
+        a.reasons[0].starts_with("Every option is over the budget of 1"),
+        "{:?}",
+        a.reasons
+    );
+    assert!(
+        a.reasons[1].starts_with("No option carries the 10,000,000 req/s peak on 4 cores"),
+        "{:?}",
+        a.reasons
+    );
+    let score = |c: &advise::Candidate, k: Criterion| c.score(k).unwrap().score.unwrap();
+    for k in [Criterion::Performance, Criterion::Cost] {
+        let scores: Vec<f64> = a.ranking.iter().map(|c| score(c, k)).collect();
+        let best = scores.iter().copied().fold(f64::MIN, f64::max);
+        let worst = scores.iter().copied().fold(f64::MAX, f64::min);
+        assert!(best >= 25.0 && best - worst > 15.0, "{k:?}: {scores:?}");
+    }
+    // The cheapest option scores best on cost, and the top choice is not the dearest.
+    let cost = |c: &advise::Candidate| c.capacity.monthly_cost.unwrap();
+    let cheapest = a
+        .ranking
+        .iter()
+        .min_by(|x, y| cost(x).total_cmp(&cost(y)))
+        .unwrap();
+    assert_eq!(score(cheapest, Criterion::Cost), 50.0);
+    let dearest = a
+        .ranking
+        .iter()
+        .max_by(|x, y| cost(x).total_cmp(&cost(y)))
+        .unwrap();
+    assert_ne!(a.top().unwrap().id, dearest.id);
+}

@@ -66,6 +66,8 @@ pub(crate) struct Tweak {
     pub weights: [f64; 7],
     /// Stacks whose figures are taken at one end of their measured range.
     pub sides: Vec<(String, Side)>,
+    /// What performance and cost are scored against; [`evaluate`] sets it from the options.
+    pub scale: Scale,
 }
 
 impl Default for Tweak {
@@ -73,6 +75,37 @@ impl Default for Tweak {
         Tweak {
             weights: [1.0; 7],
             sides: Vec::new(),
+            scale: Scale::default(),
+        }
+    }
+}
+
+/// Past the load at which even the option needing the fewest cores would need more than
+/// [`REFERENCE_CORES`] / this share of them (with [`TARGET_HEADROOM`]), the performance score
+/// asks for this share of what that option needs instead of [`REFERENCE_CORES`], so the options
+/// stay apart at any load (see [`Scale`]).
+pub const GROWN_SHARE: f64 = 0.25;
+
+/// What performance and cost are scored against: the profile's own needs, unless no option
+/// comes near them, and then the best option measured. So a peak no stack carries on
+/// [`REFERENCE_CORES`], or a budget every option exceeds, still tells the options apart instead
+/// of scoring them all 0 and leaving hand-set levels to decide.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Scale {
+    /// Cores the performance score asks to carry the peak with [`TARGET_HEADROOM`]:
+    /// [`REFERENCE_CORES`], or [`GROWN_SHARE`] of what the option that needs the fewest needs
+    /// with the headroom, when that is more.
+    pub reference_cores: f64,
+    /// The monthly cost at which the cost score is 50: the profile's budget, or the cheapest
+    /// option's cost when every option costs more.
+    pub budget: Option<f64>,
+}
+
+impl Default for Scale {
+    fn default() -> Scale {
+        Scale {
+            reference_cores: REFERENCE_CORES,
+            budget: None,
         }
     }
 }
@@ -138,6 +171,8 @@ impl<'a> Assignment<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Evaluation {
     pub weights: Vec<Weight>,
+    /// What performance and cost were scored against.
+    pub scale: Scale,
     /// Best first; equal totals keep run order.
     pub ranking: Vec<Candidate>,
     pub excluded: Vec<Excluded>,
@@ -254,10 +289,15 @@ pub(crate) fn weights(p: &Profile, multipliers: &[f64; 7]) -> Vec<Weight> {
 /// `100 × min(1, capacity per core × REFERENCE_CORES / (peak × TARGET_HEADROOM))`,
 /// so 100 means 4 cores carry the peak with 50% to spare, and a faster stack gains nothing.
 pub fn performance_score(per_core_rps: f64, peak_rps: f64) -> f64 {
+    performance_score_on(per_core_rps, peak_rps, REFERENCE_CORES)
+}
+
+/// [`performance_score`] with `cores` in place of [`REFERENCE_CORES`].
+pub fn performance_score_on(per_core_rps: f64, peak_rps: f64, cores: f64) -> f64 {
     if peak_rps <= 0.0 {
         return 100.0;
     }
-    (100.0 * per_core_rps * REFERENCE_CORES / (peak_rps * TARGET_HEADROOM)).clamp(0.0, 100.0)
+    (100.0 * per_core_rps * cores / (peak_rps * TARGET_HEADROOM)).clamp(0.0, 100.0)
 }
 
 /// What a stack measured for one part of the workload.
@@ -278,8 +318,9 @@ fn part_figures(
     stack: &Stack,
     part: WorkPart,
     peak: f64,
-    side: Option<Side>,
+    tweak: &Tweak,
 ) -> PartFigures {
+    let side = tweak.side(&stack.id);
     let mut f = PartFigures::default();
     let (mut scores, mut seconds) = (Vec::new(), Vec::new());
     for name in part.scenarios() {
@@ -302,7 +343,7 @@ fn part_figures(
         let Some(cap) = sc.per_core_at(side) else {
             continue;
         };
-        scores.push(performance_score(cap, peak));
+        scores.push(performance_score_on(cap, peak, tweak.scale.reference_cores));
         seconds.push(if cap > 0.0 { 1.0 / cap } else { f64::INFINITY });
         f.scenarios.push((*name).to_string());
         let figure = if sc.at_target && cap <= 0.0 {
@@ -359,7 +400,7 @@ fn performance(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Sco
             continue;
         }
         let owner = a.owner(part);
-        let f = part_figures(ctx, owner, part, peak, tweak.side(&owner.id));
+        let f = part_figures(ctx, owner, part, peak, tweak);
         evidence.extend(f.evidence);
         if let Some(s) = f.score {
             sum += share * s;
@@ -370,10 +411,15 @@ fn performance(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Sco
     let score = (weight > 0.0).then(|| sum / weight);
     let summary = match score {
         Some(_) => format!(
-            "against the {} req/s peak on {} cores with {:.0}% headroom: {}",
+            "against the {} req/s peak on {} cores with {:.0}% headroom{}: {}",
             rps(peak),
-            REFERENCE_CORES,
+            thousands(tweak.scale.reference_cores.round() as u64),
             (TARGET_HEADROOM - 1.0) * 100.0,
+            if tweak.scale.reference_cores > REFERENCE_CORES {
+                " (no option carries it on 4)"
+            } else {
+                ""
+            },
             parts.join(", ")
         ),
         None => "no CRUD, I/O or CPU scenario of the run applies to this workload".to_string(),
@@ -413,7 +459,7 @@ fn capacity(
             continue;
         }
         let owner = a.owner(part);
-        let f = part_figures(ctx, owner, part, peak, tweak.side(&owner.id));
+        let f = part_figures(ctx, owner, part, peak, tweak);
         if let Some(sec) = f.core_seconds {
             basis.push(format!(
                 "{} ({:.0}%): {} on {}",
@@ -496,7 +542,14 @@ fn capacity(
 
 /// Cost: `100 × clamp(1 − monthly cost / (2 × monthly budget), 0, 1)`: 100 for free, 50 at
 /// the budget, 0 at twice the budget or when the p99 target was met at no rate.
-fn cost(p: &Profile, est: &CapacityEstimate, evidence: Vec<Evidence>, any_measured: bool) -> Score {
+fn cost(
+    p: &Profile,
+    est: &CapacityEstimate,
+    evidence: Vec<Evidence>,
+    any_measured: bool,
+    scale: &Scale,
+) -> Score {
+    let budget = scale.budget.unwrap_or(p.cost.monthly_budget);
     let currency = &p.cost.currency;
     let mut evidence = evidence;
     evidence.push(Evidence::Profile {
@@ -505,12 +558,21 @@ fn cost(p: &Profile, est: &CapacityEstimate, evidence: Vec<Evidence>, any_measur
     });
     let (score, summary) = match (est.monthly_cost, est.cores) {
         (Some(m), Some(c)) => (
-            Some((100.0 * (1.0 - m / (2.0 * p.cost.monthly_budget))).clamp(0.0, 100.0)),
+            Some((100.0 * (1.0 - m / (2.0 * budget))).clamp(0.0, 100.0)),
             format!(
-                "{c} core{} for the peak: {} {currency} a month against a budget of {}",
+                "{} core{} for the peak: {} {currency} a month against a budget of {}{}",
+                thousands(c),
                 if c == 1 { "" } else { "s" },
                 money(m),
-                money(p.cost.monthly_budget)
+                money(p.cost.monthly_budget),
+                if budget > p.cost.monthly_budget {
+                    format!(
+                        " (every option is over it: scored against the cheapest, {})",
+                        money(budget)
+                    )
+                } else {
+                    String::new()
+                }
             ),
         ),
         _ if any_measured => (
@@ -541,13 +603,7 @@ fn fact(level: &Level) -> Evidence {
 /// measured yet.
 fn realtime(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
     let owner = a.owner(WorkPart::Realtime);
-    let f = part_figures(
-        ctx,
-        owner,
-        WorkPart::Realtime,
-        p.load.peak_rps,
-        tweak.side(&owner.id),
-    );
+    let f = part_figures(ctx, owner, WorkPart::Realtime, p.load.peak_rps, tweak);
     let mut evidence = f.evidence;
     let mut parts = Vec::new();
     let mut values = Vec::new();
@@ -610,7 +666,7 @@ fn cpu(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
     if let Some(sc) = owner.scenario("cpu") {
         match (&sc.unusable, sc.per_core_at(side)) {
             (None, Some(cap)) => {
-                let s = performance_score(cap, p.load.peak_rps);
+                let s = performance_score_on(cap, p.load.peak_rps, tweak.scale.reference_cores);
                 values.push(s);
                 parts.push(format!("cpu {s:.0}"));
                 evidence.push(Evidence::Measured {
@@ -705,7 +761,7 @@ fn data_ml(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
             .and_then(|sc| sc.per_core_at(side));
         match measured {
             Some(cap) => {
-                let s = performance_score(cap, p.load.peak_rps);
+                let s = performance_score_on(cap, p.load.peak_rps, tweak.scale.reference_cores);
                 evidence.push(Evidence::Measured {
                     run: ctx.run_id.clone(),
                     stack: owner.id.clone(),
@@ -874,7 +930,7 @@ fn candidate(
     let any_measured = !cost_evidence.is_empty();
     let scores = vec![
         performance(ctx, p, &a, tweak),
-        cost(p, &estimate, cost_evidence, any_measured),
+        cost(p, &estimate, cost_evidence, any_measured, &tweak.scale),
         realtime(ctx, p, &a, tweak),
         cpu(ctx, p, &a, tweak),
         data_ml(ctx, p, &a, tweak),
@@ -1034,8 +1090,38 @@ pub(crate) fn calls_for_hybrid(p: &Profile) -> bool {
         && !p.hiring.only
 }
 
+/// What performance and cost are scored against (see [`Scale`]): from the single-stack options
+/// that survive the knock-outs, sized for the profile's peak.
+fn scale(ctx: &Context, p: &Profile, tweak: &Tweak) -> Scale {
+    let estimates: Vec<CapacityEstimate> = ctx
+        .stacks
+        .iter()
+        .filter(|s| knock_out(p, s, false).is_none())
+        .map(|s| capacity(ctx, p, &Assignment::single(s), tweak).0)
+        .collect();
+    let fewest = estimates
+        .iter()
+        .filter_map(|e| e.cores_exact)
+        .filter(|c| c.is_finite() && *c > 0.0)
+        .reduce(f64::min);
+    let cheapest = estimates
+        .iter()
+        .filter_map(|e| e.monthly_cost)
+        .reduce(f64::min);
+    Scale {
+        reference_cores: fewest.map_or(REFERENCE_CORES, |c| {
+            (c * TARGET_HEADROOM * GROWN_SHARE).max(REFERENCE_CORES)
+        }),
+        budget: cheapest.filter(|c| *c > p.cost.monthly_budget),
+    }
+}
+
 /// Scores every option under `tweak`.
 pub(crate) fn evaluate(ctx: &Context, p: &Profile, tweak: &Tweak) -> Evaluation {
+    let tweak = &Tweak {
+        scale: scale(ctx, p, tweak),
+        ..tweak.clone()
+    };
     let weights = weights(p, &tweak.weights);
     let mut ranking = Vec::new();
     let mut excluded = Vec::new();
@@ -1085,6 +1171,7 @@ pub(crate) fn evaluate(ctx: &Context, p: &Profile, tweak: &Tweak) -> Evaluation 
     ranking.sort_by(|a, b| b.total.total_cmp(&a.total).then_with(|| a.id.cmp(&b.id)));
     Evaluation {
         weights,
+        scale: tweak.scale,
         ranking,
         excluded,
     }
@@ -1096,7 +1183,7 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
     let Some(top) = eval.ranking.first() else {
         return vec!["No stack is left after the knock-outs.".to_string()];
     };
-    let mut out = Vec::new();
+    let mut out = out_of_reach(eval, p);
     if top.is_hybrid() {
         let owns: Vec<String> = top
             .parts
@@ -1157,6 +1244,59 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
             rps(p.load.peak_rps),
             money(m),
             p.cost.currency
+        ));
+    }
+    out
+}
+
+/// What no option reaches, said before anything else: a budget every option exceeds, a peak
+/// no option carries on [`REFERENCE_CORES`], a p99 target nothing measured met.
+fn out_of_reach(eval: &Evaluation, p: &Profile) -> Vec<String> {
+    let mut out = Vec::new();
+    let currency = &p.cost.currency;
+    if eval.ranking.iter().all(|c| c.capacity.cores.is_none())
+        && eval
+            .ranking
+            .iter()
+            .any(|c| c.score(Criterion::Cost).is_some_and(|s| s.score.is_some()))
+    {
+        out.push(format!(
+            "No option meets p99 ≤ {} ms at any rate the run measured: nothing here can be \
+             sized for this target.",
+            ms(p.load.p99_ms)
+        ));
+    }
+    if let Some(cheapest) = eval.scale.budget {
+        let who = eval
+            .ranking
+            .iter()
+            .filter(|c| c.capacity.monthly_cost.is_some())
+            .min_by(|a, b| {
+                let cost = |c: &Candidate| c.capacity.monthly_cost.unwrap_or(f64::INFINITY);
+                cost(a).total_cmp(&cost(b))
+            });
+        if let Some(c) = who {
+            out.push(format!(
+                "Every option is over the budget of {} {currency} a month: the cheapest, {}, \
+                 needs {} cores at {} {currency} ({}× the budget); cost is scored against it.",
+                money(p.cost.monthly_budget),
+                c.id,
+                thousands(c.capacity.cores.unwrap_or(0)),
+                money(cheapest),
+                thousands((cheapest / p.cost.monthly_budget).round() as u64)
+            ));
+        }
+    }
+    if eval.scale.reference_cores > REFERENCE_CORES {
+        out.push(format!(
+            "No option carries the {} req/s peak on {} cores with {:.0}% headroom: the fewest \
+             any option needs is {}, so performance is scored on {} cores, a quarter of that \
+             with the headroom.",
+            rps(p.load.peak_rps),
+            number(REFERENCE_CORES),
+            (TARGET_HEADROOM - 1.0) * 100.0,
+            thousands((eval.scale.reference_cores / GROWN_SHARE / TARGET_HEADROOM).round() as u64),
+            thousands(eval.scale.reference_cores.round() as u64)
         ));
     }
     out
