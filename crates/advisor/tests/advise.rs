@@ -800,3 +800,35 @@ fn a_load_and_budget_no_option_reaches_are_said_first_and_still_tell_options_apa
         .unwrap();
     assert_ne!(a.top().unwrap().id, dearest.id);
 }
+
+#[test]
+fn plain_crud_every_stack_serves_is_a_tie_not_a_win_on_hand_set_levels() {
+    // 50 req/s at a p99 of 500 ms, equal skills: every stack carries it on one core, so what
+    // is left between the leaders is hand-set levels within their own precision.
+    let crud = DEFAULT
+        .replace("peak_rps = 1000 ", "peak_rps = 50 ")
+        .replace("p99_ms = 100 ", "p99_ms = 500 ");
+    let a = advise(&profile(&crud), &fixture(), false);
+    assert!(a.ranking.iter().all(|c| c.capacity.cores == Some(1)));
+    let tie = a
+        .sensitivity
+        .tie
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:?}", a.reasons));
+    assert!(!tie.with.is_empty());
+    assert!(
+        tie.why.iter().any(|w| w.contains("hand-set levels")),
+        "{:?}",
+        tie.why
+    );
+    let level = a
+        .reasons
+        .iter()
+        .find(|r| r.starts_with("It is level with"))
+        .unwrap_or_else(|| panic!("{:?}", a.reasons));
+    assert!(level.contains("your team's skills"), "{level}");
+    // Every option the reasons call level is in the tie.
+    for id in &tie.with {
+        assert!(level.contains(id.as_str()), "{id} missing from {level}");
+    }
+}

@@ -233,7 +233,7 @@ pub fn text(a: &Advice) -> String {
         out,
         "\nCapacity and cost at the peak ({} req/s at p99 ≤ {} ms)",
         rps(a.profile.load.peak_rps),
-        ms(a.source.p99_target_ms)
+        ms(a.profile.load.p99_ms)
     );
     out.push_str(&aligned(&capacity_rows(a), "  "));
     if !a.excluded.is_empty() {
@@ -309,7 +309,7 @@ pub fn markdown(a: &Advice) -> String {
         out,
         "\n## Capacity and cost at the peak ({} req/s at p99 ≤ {} ms)\n",
         rps(a.profile.load.peak_rps),
-        ms(a.source.p99_target_ms)
+        ms(a.profile.load.p99_ms)
     );
     out.push_str(&table(&capacity_rows(a)));
     if !a.excluded.is_empty() {

@@ -37,6 +37,44 @@ pub const HYBRID_SHARE: f64 = 0.25;
 /// sensitivity analysis reports the tie.
 pub const CLOSE_TOTALS: f64 = 0.5;
 
+/// How precisely a hand-set level (0–100, `data/facts.toml` and the manifests' `[ecosystem]`)
+/// is known: two levels closer than this say the same. A curated level of 90 against 100 is a
+/// judgement, not a measurement.
+pub const LEVEL_PRECISION: f64 = 10.0;
+
+/// Points of the total within which two options are level because of what the hand-set levels
+/// cannot tell apart: for each weighted criterion, its weight × [`LEVEL_PRECISION`] × the share
+/// of its score that rests on curated levels (all of it with no measured figure among its
+/// evidence, half when it averages a measured figure with a level, none when it is measured or
+/// comes from the profile). Never below [`CLOSE_TOTALS`].
+pub(crate) fn tie_band(eval: &Evaluation) -> f64 {
+    let Some(top) = eval.ranking.first() else {
+        return CLOSE_TOTALS;
+    };
+    let band: f64 = top
+        .scores
+        .iter()
+        .filter(|s| s.score.is_some())
+        .map(|s| {
+            let curated = s
+                .evidence
+                .iter()
+                .any(|e| matches!(e, Evidence::Fact { .. }));
+            let measured = s
+                .evidence
+                .iter()
+                .any(|e| matches!(e, Evidence::Measured { .. } | Evidence::Profile { .. }));
+            let share = match (curated, measured) {
+                (true, false) => 1.0,
+                (true, true) => 0.5,
+                _ => 0.0,
+            };
+            eval.weights[s.criterion.index()].weight * LEVEL_PRECISION * share
+        })
+        .sum();
+    band.max(CLOSE_TOTALS)
+}
+
 /// Data the scoring reads once per advice.
 #[derive(Debug, Clone)]
 pub(crate) struct Context {
@@ -1221,10 +1259,27 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
                 ));
             }
             let gap = top.total - next.total;
-            if gap < CLOSE_TOTALS {
+            let band = tie_band(eval);
+            if gap < band {
+                let level: Vec<&str> = eval
+                    .ranking
+                    .iter()
+                    .skip(1)
+                    .filter(|c| top.total - c.total < band)
+                    .map(|c| c.id.as_str())
+                    .collect();
                 out.push(format!(
-                    "It is level with {} ({:.1} to {:.1}): this profile's targets do not separate them, so decide on what the scores leave out.",
-                    next.id, top.total, next.total
+                    "It is level with {} ({:.1} to {:.1}): they are within {band:.1} points, less \
+                     than the hand-set levels behind the scores can tell apart (±{LEVEL_PRECISION:.0} \
+                     of 100 each), and nothing measured separates them: your team's skills and \
+                     what the scores leave out decide.",
+                    level.join(", "),
+                    top.total,
+                    eval.ranking
+                        .iter()
+                        .filter(|c| top.total - c.total < band)
+                        .map(|c| c.total)
+                        .fold(f64::MAX, f64::min)
                 ));
             } else {
                 out.push(format!(

@@ -1,6 +1,7 @@
 //! How firm the top choice is: for each input that matters, the smallest change that flips it,
 //! and a tie when the flip lies within what nobody can claim to know — ±20% of the weights
-//! (they are judgements) or the measurements' own noise (the min–max range of the trials).
+//! (they are judgements), the measurements' own noise (the min–max range of the trials), or
+//! the precision of the hand-set levels behind the scores ([`score::tie_band`]).
 //!
 //! Inputs varied: each weight alone from ×0.9 down to ×0 and from ×1.1 up to ×3 in steps of
 //! 0.1; all weights jointly by ±20% towards each challenger; team skills by ±1 and ±2 steps,
@@ -11,7 +12,7 @@
 use serde::Serialize;
 
 use super::measure::Side;
-use super::score::{self, Context, Evaluation, Tweak, CLOSE_TOTALS};
+use super::score::{self, Context, Evaluation, Tweak, CLOSE_TOTALS, LEVEL_PRECISION};
 use super::Criterion;
 use crate::profile::{Profile, MAX_SKILL};
 
@@ -265,20 +266,29 @@ pub(crate) fn analyse(ctx: &Context, p: &Profile, base: &Evaluation) -> Sensitiv
         .filter(|f| f.within_uncertainty)
         .map(|f| f.winner.clone())
         .collect();
+    let band = score::tie_band(base);
     let close: Vec<&super::Candidate> = base
         .ranking
         .iter()
         .skip(1)
-        .filter(|c| leader.total - c.total < CLOSE_TOTALS)
+        .filter(|c| leader.total - c.total < band)
         .collect();
     if !close.is_empty() {
         let ids: Vec<&str> = close.iter().map(|c| c.id.as_str()).collect();
         why.insert(
             0,
-            format!(
-                "{winner} and {} are less than {CLOSE_TOTALS} points apart",
-                ids.join(", ")
-            ),
+            if band > CLOSE_TOTALS {
+                format!(
+                    "{winner} and {} are within {band:.1} points, what the hand-set levels \
+                     behind the scores cannot tell apart (±{LEVEL_PRECISION:.0} of 100 each)",
+                    ids.join(", ")
+                )
+            } else {
+                format!(
+                    "{winner} and {} are less than {CLOSE_TOTALS} points apart",
+                    ids.join(", ")
+                )
+            },
         );
         with.extend(ids.iter().map(|s| s.to_string()));
     }
