@@ -503,6 +503,36 @@ fn terminal_output() {
 }
 
 #[test]
+fn the_terminal_brief_fits_a_screen_and_keeps_the_answer_and_what_would_change_it() {
+    let run = fixture();
+    for p in [DEFAULT, REALTIME_ML, ML_PYTHON, CHAT_JS] {
+        let a = advise(&profile(p), &run, false);
+        let brief = advise::render::brief(&a);
+        let lines = brief.lines().count();
+        assert!(lines <= 40, "{lines} lines:\n{brief}");
+        assert!(brief.contains(&advise::render::headline(&a)));
+        for r in &a.reasons {
+            assert!(brief.contains(r.as_str()), "reason left out: {r}");
+        }
+        let top = a.top().unwrap();
+        assert!(brief.contains(&format!("{:.1}", top.total)));
+        if !a.sensitivity.flips.is_empty() {
+            assert!(brief.contains("What would change the answer"), "{brief}");
+        }
+        assert!(brief.contains("--verbose"));
+        // Everything is still there with --verbose.
+        assert!(advise::render::text(&a).lines().count() > lines);
+    }
+    insta::assert_snapshot!(
+        "terminal_brief_hybrid",
+        masked(
+            advise::render::brief(&advise(&profile(REALTIME_ML), &run, false)),
+            &run
+        )
+    );
+}
+
+#[test]
 fn markdown_output() {
     let run = fixture();
     let a = advise(&profile(CHAT_JS), &run, true);

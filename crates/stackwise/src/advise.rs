@@ -77,7 +77,8 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, text).with_context(|| format!("cannot write '{}'", path.display()))?;
     }
     let mut text = match format {
-        AdviseFormat::Table => render::text(&advice),
+        AdviseFormat::Table if args.verbose => render::text(&advice),
+        AdviseFormat::Table => render::brief(&advice),
         AdviseFormat::Markdown => render::markdown(&advice),
         AdviseFormat::Json => serde_json::to_string_pretty(&advice)? + "\n",
     };
@@ -368,6 +369,7 @@ mod tests {
             adr: Some(adr.clone()),
             no_adr: false,
             format: AdviseFormat::Json,
+            verbose: false,
         };
         assert_eq!(advise(&args).unwrap(), ExitCode::SUCCESS);
         let text = std::fs::read_to_string(&adr).unwrap();
@@ -392,6 +394,7 @@ mod tests {
             adr: None,
             no_adr: true,
             format: AdviseFormat::Table,
+            verbose: false,
         };
         assert_eq!(advise(&args).unwrap(), ExitCode::SUCCESS);
         let named = AdviseArgs {

@@ -461,6 +461,13 @@ pub struct AdviseArgs {
     /// Output format (markdown also as md).
     #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value = defaults::DEFAULT_FORMAT)]
     pub format: AdviseFormat,
+
+    /// In the terminal, everything: every option's scores, the weights, every flip, the notes
+    /// and the evidence (the default is one screen: the answer, why, the runner-up and what
+    /// would change it, cores and cost). Markdown, JSON and the decision record always have it
+    /// all.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// How `stackwise claims` prints the checks.

@@ -78,7 +78,7 @@ pub fn headline(a: &Advice) -> String {
     match (a.top(), &a.sensitivity.tie) {
         (None, _) => "No recommendation: every stack was knocked out.".to_string(),
         (Some(top), Some(tie)) => format!(
-            "Tie: {} ≈ {} (the data does not settle it; see the sensitivity below)",
+            "Tie: {} ≈ {} (the data does not settle it; what would is below)",
             option_name(top),
             tie.with.join(" ≈ ")
         ),
@@ -202,7 +202,96 @@ fn evidence_lines(c: &Candidate) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// The advice as aligned plain text.
+/// Options the brief shows in its ranking.
+const BRIEF_OPTIONS: usize = 4;
+/// Flips the brief names: the nearest ones first.
+const BRIEF_FLIPS: usize = 3;
+
+/// The advice on one screen: the answer and why, the first options with their totals, cores
+/// and cost, what would change the answer, and the notes that change how to read it; `--verbose`
+/// (and Markdown, JSON, the decision record) has everything.
+pub fn brief(a: &Advice) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "stackwise advise: {}", a.profile.name);
+    let _ = writeln!(out, "  measurements: {}", a.source.label());
+    for line in profile_lines(a) {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(out, "\n{}", headline(a));
+    for r in &a.reasons {
+        let _ = writeln!(out, "  - {r}");
+    }
+    if !a.ranking.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nOptions ({} req/s at p99 ≤ {} ms)",
+            rps(a.profile.load.peak_rps),
+            ms(a.profile.load.p99_ms)
+        );
+        let mut rows = vec![vec![
+            "#".to_string(),
+            "option".to_string(),
+            "total".to_string(),
+            "cores".to_string(),
+            format!("{} a month", a.profile.cost.currency),
+        ]];
+        for (i, c) in a.ranking.iter().take(BRIEF_OPTIONS).enumerate() {
+            rows.push(vec![
+                (i + 1).to_string(),
+                c.id.clone(),
+                format!("{:.1}", c.total),
+                c.capacity.cores.map_or("–".to_string(), thousands),
+                c.capacity.monthly_cost.map_or("–".to_string(), money),
+            ]);
+        }
+        out.push_str(&aligned(&rows, "  "));
+        let more = a.ranking.len().saturating_sub(BRIEF_OPTIONS);
+        if more > 0 {
+            let _ = writeln!(out, "  … and {more} more (--verbose)");
+        }
+    }
+    if !a.excluded.is_empty() {
+        let ids: Vec<&str> = a.excluded.iter().map(|x| x.stack.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "\nKnocked out: {} (--verbose says why)",
+            ids.join(", ")
+        );
+    }
+    let flips: Vec<String> = {
+        let mut seen = Vec::new();
+        for f in &a.sensitivity.flips {
+            if !seen.contains(&f.sentence) {
+                seen.push(f.sentence.clone());
+            }
+        }
+        seen
+    };
+    if !flips.is_empty() {
+        let _ = writeln!(out, "\nWhat would change the answer");
+        for f in flips.iter().take(BRIEF_FLIPS) {
+            let _ = writeln!(out, "  - {f}");
+        }
+        if flips.len() > BRIEF_FLIPS {
+            let _ = writeln!(out, "  … {} more (--verbose)", flips.len() - BRIEF_FLIPS);
+        }
+    } else if a.top().is_some() {
+        let _ = writeln!(out, "\nNothing varied changes the answer.");
+    }
+    if !a.notes.is_empty() {
+        let _ = writeln!(out, "\nNotes");
+        for n in &a.notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nEvery score, weight and piece of evidence: stackwise advise --verbose (or --format markdown)"
+    );
+    out
+}
+
+/// The advice as aligned plain text, all of it.
 pub fn text(a: &Advice) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "stackwise advise: {}", a.profile.name);

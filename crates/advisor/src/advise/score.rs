@@ -42,20 +42,25 @@ pub const CLOSE_TOTALS: f64 = 0.5;
 /// judgement, not a measurement.
 pub const LEVEL_PRECISION: f64 = 10.0;
 
-/// Points of the total within which two options are level because of what the hand-set levels
-/// cannot tell apart: for each weighted criterion, its weight × [`LEVEL_PRECISION`] × the share
-/// of its score that rests on curated levels (all of it with no measured figure among its
-/// evidence, half when it averages a measured figure with a level, none when it is measured or
-/// comes from the profile). Never below [`CLOSE_TOTALS`].
-pub(crate) fn tie_band(eval: &Evaluation) -> f64 {
+/// Points of the total within which `other` is level with the top choice because of what the
+/// hand-set levels cannot tell apart: for each weighted criterion on which the two scores
+/// differ, its weight × [`LEVEL_PRECISION`] × the share of the top choice's score that rests on
+/// curated levels (all of it with no measured figure or profile field among its evidence, half
+/// when it averages a measured figure with a level, none otherwise). A criterion both score
+/// alike (the same level of the same stack) adds nothing. Never below [`CLOSE_TOTALS`].
+pub(crate) fn tie_band(eval: &Evaluation, other: &Candidate) -> f64 {
     let Some(top) = eval.ranking.first() else {
         return CLOSE_TOTALS;
     };
     let band: f64 = top
         .scores
         .iter()
-        .filter(|s| s.score.is_some())
-        .map(|s| {
+        .filter_map(|s| {
+            let mine = s.score?;
+            let theirs = other.score(s.criterion).and_then(|x| x.score);
+            if theirs.is_some_and(|t| (t - mine).abs() < 1e-9) {
+                return None;
+            }
             let curated = s
                 .evidence
                 .iter()
@@ -69,10 +74,22 @@ pub(crate) fn tie_band(eval: &Evaluation) -> f64 {
                 (true, true) => 0.5,
                 _ => 0.0,
             };
-            eval.weights[s.criterion.index()].weight * LEVEL_PRECISION * share
+            Some(eval.weights[s.criterion.index()].weight * LEVEL_PRECISION * share)
         })
         .sum();
     band.max(CLOSE_TOTALS)
+}
+
+/// The options level with the top choice: closer than [`tie_band`] says the scores can tell.
+pub(crate) fn level_with_top(eval: &Evaluation) -> Vec<&Candidate> {
+    let Some(top) = eval.ranking.first() else {
+        return Vec::new();
+    };
+    eval.ranking
+        .iter()
+        .skip(1)
+        .filter(|c| top.total - c.total < tie_band(eval, c))
+        .collect()
 }
 
 /// Data the scoring reads once per advice.
@@ -1259,15 +1276,13 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
                 ));
             }
             let gap = top.total - next.total;
-            let band = tie_band(eval);
-            if gap < band {
-                let level: Vec<&str> = eval
-                    .ranking
+            let level_with = level_with_top(eval);
+            if !level_with.is_empty() {
+                let band = level_with
                     .iter()
-                    .skip(1)
-                    .filter(|c| top.total - c.total < band)
-                    .map(|c| c.id.as_str())
-                    .collect();
+                    .map(|c| tie_band(eval, c))
+                    .fold(CLOSE_TOTALS, f64::max);
+                let level: Vec<&str> = level_with.iter().map(|c| c.id.as_str()).collect();
                 out.push(format!(
                     "It is level with {} ({:.1} to {:.1}): they are within {band:.1} points, less \
                      than the hand-set levels behind the scores can tell apart (±{LEVEL_PRECISION:.0} \
@@ -1275,9 +1290,8 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
                      what the scores leave out decide.",
                     level.join(", "),
                     top.total,
-                    eval.ranking
+                    level_with
                         .iter()
-                        .filter(|c| top.total - c.total < band)
                         .map(|c| c.total)
                         .fold(f64::MAX, f64::min)
                 ));

@@ -266,13 +266,11 @@ pub(crate) fn analyse(ctx: &Context, p: &Profile, base: &Evaluation) -> Sensitiv
         .filter(|f| f.within_uncertainty)
         .map(|f| f.winner.clone())
         .collect();
-    let band = score::tie_band(base);
-    let close: Vec<&super::Candidate> = base
-        .ranking
+    let close = score::level_with_top(base);
+    let band = close
         .iter()
-        .skip(1)
-        .filter(|c| leader.total - c.total < band)
-        .collect();
+        .map(|c| score::tie_band(base, c))
+        .fold(CLOSE_TOTALS, f64::max);
     if !close.is_empty() {
         let ids: Vec<&str> = close.iter().map(|c| c.id.as_str()).collect();
         why.insert(
