@@ -202,15 +202,8 @@ fn evidence_lines(c: &Candidate) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// Options the brief shows in its ranking.
-const BRIEF_OPTIONS: usize = 4;
-/// Flips the brief names: the nearest ones first.
-const BRIEF_FLIPS: usize = 3;
-
-/// The advice on one screen: the answer and why, the first options with their totals, cores
-/// and cost, what would change the answer, and the notes that change how to read it; `--verbose`
-/// (and Markdown, JSON, the decision record) has everything.
-pub fn brief(a: &Advice) -> String {
+/// What both terminal forms open with: the profile, the answer and its reasons.
+fn opening(a: &Advice) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "stackwise advise: {}", a.profile.name);
     let _ = writeln!(out, "  measurements: {}", a.source.label());
@@ -221,6 +214,19 @@ pub fn brief(a: &Advice) -> String {
     for r in &a.reasons {
         let _ = writeln!(out, "  - {r}");
     }
+    out
+}
+
+/// Options the brief shows in its ranking.
+const BRIEF_OPTIONS: usize = 4;
+/// Flips the brief names: the nearest ones first.
+const BRIEF_FLIPS: usize = 3;
+
+/// The advice on one screen: the answer and why, the first options with their totals, cores
+/// and cost, what would change the answer, and the notes that change how to read it; `--verbose`
+/// (and Markdown, JSON, the decision record) has everything.
+pub fn brief(a: &Advice) -> String {
+    let mut out = opening(a);
     if !a.ranking.is_empty() {
         let _ = writeln!(
             out,
@@ -293,16 +299,7 @@ pub fn brief(a: &Advice) -> String {
 
 /// The advice as aligned plain text, all of it.
 pub fn text(a: &Advice) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "stackwise advise: {}", a.profile.name);
-    let _ = writeln!(out, "  measurements: {}", a.source.label());
-    for line in profile_lines(a) {
-        let _ = writeln!(out, "  {line}");
-    }
-    let _ = writeln!(out, "\n{}", headline(a));
-    for r in &a.reasons {
-        let _ = writeln!(out, "  - {r}");
-    }
+    let mut out = opening(a);
     let _ = writeln!(out, "\nRanking (scores 0–100; – not scored)");
     out.push_str(&aligned(&ranking_rows(a), "  "));
     let _ = writeln!(out, "\nWeights");
