@@ -197,6 +197,9 @@ fn consequences(a: &Advice, top: &Candidate) -> Vec<String> {
 
 fn pros_and_cons(c: &Candidate, a: &Advice) -> Vec<String> {
     let mut out = Vec::new();
+    // Each piece of evidence once per option: a measured figure behind performance is also
+    // behind cost, and is not written twice.
+    let mut cited: Vec<String> = Vec::new();
     for s in &c.scores {
         if a.weights[s.criterion as usize].weight <= 0.0 {
             continue;
@@ -209,11 +212,15 @@ fn pros_and_cons(c: &Candidate, a: &Advice) -> Vec<String> {
         let score = s
             .score
             .map_or("not scored".to_string(), |v| format!("{v:.0}/100"));
-        let evidence: Vec<String> = s.evidence.iter().map(ToString::to_string).collect();
-        let evidence = if evidence.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", evidence.join("; "))
+        let all: Vec<String> = s.evidence.iter().map(ToString::to_string).collect();
+        let again = all.iter().filter(|e| cited.contains(e)).count();
+        let new: Vec<String> = all.into_iter().filter(|e| !cited.contains(e)).collect();
+        cited.extend(new.iter().cloned());
+        let evidence = match (new.is_empty(), again) {
+            (true, 0) => String::new(),
+            (true, _) => " — evidence as above".to_string(),
+            (false, 0) => format!(" — {}", new.join("; ")),
+            (false, _) => format!(" — {}; and as above", new.join("; ")),
         };
         out.push(format!(
             "{verdict}, because {} {score}: {}{evidence}",

@@ -88,3 +88,23 @@ fn snapshot() {
     let (text, run) = adr(REALTIME_ML);
     insta::assert_snapshot!(text.replace(&run.id, "[run_id]"));
 }
+
+#[test]
+fn each_piece_of_evidence_is_written_once_per_option() {
+    let (text, _) = adr(include_str!("../../../docs/profile.example.toml"));
+    for option in text.split("\n### ").skip(1) {
+        let mut seen = std::collections::HashSet::new();
+        for line in option.lines().filter(|l| l.starts_with("* ")) {
+            let Some((_, evidence)) = line.split_once(" — ") else {
+                continue;
+            };
+            for e in evidence.split("; ") {
+                let e = e.trim_end_matches("and as above").trim();
+                if e.is_empty() || e == "evidence as above" {
+                    continue;
+                }
+                assert!(seen.insert(e.to_string()), "written twice: {e}");
+            }
+        }
+    }
+}

@@ -862,3 +862,21 @@ fn plain_crud_every_stack_serves_is_a_tie_not_a_win_on_hand_set_levels() {
         assert!(level.contains(id.as_str()), "{id} missing from {level}");
     }
 }
+
+#[test]
+fn a_workload_the_run_did_not_measure_is_not_measured_rather_than_cannot_meet() {
+    let data_only = DEFAULT
+        .replace("crud = 100 ", "crud = 0 ")
+        .replace("data = 0 ", "data = 100 ");
+    assert!(data_only.contains("data = 100"), "the template changed");
+    let a = advise(&profile(&data_only), &fixture(), false);
+    let text = advise::render::text(&a);
+    assert!(text.contains("not measured"), "{text}");
+    assert!(!text.contains("cannot meet"), "{text}");
+    // A criterion of 0% weight has no column.
+    let header = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("#  option"))
+        .unwrap();
+    assert!(!header.contains("realtime"), "{header}");
+}

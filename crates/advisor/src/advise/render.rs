@@ -108,22 +108,32 @@ fn score_cell(c: &Candidate, k: Criterion) -> String {
     }
 }
 
+/// The ranking with a column per criterion that weighs anything: a criterion of 0% decides
+/// nothing, and its column is left out.
 fn ranking_rows(a: &Advice) -> Vec<Vec<String>> {
+    let shown: Vec<Criterion> = Criterion::ALL
+        .iter()
+        .copied()
+        .filter(|c| {
+            a.weights
+                .iter()
+                .any(|w| w.criterion == *c && w.weight > 0.0)
+        })
+        .collect();
     let mut rows = vec![{
         let mut h = vec!["#".to_string(), "option".to_string(), "total".to_string()];
-        h.extend(Criterion::ALL.iter().map(|c| c.short().to_string()));
+        h.extend(shown.iter().map(|c| c.short().to_string()));
         h
     }];
     let mut weights = vec![String::new(), "weight".to_string(), String::new()];
-    weights.extend(
-        a.weights
-            .iter()
-            .map(|w| format!("{:.0}%", 100.0 * w.weight)),
-    );
+    weights.extend(shown.iter().map(|c| {
+        let w = a.weights.iter().find(|w| w.criterion == *c);
+        format!("{:.0}%", 100.0 * w.map_or(0.0, |w| w.weight))
+    }));
     rows.push(weights);
     for (i, c) in a.ranking.iter().enumerate() {
         let mut row = vec![(i + 1).to_string(), c.id.clone(), format!("{:.1}", c.total)];
-        row.extend(Criterion::ALL.iter().map(|k| score_cell(c, *k)));
+        row.extend(shown.iter().map(|k| score_cell(c, *k)));
         rows.push(row);
     }
     rows
@@ -143,6 +153,8 @@ fn capacity_rows(a: &Advice) -> Vec<Vec<String>> {
             c.id.clone(),
             match (e.cores, e.cores_exact) {
                 (Some(n), Some(x)) => format!("{n} ({x:.2})"),
+                // Nothing of this workload was measured: no figure, not a failure.
+                _ if e.basis.is_empty() => "not measured".to_string(),
                 _ => "cannot meet".to_string(),
             },
             e.per_core_rps.map_or("–".to_string(), rps),

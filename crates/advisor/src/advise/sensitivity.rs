@@ -256,6 +256,14 @@ pub(crate) fn analyse(ctx: &Context, p: &Profile, base: &Evaluation) -> Sensitiv
         });
     }
 
+    // The same change found by two inputs (a weight alone and the weights jointly) is one flip.
+    let mut seen = Vec::new();
+    flips.retain(|f| {
+        let new = !seen.contains(&f.sentence);
+        seen.push(f.sentence.clone());
+        new
+    });
+
     let mut why: Vec<String> = flips
         .iter()
         .filter(|f| f.within_uncertainty)
