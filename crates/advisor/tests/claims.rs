@@ -607,6 +607,67 @@ fn tens_of_thousands_is_per_core_times_the_machines_cores() {
 }
 
 #[test]
+fn tens_of_thousands_is_judged_at_a_reference_core_s_speed_not_the_day_s() {
+    let mut r = support::fixture();
+    r.host.cores = 4;
+    set_rps(
+        &mut r,
+        "json",
+        &[1500.0, 1550.0, 1600.0],
+        &[2600.0, 2700.0, 2800.0],
+    );
+    let calibrate = |r: &mut RunResult, start: f64, end: f64| {
+        r.calibration = ["start", "end"]
+            .iter()
+            .zip([start, end])
+            .map(|(at, rps)| stackwise_results::Calibration {
+                at: (*at).to_string(),
+                throughput_rps: rps,
+                steal: None,
+                cpu_steps: Vec::new(),
+            })
+            .collect();
+    };
+    // A slow day: the machine served half the reference core's static rate, so its figures
+    // count double: 1,550 × 2 × 4 = 12,400.
+    calibrate(&mut r, 20_000.0, 20_000.0);
+    let slow = claim(&check(&r), "tens-of-thousands-rps").clone();
+    assert_eq!(slow.verdict, Verdict::Holds, "{}", slow.evidence);
+    assert!(
+        slow.evidence.contains("= 12,400 req/s"),
+        "{}",
+        slow.evidence
+    );
+    assert!(
+        slow.evidence.contains("reference core"),
+        "{}",
+        slow.evidence
+    );
+    // The same stacks on a day twice as fast measure twice the throughput, and the verdict
+    // stays.
+    set_rps(
+        &mut r,
+        "json",
+        &[3000.0, 3100.0, 3200.0],
+        &[5200.0, 5400.0, 5600.0],
+    );
+    calibrate(&mut r, 40_000.0, 40_000.0);
+    let fast = claim(&check(&r), "tens-of-thousands-rps").clone();
+    assert_eq!(fast.verdict, Verdict::Holds, "{}", fast.evidence);
+    assert!(
+        fast.evidence.contains("= 12,400 req/s"),
+        "{}",
+        fast.evidence
+    );
+    // A machine that sped up fourfold during the run cannot say.
+    calibrate(&mut r, 20_000.0, 80_000.0);
+    assert_eq!(verdict(&r, "tens-of-thousands-rps"), Verdict::WithinNoise);
+    // A machine that is simply fast: the same figures are a quarter of the reference's.
+    calibrate(&mut r, 160_000.0, 160_000.0);
+    assert_eq!(verdict(&r, "tens-of-thousands-rps"), Verdict::DoesNotHold);
+}
+
+#[test]
 fn node_blocks_compares_the_mixed_slowdown_of_each_language() {
     let set = |r: &mut RunResult, python_mixed: f64, node_mixed: f64| {
         for id in stack_ids(r) {
