@@ -17,7 +17,18 @@ use crate::settings::history::claims_settings;
 
 pub fn claims(args: &ClaimsArgs) -> anyhow::Result<ExitCode> {
     let settings = claims_settings(args)?;
-    let result = read_run(&settings.run)?;
+    // Before the user's first run, the bundled reference results stand in, as for `advise`.
+    let result = match read_run(&settings.run) {
+        Ok(r) => r,
+        Err(e) if !settings.named => {
+            eprintln!(
+                "no run of yours yet ({e:#}): checking the bundled reference results; \
+                 `stackwise run` measures this machine"
+            );
+            stackwise_advisor::reference::results()
+        }
+        Err(e) => return Err(e),
+    };
     print!("{}", render(&result, settings.format));
     Ok(ExitCode::SUCCESS)
 }

@@ -417,9 +417,8 @@ pub struct ReportArgs {
 #[derive(Debug, Args)]
 pub struct ClaimsArgs {
     /// The run: an id, the start of one, `latest`, or the path of a results.json (or of the
-    /// folder holding it).
-    #[arg(default_value = defaults::DEFAULT_RUN)]
-    pub run: String,
+    /// folder holding it) [default: latest; before any run, the bundled reference results].
+    pub run: Option<String>,
 
     /// The folder `stackwise run` writes to; the history is its history.sqlite.
     #[arg(long, value_name = "DIR", default_value = defaults::DEFAULT_RESULTS_DIR)]

@@ -77,7 +77,16 @@ fn bad_input_is_a_one_line_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("results");
     let results = results.to_str().unwrap();
-    assert_usage_error(&["claims", "--results-dir", results], "no run 'latest'");
+    // A run named and missing is an error; none named falls back to the bundled reference.
+    assert_usage_error(
+        &["claims", "latest", "--results-dir", results],
+        "no run 'latest'",
+    );
+    let none = stackwise(&["claims", "--results-dir", results]);
+    assert!(none.status.success(), "{none:?}");
+    let said = String::from_utf8_lossy(&none.stderr);
+    assert!(said.contains("bundled reference results"), "{said}");
+    assert!(String::from_utf8_lossy(&none.stdout).starts_with("Run "));
     assert_usage_error(
         &["claims", "20990101", "--results-dir", results],
         "no run '20990101'",

@@ -44,6 +44,8 @@ pub struct CompareSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimsSettings {
     pub run: RunChoice,
+    /// The run was named: no stand-in when it cannot be read.
+    pub named: bool,
     pub format: ClaimsFormat,
 }
 
@@ -69,7 +71,12 @@ pub fn compare_settings(args: &CompareArgs) -> anyhow::Result<CompareSettings> {
 
 pub fn claims_settings(args: &ClaimsArgs) -> anyhow::Result<ClaimsSettings> {
     Ok(ClaimsSettings {
-        run: run_choice("run", &args.run, &args.results_dir)?,
+        run: run_choice(
+            "run",
+            args.run.as_deref().unwrap_or(crate::defaults::DEFAULT_RUN),
+            &args.results_dir,
+        )?,
+        named: args.run.is_some(),
         format: args.format,
     })
 }
