@@ -1198,18 +1198,28 @@ fn per_core_pair(a: &Cell, b: &Cell, unit: &str) -> String {
     )
 }
 
-/// `p99 1,104 vs 2,146 ms; capacity at p99 ≤ 100 ms 1,210 vs 174 req/s per core`, the parts
-/// that were measured.
+/// `p99 1,104 vs 2,146 ms; capacity at p99 ≤ 100 ms 1,210 vs ≥ 174 req/s per core`, the parts
+/// that were measured, a capacity no probe missed marked "≥".
 fn latency_and_capacity(a: &Cell, b: &Cell, target_ms: f64, unit: &str) -> String {
     let mut parts = Vec::new();
     if let (Some(x), Some(y)) = (a.p99_ms, b.p99_ms) {
         parts.push(format!("p99 {} vs {} ms", ms(x.median), ms(y.median)));
     }
     if let (Some(x), Some(y)) = (a.capacity_per_core, b.capacity_per_core) {
+        // A capacity no probe missed is at least what it says.
+        let at_least = |c: &Cell| {
+            if c.capacity_is_lower_bound() {
+                "≥ "
+            } else {
+                ""
+            }
+        };
         parts.push(format!(
-            "capacity at p99 ≤ {} ms {} vs {} {unit} per core",
+            "capacity at p99 ≤ {} ms {}{} vs {}{} {unit} per core",
             ms(target_ms),
+            at_least(a),
             rps(x),
+            at_least(b),
             rps(y)
         ));
     }
