@@ -438,7 +438,7 @@ impl<'a> Run<'a> {
                         " The library decides more than the language: in {}, {a} is faster \
                          and {b} slower than {}'s fastest ({}).",
                         side.runtime(),
-                        other_side(side).runtime(),
+                        side.other().runtime(),
                         other.stack
                     );
                 }
@@ -910,20 +910,22 @@ impl<'a> Run<'a> {
                 Some((lo, mid, hi))
             }
         };
+        // Per core to the whole machine at the reference core's speed: the slowest figure over
+        // the fastest calibration, the fastest over the slowest.
+        let (to_min, to_median, to_max) = match speed {
+            Some((lo, mid, hi)) => (
+                REFERENCE_CALIBRATION_RPS / hi,
+                REFERENCE_CALIBRATION_RPS / mid,
+                REFERENCE_CALIBRATION_RPS / lo,
+            ),
+            None => (1.0, 1.0, 1.0),
+        };
         let scaled = |c: &Cell| {
-            c.per_core.map(|s| match speed {
-                Some((lo, mid, hi)) => Spread {
-                    median: s.median * n * REFERENCE_CALIBRATION_RPS / mid,
-                    min: s.min * n * REFERENCE_CALIBRATION_RPS / hi,
-                    max: s.max * n * REFERENCE_CALIBRATION_RPS / lo,
-                    ..s
-                },
-                None => Spread {
-                    median: s.median * n,
-                    min: s.min * n,
-                    max: s.max * n,
-                    ..s
-                },
+            c.per_core.map(|s| Spread {
+                median: s.median * n * to_median,
+                min: s.min * n * to_min,
+                max: s.max * n * to_max,
+                ..s
             })
         };
         let (Some(ps), Some(ns)) = (scaled(py), scaled(node)) else {
@@ -977,8 +979,8 @@ impl<'a> Run<'a> {
                 } else {
                     format!("{}–{}", rps(lo), rps(hi))
                 },
-                REFERENCE_CALIBRATION_RPS / hi,
-                REFERENCE_CALIBRATION_RPS / lo
+                to_min,
+                to_max
             ),
             None => " (not scaled to a reference core: the run has no calibration)".to_string(),
         };
@@ -1076,14 +1078,6 @@ impl<'a> Run<'a> {
             Some(t) => format!("{scenario} ({t}, {} connections)", c.connections),
             None => format!("{scenario} ({} connections)", c.connections),
         }
-    }
-}
-
-/// The side a comparison holds `side` against.
-fn other_side(side: Language) -> Language {
-    match side {
-        Language::Python => Language::Javascript,
-        Language::Javascript => Language::Python,
     }
 }
 

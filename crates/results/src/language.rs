@@ -29,6 +29,14 @@ impl Language {
         }
     }
 
+    /// The other side of the comparison.
+    pub fn other(self) -> Language {
+        match self {
+            Language::Javascript => Language::Python,
+            Language::Python => Language::Javascript,
+        }
+    }
+
     /// The runtime the language runs on, which is what claims about speed are about.
     pub fn runtime(self) -> &'static str {
         match self {

@@ -16,7 +16,7 @@ use stackwise_advisor::advise::{self, render};
 use stackwise_advisor::profile::{self, Profile, QUESTIONS, TEMPLATE};
 
 use crate::cli::{AdviseArgs, AdviseFormat};
-use crate::history::load_run;
+use crate::history::run_or_reference;
 use crate::settings::advise::{advise_settings, read_profile, AdviseSettings, ProfileSource};
 use crate::usage;
 
@@ -51,16 +51,12 @@ pub fn advise(args: &AdviseArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // Before the user's first run, the bundled reference results stand in, labelled as such.
-    let (run, reference) = match load_run(settings.run_query(), &settings.results_dir) {
-        Ok(run) => (run, false),
-        Err(e) if settings.run.is_none() => {
-            eprintln!(
-                "no run of yours yet ({e:#}): advising from the bundled reference results; `stackwise run` measures this machine"
-            );
-            (stackwise_advisor::reference::results(), true)
-        }
-        Err(e) => return Err(e),
-    };
+    let (run, reference) = run_or_reference(
+        settings.run_query(),
+        &settings.results_dir,
+        settings.run.is_some(),
+        "advising from",
+    )?;
     let advice = advise::advise(&profile, &run, reference);
     if let Some(path) = &settings.adr {
         let text = adr::render(

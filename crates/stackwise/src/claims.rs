@@ -12,23 +12,18 @@ use stackwise_results::RunResult;
 
 use crate::cli::ClaimsArgs;
 pub use crate::cli::ClaimsFormat;
-use crate::history::read_run;
+use crate::history::run_or_reference;
 use crate::settings::history::claims_settings;
 
 pub fn claims(args: &ClaimsArgs) -> anyhow::Result<ExitCode> {
     let settings = claims_settings(args)?;
     // Before the user's first run, the bundled reference results stand in, as for `advise`.
-    let result = match read_run(&settings.run) {
-        Ok(r) => r,
-        Err(e) if !settings.named => {
-            eprintln!(
-                "no run of yours yet ({e:#}): checking the bundled reference results; \
-                 `stackwise run` measures this machine"
-            );
-            stackwise_advisor::reference::results()
-        }
-        Err(e) => return Err(e),
-    };
+    let (result, _) = run_or_reference(
+        &settings.run.query,
+        &settings.run.results_dir,
+        settings.named,
+        "checking",
+    )?;
     print!("{}", render(&result, settings.format));
     Ok(ExitCode::SUCCESS)
 }

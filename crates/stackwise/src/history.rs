@@ -69,6 +69,28 @@ pub(crate) fn read_run(choice: &RunChoice) -> anyhow::Result<RunResult> {
     load_run(&choice.query, &choice.results_dir)
 }
 
+/// The run `query` names, or, when the user named none (`named` false) and it cannot be read,
+/// the bundled reference results, said on stderr as `doing` them: the stand-in before a user's
+/// first run. The flag says which it is.
+pub(crate) fn run_or_reference(
+    query: &str,
+    results_dir: &Path,
+    named: bool,
+    doing: &str,
+) -> anyhow::Result<(RunResult, bool)> {
+    match load_run(query, results_dir) {
+        Ok(run) => Ok((run, false)),
+        Err(e) if !named => {
+            eprintln!(
+                "no run of yours yet ({e:#}): {doing} the bundled reference results; `stackwise \
+                 run` measures this machine"
+            );
+            Ok((stackwise_advisor::reference::results(), true))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The run `query` names: a results.json or its folder, a run folder under `results_dir`, or
 /// a run in the history.
 pub(crate) fn load_run(query: &str, results_dir: &Path) -> anyhow::Result<RunResult> {

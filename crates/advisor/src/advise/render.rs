@@ -276,15 +276,13 @@ pub fn brief(a: &Advice) -> String {
             ids.join(", ")
         );
     }
-    let flips: Vec<String> = {
-        let mut seen = Vec::new();
-        for f in &a.sensitivity.flips {
-            if !seen.contains(&f.sentence) {
-                seen.push(f.sentence.clone());
-            }
-        }
-        seen
-    };
+    // The sensitivity analysis finds each flip once.
+    let flips: Vec<&str> = a
+        .sensitivity
+        .flips
+        .iter()
+        .map(|f| f.sentence.as_str())
+        .collect();
     if !flips.is_empty() {
         let _ = writeln!(out, "\nWhat would change the answer");
         for f in flips.iter().take(BRIEF_FLIPS) {

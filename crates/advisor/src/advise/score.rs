@@ -80,15 +80,17 @@ pub(crate) fn tie_band(eval: &Evaluation, other: &Candidate) -> f64 {
     band.max(CLOSE_TOTALS)
 }
 
-/// The options level with the top choice: closer than [`tie_band`] says the scores can tell.
-pub(crate) fn level_with_top(eval: &Evaluation) -> Vec<&Candidate> {
+/// The options level with the top choice, each with its [`tie_band`]: closer than the band
+/// says the scores can tell.
+pub(crate) fn level_with_top(eval: &Evaluation) -> Vec<(&Candidate, f64)> {
     let Some(top) = eval.ranking.first() else {
         return Vec::new();
     };
     eval.ranking
         .iter()
         .skip(1)
-        .filter(|c| top.total - c.total < tie_band(eval, c))
+        .map(|c| (c, tie_band(eval, c)))
+        .filter(|(c, band)| top.total - c.total < *band)
         .collect()
 }
 
@@ -557,12 +559,11 @@ fn capacity(
     let cores_exact = (measured > 0.0)
         .then(|| per_service.iter().map(|(_, c)| c).sum::<f64>())
         .filter(|c| c.is_finite());
-    let cores = cores_exact.map(|c| {
+    let cores = cores_exact.map(|_| {
         per_service
             .iter()
             .map(|(_, c)| (c.ceil() as u64).max(1))
             .sum::<u64>()
-            .max((c.ceil() as u64).max(1))
     });
     if per_service.len() > 1 && cores.is_some() {
         let each: Vec<String> = per_service
@@ -1256,19 +1257,11 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
     }
     match eval.ranking.get(1) {
         Some(next) => {
-            let mut gains: Vec<(f64, &Score)> = top
-                .scores
-                .iter()
-                .filter_map(|s| {
-                    let w = eval.weights[s.criterion.index()].weight;
-                    let mine = s.score?;
-                    let theirs = next.score(s.criterion).and_then(|x| x.score).unwrap_or(0.0);
-                    let gain = w * (mine - theirs);
-                    (gain > 0.05).then_some((gain, s))
-                })
-                .collect();
-            gains.sort_by(|a, b| b.0.total_cmp(&a.0));
-            for (_, s) in gains.iter().take(3) {
+            let gains = contributions(&eval.weights, top, next)
+                .into_iter()
+                .filter(|(_, points)| *points > 0.0)
+                .filter_map(|(c, _)| top.score(c));
+            for s in gains.take(3) {
                 out.push(format!(
                     "{}: {}.",
                     capitalise(s.criterion.name()),
@@ -1280,9 +1273,9 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
             if !level_with.is_empty() {
                 let band = level_with
                     .iter()
-                    .map(|c| tie_band(eval, c))
+                    .map(|(_, b)| *b)
                     .fold(CLOSE_TOTALS, f64::max);
-                let level: Vec<&str> = level_with.iter().map(|c| c.id.as_str()).collect();
+                let level: Vec<&str> = level_with.iter().map(|(c, _)| c.id.as_str()).collect();
                 out.push(format!(
                     "It is level with {} ({:.1} to {:.1}): they are within {band:.1} points, less \
                      than the hand-set levels behind the scores can tell apart (±{LEVEL_PRECISION:.0} \
@@ -1292,7 +1285,7 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
                     top.total,
                     level_with
                         .iter()
-                        .map(|c| c.total)
+                        .map(|(c, _)| c.total)
                         .fold(f64::MAX, f64::min)
                 ));
             } else {
@@ -1339,12 +1332,9 @@ fn out_of_reach(eval: &Evaluation, p: &Profile) -> Vec<String> {
         let who = eval
             .ranking
             .iter()
-            .filter(|c| c.capacity.monthly_cost.is_some())
-            .min_by(|a, b| {
-                let cost = |c: &Candidate| c.capacity.monthly_cost.unwrap_or(f64::INFINITY);
-                cost(a).total_cmp(&cost(b))
-            });
-        if let Some(c) = who {
+            .filter_map(|c| Some((c, c.capacity.monthly_cost?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((c, _)) = who {
             out.push(format!(
                 "Every option is over the budget of {} {currency} a month: the cheapest, {}, \
                  needs {} cores at {} {currency} ({}× the budget); cost is scored against it.",
@@ -1380,18 +1370,14 @@ fn language_of(c: &Candidate) -> Option<Language> {
 }
 
 /// Each criterion's points of 100 in `a`'s favour over `b` (negative: in `b`'s): its weight
-/// times the difference of the two scores, for the criteria both have a score on; largest
-/// first, those under 0.05 points left out.
-pub(crate) fn contributions(
-    weights: &[Weight],
-    a: &Candidate,
-    b: &Candidate,
-) -> Vec<(Criterion, f64)> {
+/// times the difference of the two scores, a score `b` lacks counted as 0; largest first,
+/// those under 0.05 points left out.
+fn contributions(weights: &[Weight], a: &Candidate, b: &Candidate) -> Vec<(Criterion, f64)> {
     let mut out: Vec<(Criterion, f64)> = Criterion::ALL
         .iter()
         .filter_map(|&c| {
             let mine = a.score(c)?.score?;
-            let theirs = b.score(c)?.score?;
+            let theirs = b.score(c).and_then(|x| x.score).unwrap_or(0.0);
             let points = weights[c.index()].weight * (mine - theirs);
             (points.abs() >= 0.05).then_some((c, points))
         })
@@ -1445,10 +1431,7 @@ fn against_the_other_language(eval: &Evaluation, top: &Candidate) -> Vec<String>
     let Some(mine) = language_of(top) else {
         return Vec::new();
     };
-    let other_language = match mine {
-        Language::Javascript => Language::Python,
-        Language::Python => Language::Javascript,
-    };
+    let other_language = mine.other();
     if let Some(other) = eval
         .ranking
         .iter()
@@ -1466,19 +1449,16 @@ fn against_the_other_language(eval: &Evaluation, top: &Candidate) -> Vec<String>
         .filter(|e| Language::parse(&e.language) == Some(other_language))
         .map(|e| e.reason.as_str())
         .collect();
+    reasons.sort_unstable();
     reasons.dedup();
-    match reasons.as_slice() {
-        [] => Vec::new(),
-        [one] => vec![format!(
-            "Every {} stack was set aside: {one}.",
-            other_language.name()
-        )],
-        many => vec![format!(
-            "Every {} stack was set aside: {}.",
-            other_language.name(),
-            many.join("; ")
-        )],
+    if reasons.is_empty() {
+        return Vec::new();
     }
+    vec![format!(
+        "Every {} stack was set aside: {}.",
+        other_language.name(),
+        reasons.join("; ")
+    )]
 }
 
 /// What the profile's `hybrid.overhead` did: the two-service option's total before it, and the

@@ -275,12 +275,9 @@ pub(crate) fn analyse(ctx: &Context, p: &Profile, base: &Evaluation) -> Sensitiv
         .map(|f| f.winner.clone())
         .collect();
     let close = score::level_with_top(base);
-    let band = close
-        .iter()
-        .map(|c| score::tie_band(base, c))
-        .fold(CLOSE_TOTALS, f64::max);
+    let band = close.iter().map(|(_, b)| *b).fold(CLOSE_TOTALS, f64::max);
     if !close.is_empty() {
-        let ids: Vec<&str> = close.iter().map(|c| c.id.as_str()).collect();
+        let ids: Vec<&str> = close.iter().map(|(c, _)| c.id.as_str()).collect();
         why.insert(
             0,
             if band > CLOSE_TOTALS {
