@@ -11,8 +11,14 @@
 //! - each side is represented by its best stack for what the claim is about (the fastest, the
 //!   leanest, the least affected), since a team picks one stack, not the average of a
 //!   language; the evidence names the stacks compared;
-//! - when the two sides' ranges over the trials overlap, the run does not establish a
-//!   difference and the verdict is [`Verdict::WithinNoise`];
+//! - two throughputs are compared by their ratio taken round by round (both stacks met the
+//!   same machine in each round), with its 95% interval over the rounds; when the interval
+//!   spans 1 the run does not establish a difference and the verdict is
+//!   [`Verdict::WithinNoise`]. Figures not measured in the same rounds (memory, latency across
+//!   two scenarios, results before paired rounds) are compared by their intervals, within
+//!   noise when they overlap;
+//! - every claim is also judged per stack: each stack of either language against the other
+//!   language's best, so a team that has picked a framework reads the verdict for it;
 //! - when the run lacks the scenario or a side, the verdict is [`Verdict::NotMeasured`] and the
 //!   evidence says what is missing;
 //! - a quick run's verdicts carry a note: one short trial cannot show its own noise.
@@ -67,6 +73,29 @@ pub struct ClaimCheck {
     pub evidence: String,
     /// The scenarios whose measurements it used.
     pub scenarios: Vec<String>,
+    /// The same claim for each stack: every stack of either language against the other
+    /// language's best, as the claim pits the two languages' best against each other.
+    pub stacks: Vec<StackVerdict>,
+    /// What each stack is judged against, for the heading of the per-stack lines.
+    #[serde(skip)]
+    pub stacks_basis: &'static str,
+}
+
+/// The per-stack lines' basis of the claims that pit the languages against each other.
+const AGAINST_THE_BEST: &str = "each against the other language's best";
+/// Their basis in the claims each stack meets or not on its own.
+const ON_ITS_OWN: &str = "each on its own";
+
+/// A claim judged for one stack.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StackVerdict {
+    pub stack: String,
+    /// The scenario it was judged in, when the claim reads several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    pub verdict: Verdict,
+    /// The comparison, short: `node-http 33.5× fastapi (30.1–36.0, 3 paired rounds)`.
+    pub evidence: String,
 }
 
 /// The claims, in the order they are checked and shown.
@@ -178,6 +207,74 @@ impl<'a> Run<'a> {
             .max_by(|a, b| median(a.per_core).total_cmp(&median(b.per_core)))
     }
 
+    /// `a`'s throughput per core over `b`'s in `sc`, with its interval: taken round by round
+    /// where the run paired them ([`summary::paired_ratio`]).
+    fn ratio(&self, a: &Cell, b: &Cell, sc: &str) -> Option<Ratio> {
+        let result = |c: &Cell| {
+            self.stack(&c.stack)?
+                .scenarios
+                .iter()
+                .find(|s| s.scenario == sc)
+        };
+        let (ra, rb) = (result(a)?, result(b)?);
+        let of = summary::paired_ratio(ra, rb)?;
+        let paired = [ra, rb]
+            .iter()
+            .all(|s| s.trials.iter().all(|t| t.round.is_some()));
+        // Per core: a stack that ran on more cores is judged per core, as everywhere else.
+        let cores = |c: &Cell| match (c.throughput, c.per_core) {
+            (Some(t), Some(p)) if p.median > 0.0 => t.median / p.median,
+            _ => 1.0,
+        };
+        Some(Ratio {
+            a: a.stack.clone(),
+            b: b.stack.clone(),
+            of: of.scaled(cores(a) / cores(b)),
+            paired,
+        })
+    }
+
+    /// The claim for every stack measured in `sc`: each stack of `subject` against the other
+    /// language's fastest, and each of the other language's stacks against `subject`'s
+    /// fastest. It holds for a pair when `subject`'s stack is the faster beyond noise (the
+    /// slower, when `faster` is false).
+    fn per_stack(
+        &self,
+        sc: &str,
+        subject: Language,
+        faster: bool,
+        named: bool,
+    ) -> Vec<StackVerdict> {
+        let mut out = Vec::new();
+        for side in [subject, subject.other()] {
+            let rival_side = if side == subject {
+                subject.other()
+            } else {
+                subject
+            };
+            let Some(rival) = self.fastest(rival_side, sc) else {
+                continue;
+            };
+            for c in self.measured(side, sc) {
+                let (mine, theirs) = if side == subject {
+                    (c, rival)
+                } else {
+                    (rival, c)
+                };
+                let ratio = self.ratio(mine, theirs, sc);
+                let verdict = above_one(ratio.as_ref().map(|r| r.of));
+                out.push(StackVerdict {
+                    stack: c.stack.clone(),
+                    scenario: named.then(|| sc.to_string()),
+                    verdict: if faster { verdict } else { flipped(verdict) },
+                    evidence: ratio
+                        .map_or_else(|| "no round measured both".to_string(), |r| r.describe()),
+                });
+            }
+        }
+        out
+    }
+
     /// Why a comparison of both sides in `scenarios` cannot be made, if it cannot: a side with
     /// no stack in the run, a scenario the run did not measure, or no valid trial for a side.
     fn missing(&self, sides: &[Language], scenarios: &[&str]) -> Option<String> {
@@ -262,7 +359,17 @@ impl<'a> Run<'a> {
             .iter()
             .flat_map(|c| c.scenarios.iter().map(String::as_str))
             .collect();
-        check_of(id, text, verdict, evidence, &scenarios)
+        let mut claim = check_of(id, text, verdict, evidence, &scenarios);
+        claim.stacks = checks
+            .iter()
+            .flat_map(|c| {
+                c.stacks.iter().cloned().map(|mut s| {
+                    s.scenario = c.scenarios.first().cloned();
+                    s
+                })
+            })
+            .collect();
+        claim
     }
 
     /// A claim that Node.js's fastest stack outdoes Python's in `sc`, per core, in `unit`.
@@ -276,20 +383,23 @@ impl<'a> Run<'a> {
         let claim = |verdict, evidence| check_of(id, text, verdict, evidence, &[sc]);
         let (node, py) = match self.fastest_pair(id, text, sc) {
             Ok(pair) => pair,
-            Err(not) => return not,
+            Err(not) => return *not,
         };
-        let verdict = higher(node.per_core, py.per_core);
+        let ratio = self.ratio(node, py, sc);
+        let verdict = above_one(ratio.as_ref().map(|r| r.of));
         let mut evidence = format!(
             "Fastest stack of each language by median {unit} per core in {}: {}; {}.",
             self.scenario_label(node, sc),
-            per_core_pair(node, py, unit),
+            per_core_pair(node, py, unit, ratio.as_ref()),
             latency_and_capacity(node, py, self.r.settings.p99_target_ms, unit),
         );
         if verdict == Verdict::WithinNoise {
             evidence.push(' ');
-            evidence.push_str(&overlap_note(node, py, unit));
+            evidence.push_str(&noise_note(node, py, unit, ratio.as_ref()));
         }
-        claim(verdict, evidence)
+        let mut c = claim(verdict, evidence);
+        c.stacks = self.per_stack(sc, Language::Javascript, true, false);
+        c
     }
 
     /// The fastest stack of each language in `sc`, Node.js's first, or the claim `id` saying
@@ -299,20 +409,20 @@ impl<'a> Run<'a> {
         id: &'static str,
         text: &'static str,
         sc: &str,
-    ) -> Result<(&Cell, &Cell), ClaimCheck> {
+    ) -> Result<(&Cell, &Cell), Box<ClaimCheck>> {
         if let Some(why) = self.missing(&[Language::Javascript, Language::Python], &[sc]) {
-            return Err(not_measured(id, text, why));
+            return Err(Box::new(not_measured(id, text, why)));
         }
         match (
             self.fastest(Language::Javascript, sc),
             self.fastest(Language::Python, sc),
         ) {
             (Some(node), Some(py)) => Ok((node, py)),
-            _ => Err(not_measured(
+            _ => Err(Box::new(not_measured(
                 id,
                 text,
                 format!("No valid {sc} measurement."),
-            )),
+            ))),
         }
     }
 
@@ -321,15 +431,16 @@ impl<'a> Run<'a> {
         let sc = "cpu";
         let (node, py) = match self.fastest_pair("python-better-cpu", PYTHON_BETTER_CPU, sc) {
             Ok(pair) => pair,
-            Err(not) => return not,
+            Err(not) => return *not,
         };
-        let verdict = higher(py.per_core, node.per_core);
+        let ratio = self.ratio(py, node, sc);
+        let verdict = above_one(ratio.as_ref().map(|r| r.of));
         let mut evidence = format!(
             "Plain code in each language (primes counted by trial division written in it, no native \
              library; the data and ml claims measure native libraries). \
              Fastest stack of each language by median req/s per core in {}: {}",
             self.scenario_label(py, sc),
-            per_core_pair(py, node, "req/s"),
+            per_core_pair(py, node, "req/s", ratio.as_ref()),
         );
         if let (Some(a), Some(b)) = (py.cpu_ms_per_request, node.cpu_ms_per_request) {
             let _ = write!(
@@ -342,15 +453,17 @@ impl<'a> Run<'a> {
         evidence.push('.');
         if verdict == Verdict::WithinNoise {
             evidence.push(' ');
-            evidence.push_str(&overlap_note(py, node, "req/s"));
+            evidence.push_str(&noise_note(py, node, "req/s", ratio.as_ref()));
         }
-        check_of(
+        let mut c = check_of(
             "python-better-cpu",
             PYTHON_BETTER_CPU,
             verdict,
             evidence,
             &[sc],
-        )
+        );
+        c.stacks = self.per_stack(sc, Language::Python, true, false);
+        c
     }
 
     /// "Python is better for data processing", from `data`: the fastest stack of each
@@ -389,7 +502,15 @@ impl<'a> Run<'a> {
             ),
         };
         let evidence = format!("{reading} {}{INFERENCE_ONLY}", python.evidence);
-        check_of(id, text, verdict, evidence, &["ml"])
+        let mut c = check_of(id, text, verdict, evidence, &["ml"]);
+        // Per stack as for the language: it holds where Python's side is faster beyond noise.
+        c.stacks = self.per_stack("ml", Language::Javascript, false, false);
+        for s in &mut c.stacks {
+            if s.verdict == Verdict::WithinNoise {
+                s.verdict = Verdict::DoesNotHold;
+            }
+        }
+        c
     }
 
     /// A claim that Python's fastest stack outdoes Node.js's in `sc` (`data` or `ml`), with
@@ -402,13 +523,14 @@ impl<'a> Run<'a> {
     ) -> ClaimCheck {
         let (node, py) = match self.fastest_pair(id, text, sc) {
             Ok(pair) => pair,
-            Err(not) => return not,
+            Err(not) => return *not,
         };
-        let verdict = higher(py.per_core, node.per_core);
+        let ratio = self.ratio(py, node, sc);
+        let verdict = above_one(ratio.as_ref().map(|r| r.of));
         let mut evidence = format!(
             "Fastest stack of each language by median req/s per core in {}: {}; {}.",
             self.scenario_label(py, sc),
-            per_core_pair(py, node, "req/s"),
+            per_core_pair(py, node, "req/s", ratio.as_ref()),
             latency_and_capacity(py, node, self.r.settings.p99_target_ms, "req/s"),
         );
         let libraries = self.libraries(sc);
@@ -446,9 +568,11 @@ impl<'a> Run<'a> {
         }
         if verdict == Verdict::WithinNoise {
             evidence.push(' ');
-            evidence.push_str(&overlap_note(py, node, "req/s"));
+            evidence.push_str(&noise_note(py, node, "req/s", ratio.as_ref()));
         }
-        check_of(id, text, verdict, evidence, &[sc])
+        let mut c = check_of(id, text, verdict, evidence, &[sc]);
+        c.stacks = self.per_stack(sc, Language::Python, true, false);
+        c
     }
 
     /// The library each stack used in `sc` with the fastest stack of each, fastest first.
@@ -585,7 +709,41 @@ impl<'a> Run<'a> {
                 .unwrap_or(usize::MAX)
         };
         scenarios.sort_by_key(order);
-        check_of(id, text, verdict, evidence, &scenarios)
+        let mut c = check_of(id, text, verdict, evidence, &scenarios);
+        // Each Python stack against Node's leanest, each Node stack against Python's.
+        let rows = |side: Language, rival: &Memory| -> Vec<StackVerdict> {
+            self.memory_under_load(side)
+                .iter()
+                .map(|m| {
+                    let (py, node) = match side {
+                        Language::Python => (m, rival),
+                        _ => (rival, m),
+                    };
+                    let ratio = Ratio {
+                        a: py.stack.id.clone(),
+                        b: node.stack.id.clone(),
+                        of: unpaired(py.peak, node.peak),
+                        paired: false,
+                    };
+                    StackVerdict {
+                        stack: m.stack.id.clone(),
+                        scenario: None,
+                        verdict: above_one(Some(ratio.of)),
+                        evidence: format!(
+                            "{} {} vs {} {}: {}",
+                            py.stack.id,
+                            mib(py.peak.median),
+                            node.stack.id,
+                            mib(node.peak.median),
+                            ratio.describe()
+                        ),
+                    }
+                })
+                .collect()
+        };
+        c.stacks = rows(Language::Python, &node);
+        c.stacks.extend(rows(Language::Javascript, &py));
+        c
     }
 
     /// /json p99 in `mixed` over /json p99 in `json`, for every stack of `side` measured in
@@ -840,13 +998,26 @@ impl<'a> Run<'a> {
              so it was not measured (facts cpython-314-free-threading); machines with more cores \
              show more."
         );
-        Some(check_of(
-            id,
-            text,
-            verdict,
-            evidence,
-            &["parallel-1", "parallel"],
-        ))
+        let mut c = check_of(id, text, verdict, evidence, &["parallel-1", "parallel"]);
+        c.stacks_basis = ON_ITS_OWN;
+        // Each Python configuration: one process is judged against the machine's worker
+        // processes, as above; worker processes against the cores they were given.
+        for s in &python {
+            let bar = if s.processes == 1 { bar } else { scales };
+            c.stacks.push(StackVerdict {
+                stack: s.stack.id.clone(),
+                scenario: None,
+                verdict: if s.hi < bar {
+                    Verdict::Holds
+                } else if s.lo >= bar {
+                    Verdict::DoesNotHold
+                } else {
+                    Verdict::WithinNoise
+                },
+                evidence: s.describe(),
+            });
+        }
+        Some(c)
     }
 
     /// Median over the valid trials of server CPU seconds per measured second: the cores the
@@ -935,12 +1106,19 @@ impl<'a> Run<'a> {
                 "No valid json or plaintext measurement.".to_string(),
             );
         };
-        let verdict = if ps.max < TENS_OF_THOUSANDS_RPS || ns.max < TENS_OF_THOUSANDS_RPS {
-            Verdict::DoesNotHold
-        } else if ps.min >= TENS_OF_THOUSANDS_RPS && ns.min >= TENS_OF_THOUSANDS_RPS {
-            Verdict::Holds
-        } else {
-            Verdict::WithinNoise
+        let reaches = |s: &Spread| {
+            if s.max < TENS_OF_THOUSANDS_RPS {
+                Verdict::DoesNotHold
+            } else if s.min >= TENS_OF_THOUSANDS_RPS {
+                Verdict::Holds
+            } else {
+                Verdict::WithinNoise
+            }
+        };
+        let verdict = match (reaches(&ps), reaches(&ns)) {
+            (Verdict::DoesNotHold, _) | (_, Verdict::DoesNotHold) => Verdict::DoesNotHold,
+            (Verdict::Holds, Verdict::Holds) => Verdict::Holds,
+            _ => Verdict::WithinNoise,
         };
         let assumption = if self.server_cores < host_cores {
             format!(
@@ -1007,7 +1185,27 @@ impl<'a> Run<'a> {
             scenarios.push(&node.scenario);
         }
         scenarios.sort_by_key(|s| scs.iter().position(|x| x == s));
-        check_of(id, text, verdict, evidence, &scenarios)
+        let mut c = check_of(id, text, verdict, evidence, &scenarios);
+        c.stacks_basis = ON_ITS_OWN;
+        // Each stack on its own: its better of json and plaintext, scaled the same way.
+        for side in [Language::Javascript, Language::Python] {
+            for stack in self.r.stacks.iter().filter(|s| s.side() == Some(side)) {
+                let best = scs
+                    .iter()
+                    .filter_map(|sc| self.measured(side, sc).find(|c| c.stack == stack.id))
+                    .max_by(|a, b| median(a.per_core).total_cmp(&median(b.per_core)));
+                let Some((cell, s)) = best.and_then(|c| Some((c, scaled(c)?))) else {
+                    continue;
+                };
+                c.stacks.push(StackVerdict {
+                    stack: stack.id.clone(),
+                    scenario: None,
+                    verdict: reaches(&s),
+                    evidence: one(cell, s),
+                });
+            }
+        }
+        c
     }
 
     /// "Node blocks on CPU work": how much 10% CPU-heavy requests raise /json p99 (`mixed`
@@ -1069,7 +1267,29 @@ impl<'a> Run<'a> {
             one(&node),
             one(&py)
         );
-        check_of(id, text, verdict, evidence, &scs)
+        let mut c = check_of(id, text, verdict, evidence, &scs);
+        // Each Node stack against Python's least affected, each Python stack against Node's.
+        for (side, rival) in [(Language::Javascript, &py), (Language::Python, &node)] {
+            for s in self.slowdowns(side) {
+                let (n, p) = match side {
+                    Language::Javascript => (&s, rival),
+                    _ => (rival, &s),
+                };
+                let ratio = Ratio {
+                    a: n.stack.clone(),
+                    b: p.stack.clone(),
+                    of: unpaired(n.ratio, p.ratio),
+                    paired: false,
+                };
+                c.stacks.push(StackVerdict {
+                    stack: s.stack.clone(),
+                    scenario: None,
+                    verdict: above_one(Some(ratio.of)),
+                    evidence: format!("{} vs {}: {}", one(n), one(p), ratio.describe()),
+                });
+            }
+        }
+        c
     }
 
     /// `upstream (GET /upstream?ms=20, 256 connections)`.
@@ -1158,11 +1378,119 @@ fn check_of(
         verdict,
         evidence,
         scenarios: scenarios.iter().map(ToString::to_string).collect(),
+        stacks: Vec::new(),
+        stacks_basis: AGAINST_THE_BEST,
     }
 }
 
 fn not_measured(id: &'static str, claim: &'static str, why: String) -> ClaimCheck {
     check_of(id, claim, Verdict::NotMeasured, why, &[])
+}
+
+/// One throughput over another in one scenario, with its interval.
+struct Ratio {
+    /// The stack over ...
+    a: String,
+    /// ... this one.
+    b: String,
+    of: Spread,
+    /// Taken round by round; otherwise from the two stacks' intervals.
+    paired: bool,
+}
+
+impl Ratio {
+    /// The higher over the lower, with its interval and what it rests on:
+    /// `node-http 33.5× fastapi (30.1–36.0, 3 paired rounds)`.
+    fn describe(&self) -> String {
+        let (hi_name, lo_name, of) = if self.of.median >= 1.0 {
+            (&self.a, &self.b, self.of)
+        } else {
+            (&self.b, &self.a, reciprocal(self.of))
+        };
+        format!("{hi_name} {}", self.figures(of, lo_name))
+    }
+
+    /// `33.5× fastapi (30.1–36.0, 3 paired rounds)` without the first name: the median and its
+    /// interval with as many decimals as the interval's lower end needs.
+    fn figures(&self, of: Spread, lo_name: &str) -> String {
+        let basis = if self.paired {
+            let rounds = if of.n == 1 { "round" } else { "rounds" };
+            format!("{} paired {rounds}", of.n)
+        } else {
+            "from both stacks' intervals".to_string()
+        };
+        let d = decimals(of.lo);
+        format!(
+            "{:.d$}× {lo_name} ({:.d$}–{:.d$}, {basis})",
+            of.median, of.lo, of.hi
+        )
+    }
+}
+
+/// `a` over `b` for figures not measured in the same rounds: the medians' ratio, and an
+/// interval from the lower end of one over the upper end of the other, so that it spans 1
+/// exactly when their intervals overlap.
+fn unpaired(a: Spread, b: Spread) -> Spread {
+    let over = |x: f64, y: f64| if y > 0.0 { x / y } else { f64::INFINITY };
+    Spread {
+        median: over(a.median, b.median),
+        min: over(a.min, b.max),
+        max: over(a.max, b.min),
+        lo: over(a.lo, b.hi),
+        hi: over(a.hi, b.lo),
+        n: a.n.min(b.n),
+        cv: 0.0,
+    }
+}
+
+/// The spread of 1 / x.
+fn reciprocal(s: Spread) -> Spread {
+    let inv = |x: f64| if x > 0.0 { 1.0 / x } else { f64::INFINITY };
+    Spread {
+        median: inv(s.median),
+        min: inv(s.max),
+        max: inv(s.min),
+        lo: inv(s.hi),
+        hi: inv(s.lo),
+        ..s
+    }
+}
+
+/// Decimals a ratio near `x` needs to be read: `34`, `3.1`, `1.04`, `0.91`, `0.042`.
+fn decimals(x: f64) -> usize {
+    if x >= 20.0 {
+        0
+    } else if x >= 2.0 {
+        1
+    } else if x >= 0.1 {
+        2
+    } else {
+        3
+    }
+}
+
+/// A ratio's figure with the decimals it needs.
+fn factor(x: f64) -> String {
+    format!("{x:.*}", decimals(x))
+}
+
+/// Whether the first side of a ratio is the higher: within noise when its interval spans 1.
+fn above_one(r: Option<Spread>) -> Verdict {
+    match r {
+        Some(r) if r.lo > 1.0 => Verdict::Holds,
+        Some(r) if r.hi < 1.0 => Verdict::DoesNotHold,
+        Some(_) => Verdict::WithinNoise,
+        None => Verdict::NotMeasured,
+    }
+}
+
+/// The verdict on the opposite claim.
+fn flipped(v: Verdict) -> Verdict {
+    match v {
+        Verdict::Holds => Verdict::DoesNotHold,
+        Verdict::DoesNotHold => Verdict::Holds,
+        other => other,
+    }
 }
 
 /// Whether `claimed` is higher than `other`: within noise when their ranges overlap.
@@ -1179,17 +1507,34 @@ fn median(s: Option<Spread>) -> f64 {
     s.map_or(0.0, |s| s.median)
 }
 
-/// `express 1,856 vs fastapi 277 req/s per core (express 6.7×)`, in `unit` (`req/s`).
-fn per_core_pair(a: &Cell, b: &Cell, unit: &str) -> String {
+/// `express 1,856 vs fastapi 277 req/s per core; express 6.7× fastapi (6.1–7.2, 3 paired
+/// rounds)`, in `unit` (`req/s`).
+fn per_core_pair(a: &Cell, b: &Cell, unit: &str, ratio: Option<&Ratio>) -> String {
     let (x, y) = (median(a.per_core), median(b.per_core));
+    let label = match ratio {
+        Some(r) => format!("; {}", r.describe()),
+        None => format!(" ({})", ratio_label(&a.stack, x, &b.stack, y)),
+    };
     format!(
-        "{} {} vs {} {} {unit} per core ({})",
+        "{} {} vs {} {} {unit} per core{label}",
         a.stack,
         rps(x),
         b.stack,
         rps(y),
-        ratio_label(&a.stack, x, &b.stack, y)
     )
+}
+
+/// Why two stacks' throughputs are within noise: their paired ratio's interval spans 1, or,
+/// unpaired, their intervals overlap.
+fn noise_note(a: &Cell, b: &Cell, unit: &str, ratio: Option<&Ratio>) -> String {
+    match ratio {
+        Some(r) if r.paired => format!(
+            "The interval of their ratio over the rounds ({}–{}) spans 1.",
+            factor(r.of.lo),
+            factor(r.of.hi)
+        ),
+        _ => overlap_note(a, b, unit),
+    }
 }
 
 /// `p99 1,104 vs 2,146 ms; capacity at p99 ≤ 100 ms 1,210 vs ≥ 174 req/s per core`, the parts
@@ -1291,6 +1636,46 @@ pub fn render_table(checks: &[ClaimCheck]) -> String {
         if !c.scenarios.is_empty() {
             let _ = writeln!(out, "{indent}scenarios: {}", c.scenarios.join(", "));
         }
+        if !c.stacks.is_empty() {
+            let _ = writeln!(out, "{indent}per stack ({}):", c.stacks_basis);
+            let name = c
+                .stacks
+                .iter()
+                .map(|s| s.stack.chars().count())
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let verdict = checks
+                .iter()
+                .flat_map(|c| &c.stacks)
+                .map(|s| s.verdict.to_string().chars().count())
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let hang = " ".repeat(width + 2 + name + verdict);
+            for s in &c.stacks {
+                let text = match &s.scenario {
+                    Some(sc) => format!("{sc}: {}", s.evidence),
+                    None => s.evidence.clone(),
+                };
+                let lines = wrap(
+                    &text,
+                    (EVIDENCE_WIDTH + width).saturating_sub(hang.len()).max(30),
+                );
+                for (i, line) in lines.iter().enumerate() {
+                    if i == 0 {
+                        let _ = writeln!(
+                            out,
+                            "{indent}  {:<name$}{:<verdict$}{line}",
+                            s.stack,
+                            s.verdict.to_string()
+                        );
+                    } else {
+                        let _ = writeln!(out, "{hang}{line}");
+                    }
+                }
+            }
+        }
     }
     out
 }
@@ -1307,6 +1692,29 @@ pub fn render_markdown(checks: &[ClaimCheck]) -> String {
             md_cell(&c.evidence),
             md_cell(&c.scenarios.join(", "))
         );
+    }
+    if checks.iter().any(|c| !c.stacks.is_empty()) {
+        out.push_str(
+            "\nPer stack: every stack of either language against the other language's best, \
+             or on its own where the claim is about each language alone.\n\n\
+             | Claim | Stack | Verdict | Evidence |\n|---|---|---|---|\n",
+        );
+        for c in checks {
+            for s in &c.stacks {
+                let evidence = match &s.scenario {
+                    Some(sc) => format!("{sc}: {}", s.evidence),
+                    None => s.evidence.clone(),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    md_cell(c.claim),
+                    s.stack,
+                    s.verdict,
+                    md_cell(&evidence)
+                );
+            }
+        }
     }
     out
 }

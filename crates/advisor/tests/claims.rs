@@ -398,6 +398,102 @@ fn overlapping_ranges_are_within_noise() {
     assert!(io.evidence.contains("ranges overlap"), "{}", io.evidence);
 }
 
+/// Numbers the trials of every stack in `scenario` as rounds 0, 1, 2…: paired results.
+fn paired(r: &mut RunResult, scenario: &str) {
+    for id in stack_ids(r) {
+        for (i, t) in scenario_mut(r, &id, scenario).trials.iter_mut().enumerate() {
+            t.round = Some(i as u64);
+        }
+    }
+}
+
+#[test]
+fn paired_rounds_decide_where_the_ranges_overlap_and_only_there() {
+    let mut r = support::fixture();
+    paired(&mut r, "upstream");
+    // The machine's speed moved from round to round, and Node stayed 15% ahead in each: the
+    // ranges overlap, the paired ratio does not span 1.
+    set_rps(
+        &mut r,
+        "upstream",
+        &[900.0, 1000.0, 1100.0],
+        &[1035.0, 1150.0, 1265.0],
+    );
+    let io = claim(&check(&r), "node-faster-io").clone();
+    assert_eq!(io.verdict, Verdict::Holds, "{}", io.evidence);
+    assert!(io.evidence.contains("paired rounds"), "{}", io.evidence);
+    // Ahead in two rounds, behind in the third: the interval spans 1.
+    set_rps(
+        &mut r,
+        "upstream",
+        &[900.0, 1000.0, 1100.0],
+        &[1035.0, 1150.0, 1000.0],
+    );
+    let io = claim(&check(&r), "node-faster-io").clone();
+    assert_eq!(io.verdict, Verdict::WithinNoise, "{}", io.evidence);
+    assert!(io.evidence.contains("spans 1"), "{}", io.evidence);
+}
+
+#[test]
+fn every_stack_gets_the_claim_against_the_other_language_s_best() {
+    let mut r = support::fixture();
+    paired(&mut r, "upstream");
+    // Node's stacks 1,000, 2,000…; Python's 100, 200…, the second of each the best.
+    let ids = stack_ids(&r);
+    let (mut py, mut node) = (0.0, 0.0);
+    for id in &ids {
+        let rate = if is_python(&r, id) {
+            py += 100.0;
+            py
+        } else {
+            node += 1000.0;
+            node
+        };
+        set_stack_rps(&mut r, id, "upstream", &[rate, rate * 1.02, rate * 0.98]);
+    }
+    // The first Node stack (1,000) against a Python stack made faster than it in every round.
+    let first_python = ids.iter().find(|id| is_python(&r, id)).unwrap().clone();
+    set_stack_rps(&mut r, &first_python, "upstream", &[1500.0, 1600.0, 1400.0]);
+    let io = claim(&check(&r), "node-faster-io").clone();
+    let stacks: Vec<&str> = io.stacks.iter().map(|s| s.stack.as_str()).collect();
+    let mut sorted = stacks.clone();
+    sorted.sort_unstable();
+    let mut all: Vec<&str> = ids.iter().map(String::as_str).collect();
+    all.sort_unstable();
+    assert_eq!(sorted, all, "each stack once");
+    let first_node = ids.iter().find(|id| !is_python(&r, id)).unwrap();
+    for s in &io.stacks {
+        assert!(
+            s.evidence.contains("paired rounds"),
+            "{}: {}",
+            s.stack,
+            s.evidence
+        );
+        let expected = if &s.stack == first_node {
+            // 1,000 against Python's best, 1,500: the claim fails for it.
+            Verdict::DoesNotHold
+        } else {
+            Verdict::Holds
+        };
+        assert_eq!(s.verdict, expected, "{}: {}", s.stack, s.evidence);
+    }
+    // The language's verdict is its best stack's against the other's best.
+    let last_node = ids.iter().rfind(|id| !is_python(&r, id)).unwrap();
+    let best_node = io.stacks.iter().find(|s| &s.stack == last_node).unwrap();
+    assert!(
+        best_node.evidence.contains(&first_python),
+        "{}",
+        best_node.evidence
+    );
+    assert_eq!(best_node.verdict, io.verdict);
+    let text = render_table(std::slice::from_ref(&io));
+    assert!(text.contains("per stack"), "{text}");
+    for id in &ids {
+        assert!(text.contains(id.as_str()), "{text}");
+    }
+    assert!(render_markdown(&[io]).contains("| Claim | Stack | Verdict | Evidence |"));
+}
+
 #[test]
 fn invalid_trials_are_not_evidence() {
     let mut r = support::fixture();
@@ -731,6 +827,19 @@ fn the_table_fits_100_columns_and_markdown_has_a_row_per_claim() {
         assert!(table.contains(c.claim));
     }
     let md = render_markdown(&checks);
-    assert_eq!(md.lines().count(), 2 + checks.len());
-    assert!(md.lines().all(|l| l.starts_with('|') && l.ends_with('|')));
+    // A row per claim, then a row per claim and stack.
+    let tables: Vec<Vec<&str>> = md
+        .split("\n\n")
+        .map(|part| part.lines().filter(|l| l.starts_with('|')).collect())
+        .filter(|rows: &Vec<&str>| !rows.is_empty())
+        .collect();
+    assert_eq!(tables.len(), 2, "{md}");
+    assert_eq!(tables[0].len(), 2 + checks.len());
+    let per_stack: usize = checks.iter().map(|c| c.stacks.len()).sum();
+    assert!(per_stack > 0);
+    assert_eq!(tables[1].len(), 2 + per_stack);
+    assert!(tables
+        .iter()
+        .flatten()
+        .all(|l| l.starts_with('|') && l.ends_with('|')));
 }

@@ -459,6 +459,43 @@ pub fn ratios(measured: &[(&str, &ScenarioResult)]) -> Vec<(String, Spread)> {
         .collect()
 }
 
+/// `a`'s throughput over `b`'s in one scenario, with its interval. In paired results the
+/// ratio is taken within each round both measured, and the interval is over those rounds: a
+/// drift of the machine's speed hits both sides of each ratio alike. Results before version 3
+/// were not paired: their ratio is of the medians, and its interval runs from the lower end of
+/// `a`'s over the upper end of `b`'s to the other way round, so it spans 1 exactly when the two
+/// intervals overlap. `None` when either has no valid trial or no round was measured by both.
+pub fn paired_ratio(a: &ScenarioResult, b: &ScenarioResult) -> Option<Spread> {
+    let (ra, rb) = (by_round(a), by_round(b));
+    let paired = [a, b]
+        .iter()
+        .all(|sc| sc.trials.iter().all(|t| t.round.is_some()));
+    if paired {
+        let per_round: Vec<f64> = ra
+            .iter()
+            .filter_map(|(round, x)| {
+                let (_, y) = rb.iter().find(|(r, _)| r == round)?;
+                (*y > 0.0).then(|| x / y)
+            })
+            .collect();
+        return Spread::of(&per_round);
+    }
+    let values = |r: &[(u64, f64)]| r.iter().map(|(_, x)| *x).collect::<Vec<_>>();
+    let (sa, sb) = (Spread::of(&values(&ra))?, Spread::of(&values(&rb))?);
+    if sb.min <= 0.0 {
+        return None;
+    }
+    Some(Spread {
+        median: sa.median / sb.median,
+        min: sa.min / sb.max,
+        max: sa.max / sb.min,
+        lo: sa.lo / sb.hi,
+        hi: sa.hi / sb.lo,
+        n: sa.n.min(sb.n),
+        cv: 0.0,
+    })
+}
+
 /// Capacity at a latency target, read from a scenario's open-loop probes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CapacityAt {
@@ -1030,6 +1067,62 @@ mod tests {
             error_gist("nothing said:\n\n  last words\n"),
             "nothing said:"
         );
+    }
+
+    #[test]
+    fn a_paired_ratio_is_taken_round_by_round_and_an_unpaired_one_from_both_intervals() {
+        let text = include_str!("../../../data/reference/results.json");
+        let r = RunResult::parse(text).expect("the reference results");
+        let sc = |stack: &str| {
+            r.stacks
+                .iter()
+                .find(|s| s.id == stack)
+                .and_then(|s| s.scenarios.iter().find(|c| c.scenario == "upstream"))
+                .expect("measured")
+                .clone()
+        };
+        let (mut a, mut b) = (sc("node-http"), sc("fastapi"));
+        // Round by round, by hand.
+        let rate = |s: &ScenarioResult, round: u64| {
+            s.trials
+                .iter()
+                .find(|t| t.valid && t.round == Some(round))
+                .map(|t| t.load.summary.throughput_rps)
+        };
+        let by_hand: Vec<f64> = a
+            .trials
+            .iter()
+            .filter_map(|t| t.round)
+            .filter_map(|round| Some(rate(&a, round)? / rate(&b, round)?))
+            .collect();
+        assert!(by_hand.len() >= 3, "{by_hand:?}");
+        let paired = paired_ratio(&a, &b).expect("paired");
+        assert_eq!(paired, Spread::of(&by_hand).unwrap());
+        assert!(
+            paired.lo > 1.0,
+            "node-http is faster in every round: {paired:?}"
+        );
+        // The other way round is its reciprocal (the median of an odd count is one of them).
+        let back = paired_ratio(&b, &a).unwrap();
+        if !by_hand.len().is_multiple_of(2) {
+            assert!((back.median * paired.median - 1.0).abs() < 1e-9);
+        }
+        // Without rounds, the ratio of the medians and an interval from both intervals.
+        for t in a.trials.iter_mut().chain(b.trials.iter_mut()) {
+            t.round = None;
+        }
+        let unpaired = paired_ratio(&a, &b).unwrap();
+        let (sa, sb) = (
+            Spread::of(&by_round(&a).iter().map(|x| x.1).collect::<Vec<_>>()).unwrap(),
+            Spread::of(&by_round(&b).iter().map(|x| x.1).collect::<Vec<_>>()).unwrap(),
+        );
+        assert_eq!(unpaired.median, sa.median / sb.median);
+        assert_eq!((unpaired.lo, unpaired.hi), (sa.lo / sb.hi, sa.hi / sb.lo));
+        // Overlapping intervals give an interval that spans 1.
+        let same = paired_ratio(&a, &a).unwrap();
+        assert!(same.lo <= 1.0 && same.hi >= 1.0, "{same:?}");
+        b.trials.iter_mut().for_each(|t| t.valid = false);
+        assert_eq!(paired_ratio(&a, &b), None);
     }
 
     #[test]

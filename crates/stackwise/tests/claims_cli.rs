@@ -42,7 +42,16 @@ fn markdown_of_the_fixture() {
         out.contains("| Claim | Verdict | Evidence | Scenarios |"),
         "{out}"
     );
-    assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 1 + 10);
+    // The claims' table: a heading and ten claims; then the per-stack table.
+    let (claims, per_stack) = out.split_once("\nPer stack:").expect("a per-stack table");
+    assert_eq!(
+        claims.lines().filter(|l| l.starts_with("| ")).count(),
+        1 + 10
+    );
+    assert!(
+        per_stack.contains("| Claim | Stack | Verdict | Evidence |"),
+        "{out}"
+    );
     let md = stdout(&stackwise(&[
         "claims",
         path.to_str().unwrap(),
