@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use crate::advise::render::option_name;
-use crate::advise::{money, number, rps, Advice, Candidate};
+use crate::advise::{money, number, rps, Advice, Candidate, Evidence};
 
 /// A score at or above this is a "Good, because" in the pros and cons.
 pub const GOOD: f64 = 70.0;
@@ -147,7 +147,89 @@ pub fn render(a: &Advice, input: &AdrInput) -> String {
          documented in stackwise's advisor (`stackwise advise --format markdown` shows every \
          score)."
     );
+    let facts = facts_behind(a);
+    if !facts.is_empty() {
+        let _ = writeln!(out, "\n### Facts behind the scores\n");
+        let _ = writeln!(
+            out,
+            "Curated facts (stackwise's data/facts.toml) that a weighted score rests on, with \
+             their sources: check them before relying on the scores they feed.\n"
+        );
+        for f in facts {
+            let _ = writeln!(out, "* {f}");
+        }
+    }
     out
+}
+
+/// Every curated fact a weighted score of a ranked option rests on, once, with its source and
+/// year and the criteria and options it feeds:
+/// `python-ml (2025): Python leads … — source; feeds ML for fastapi, flask`.
+fn facts_behind(a: &Advice) -> Vec<String> {
+    struct Cited<'a> {
+        id: &'a str,
+        statement: &'a str,
+        source: Option<&'a str>,
+        year: Option<&'a str>,
+        feeds: Vec<(String, Vec<&'a str>)>,
+    }
+    let mut cited: Vec<Cited> = Vec::new();
+    for c in &a.ranking {
+        for s in &c.scores {
+            if a.weights[s.criterion as usize].weight <= 0.0 {
+                continue;
+            }
+            for e in &s.evidence {
+                let Evidence::Fact {
+                    id,
+                    statement,
+                    source,
+                    year,
+                } = e
+                else {
+                    continue;
+                };
+                let at = match cited.iter().position(|f| f.id == id) {
+                    Some(i) => i,
+                    None => {
+                        cited.push(Cited {
+                            id,
+                            statement,
+                            source: source.as_deref(),
+                            year: year.as_deref(),
+                            feeds: Vec::new(),
+                        });
+                        cited.len() - 1
+                    }
+                };
+                let criterion = s.criterion.name().to_string();
+                let feeds = &mut cited[at].feeds;
+                match feeds.iter_mut().find(|(name, _)| *name == criterion) {
+                    Some((_, options)) if !options.contains(&c.id.as_str()) => options.push(&c.id),
+                    Some(_) => {}
+                    None => feeds.push((criterion, vec![&c.id])),
+                }
+            }
+        }
+    }
+    cited
+        .into_iter()
+        .map(|f| {
+            let year = f.year.map(|y| format!(" ({y})")).unwrap_or_default();
+            let source = f.source.unwrap_or("not sourced in data/facts.toml yet");
+            let feeds: Vec<String> = f
+                .feeds
+                .iter()
+                .map(|(criterion, options)| format!("{criterion} for {}", options.join(", ")))
+                .collect();
+            format!(
+                "`{}`{year}: {} — {source}; feeds {}",
+                f.id,
+                f.statement,
+                feeds.join("; ")
+            )
+        })
+        .collect()
 }
 
 fn consequences(a: &Advice, top: &Candidate) -> Vec<String> {

@@ -92,7 +92,11 @@ fn snapshot() {
 #[test]
 fn each_piece_of_evidence_is_written_once_per_option() {
     let (text, _) = adr(include_str!("../../../docs/profile.example.toml"));
-    for option in text.split("\n### ").skip(1) {
+    let options = text
+        .split("\n### ")
+        .skip(1)
+        .filter(|o| !o.starts_with("Facts behind the scores"));
+    for option in options {
         let mut seen = std::collections::HashSet::new();
         for line in option.lines().filter(|l| l.starts_with("* ")) {
             let Some((_, evidence)) = line.split_once(" — ") else {
@@ -106,5 +110,50 @@ fn each_piece_of_evidence_is_written_once_per_option() {
                 assert!(seen.insert(e.to_string()), "written twice: {e}");
             }
         }
+    }
+}
+
+#[test]
+fn the_facts_a_weighted_score_rests_on_are_listed_once_with_their_source() {
+    let run = fixture();
+    let p = Profile::parse(REALTIME_ML, "p.toml").unwrap();
+    let a = advise(&p, &run, false);
+    let (text, _) = adr(REALTIME_ML);
+    let (_, listed) = text
+        .split_once("\n### Facts behind the scores\n")
+        .expect("a list of the facts");
+    // Every fact behind a weighted score of a ranked option, and no other.
+    let mut cited: Vec<(&str, &str, &str)> = Vec::new();
+    for c in &a.ranking {
+        for s in &c.scores {
+            if a.weights[s.criterion as usize].weight <= 0.0 {
+                continue;
+            }
+            for e in &s.evidence {
+                if let stackwise_advisor::advise::Evidence::Fact {
+                    id,
+                    source: Some(source),
+                    year: Some(year),
+                    ..
+                } = e
+                {
+                    if !cited.iter().any(|(i, _, _)| i == id) {
+                        cited.push((id, source, year));
+                    }
+                }
+            }
+        }
+    }
+    assert!(!cited.is_empty(), "the profile weighs facts");
+    let lines: Vec<&str> = listed.lines().filter(|l| l.starts_with("* `")).collect();
+    assert_eq!(lines.len(), cited.len(), "{listed}");
+    for (id, source, year) in cited {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("* `{id}`")))
+            .unwrap_or_else(|| panic!("{id} not listed:\n{listed}"));
+        assert!(line.contains(source), "{line}");
+        assert!(line.contains(&format!("({year})")), "{line}");
+        assert!(line.contains("; feeds "), "{line}");
     }
 }
