@@ -259,8 +259,6 @@ impl Profile {
         ] {
             *v /= total;
         }
-        positive("load.peak_rps", self.load.peak_rps).map_err(|p| err("load.peak_rps", p))?;
-        positive("load.p99_ms", self.load.p99_ms).map_err(|p| err("load.p99_ms", p))?;
         for (field, v) in [
             ("team.javascript", self.team.javascript),
             ("team.python", self.team.python),
@@ -272,15 +270,16 @@ impl Profile {
                 ));
             }
         }
-        positive("cost.core_hour", self.cost.core_hour).map_err(|p| err("cost.core_hour", p))?;
-        positive("cost.monthly_budget", self.cost.monthly_budget)
-            .map_err(|p| err("cost.monthly_budget", p))?;
-        let overhead = self.hybrid.overhead;
-        if !overhead.is_finite() || !(0.0..=100.0).contains(&overhead) {
-            return Err(err(
-                "hybrid.overhead",
-                format!("must be between 0 and 100 points, got {overhead}"),
-            ));
+        for (field, v) in [
+            ("load.peak_rps", self.load.peak_rps),
+            ("load.p99_ms", self.load.p99_ms),
+            ("cost.core_hour", self.cost.core_hour),
+            ("cost.monthly_budget", self.cost.monthly_budget),
+            ("hybrid.overhead", self.hybrid.overhead),
+        ] {
+            if let Some(problem) = number_problem(field, v) {
+                return Err(err(field, problem));
+            }
         }
         if self.needs.ml_in_process && !self.needs.ml_models {
             return Err(err(
@@ -298,11 +297,17 @@ impl Profile {
     }
 }
 
-fn positive(_field: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("must be a number above 0, got {v}"))
+/// What is wrong with `v` for the number `field` beyond being 0 or more, if anything: one rule
+/// for a profile file and for the questionnaire, which asks again at once rather than failing
+/// once every question is answered.
+fn number_problem(field: &str, v: f64) -> Option<String> {
+    match field {
+        "load.peak_rps" | "load.p99_ms" | "cost.core_hour" | "cost.monthly_budget" => {
+            (!v.is_finite() || v <= 0.0).then(|| format!("must be a number above 0, got {v}"))
+        }
+        "hybrid.overhead" => (!v.is_finite() || !(0.0..=100.0).contains(&v))
+            .then(|| format!("must be between 0 and 100 points, got {v}")),
+        _ => None,
     }
 }
 
@@ -599,20 +604,22 @@ impl Question {
         };
         match self.kind {
             Kind::Number(unit) => {
-                typed_number(text, unit)
-                    .map(toml::Value::Float)
-                    .ok_or_else(|| {
-                        let forms = match unit {
-                            Unit::Share => "such as 60 or 60%",
-                            Unit::Quantity => "such as 2000, 2,000 or 10k",
-                            Unit::Millis => "such as 100, 100ms or 0.1s",
-                            Unit::Money => "such as 0.04 or $0.04",
-                        };
-                        format!(
-                            "{} expects a number of 0 or more ({forms}), got '{text}'",
-                            self.field
-                        )
-                    })
+                let v = typed_number(text, unit).ok_or_else(|| {
+                    let forms = match unit {
+                        Unit::Share => "such as 60 or 60%",
+                        Unit::Quantity => "such as 2000, 2,000 or 10k",
+                        Unit::Millis => "such as 100, 100ms or 0.1s",
+                        Unit::Money => "such as 0.04 or $0.04",
+                    };
+                    format!(
+                        "{} expects a number of 0 or more ({forms}), got '{text}'",
+                        self.field
+                    )
+                })?;
+                match number_problem(self.field, v) {
+                    Some(problem) => Err(format!("{} {problem}", self.field)),
+                    None => Ok(toml::Value::Float(v)),
+                }
             }
             Kind::Count => typed_number(text, Unit::Quantity)
                 .filter(|v| v.fract() == 0.0 && *v <= i64::MAX as f64)

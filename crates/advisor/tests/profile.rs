@@ -152,6 +152,20 @@ fn answers_are_checked_and_empty_takes_the_default() {
         .unwrap();
     assert!(peak.answer("-3").is_err());
     assert_eq!(peak.answer("2500").unwrap(), toml::Value::Float(2500.0));
+    // What a profile file may not hold is refused when typed, not once every answer is in.
+    assert_eq!(
+        peak.answer("0").unwrap_err(),
+        "load.peak_rps must be a number above 0, got 0"
+    );
+    let overhead = QUESTIONS
+        .iter()
+        .find(|q| q.field == "hybrid.overhead")
+        .unwrap();
+    assert_eq!(
+        overhead.answer("150").unwrap_err(),
+        "hybrid.overhead must be between 0 and 100 points, got 150"
+    );
+    assert_eq!(overhead.answer("0").unwrap(), toml::Value::Float(0.0));
 }
 
 #[test]
