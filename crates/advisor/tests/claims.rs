@@ -55,17 +55,6 @@ fn set_rps(r: &mut RunResult, scenario: &str, python: &[f64], node: &[f64]) {
     }
 }
 
-/// Sets the /json p99 of every trial of `stack` in `scenario`, in milliseconds.
-fn set_p99(r: &mut RunResult, stack: &str, scenario: &str, ms: f64) {
-    let us = (ms * 1000.0) as u64;
-    for t in &mut scenario_mut(r, stack, scenario).trials {
-        t.load.summary.latency.corrected.p99_us = us;
-        for tag in t.load.tags.iter_mut().filter(|t| t.tag == "json") {
-            tag.summary.latency.corrected.p99_us = us;
-        }
-    }
-}
-
 /// The fixture with a `cpu` scenario: as measured when it has one, else each stack's `json`
 /// measurements under that name.
 fn with_cpu(r: RunResult) -> RunResult {
@@ -542,11 +531,15 @@ fn cpu_claim_needs_the_cpu_scenario() {
 }
 
 #[test]
-fn a_single_stack_run_measures_no_claim() {
+fn a_single_stack_run_measures_no_claim_that_compares_the_languages() {
     for keep in ["fastapi", "express"] {
         let mut r = support::fixture();
         r.stacks.retain(|s| s.id == keep);
-        for c in check(&r) {
+        // Whether Node blocks on CPU work is a claim about Node alone.
+        for c in check(&r)
+            .into_iter()
+            .filter(|c| keep == "fastapi" || c.id != "node-blocks-on-cpu")
+        {
             assert_eq!(
                 c.verdict,
                 Verdict::NotMeasured,
@@ -558,6 +551,9 @@ fn a_single_stack_run_measures_no_claim() {
         let missing = if keep == "fastapi" { "Node" } else { "Python" };
         let io = claim(&check(&r), "node-faster-io").clone();
         assert_eq!(io.evidence, format!("The run has no {missing} stack."));
+        if keep == "express" {
+            assert_eq!(verdict(&r, "node-blocks-on-cpu"), Verdict::Holds);
+        }
     }
 }
 
@@ -763,31 +759,79 @@ fn tens_of_thousands_is_judged_at_a_reference_core_s_speed_not_the_day_s() {
     assert_eq!(verdict(&r, "tens-of-thousands-rps"), Verdict::DoesNotHold);
 }
 
-#[test]
-fn node_blocks_compares_the_mixed_slowdown_of_each_language() {
-    let set = |r: &mut RunResult, python_mixed: f64, node_mixed: f64| {
-        for id in stack_ids(r) {
-            let mixed = if is_python(r, &id) {
-                python_mixed
-            } else {
-                node_mixed
-            };
-            set_p99(r, &id, "json", 10.0);
-            set_p99(r, &id, "mixed", mixed);
+/// Sets, in every capacity probe of `stack` in mixed, /json's p99 and /cpu's p50.
+fn set_probes(r: &mut RunResult, stack: &str, json_p99_ms: f64, cpu_p50_ms: f64) {
+    let sc = scenario_mut(r, stack, "mixed");
+    for p in &mut sc.capacity.as_mut().unwrap().probes {
+        for t in &mut p.trial.load.tags {
+            let l = &mut t.summary.latency.corrected;
+            match t.tag.as_str() {
+                "json" => l.p99_us = (json_p99_ms * 1000.0) as u64,
+                "cpu" => l.p50_us = (cpu_p50_ms * 1000.0) as u64,
+                _ => {}
+            }
         }
-    };
+    }
+}
+
+#[test]
+fn node_blocks_is_read_below_saturation_from_how_long_json_waited_behind_cpu_work() {
     let mut r = support::fixture();
-    set(&mut r, 20.0, 200.0);
+    let ids = stack_ids(&r);
+    // Node: /json's p99 beyond the /cpu request's latency; Python: a small part of it.
+    for id in &ids {
+        if is_python(&r, id) {
+            set_probes(&mut r, id, 2.0, 80.0);
+        } else {
+            set_probes(&mut r, id, 4.0, 3.0);
+        }
+    }
     let b = claim(&check(&r), "node-blocks-on-cpu").clone();
     assert_eq!(b.verdict, Verdict::Holds, "{}", b.evidence);
+    assert_eq!(b.scenarios, ["mixed"]);
     assert!(
-        b.evidence.contains("10.0 → 200 ms (20.0×)"),
+        b.evidence.contains("4.00 of 3.00 ms (1.33)"),
         "{}",
         b.evidence
     );
-    assert_eq!(b.scenarios, ["json", "mixed"]);
-    set(&mut r, 200.0, 20.0);
+    assert!(b.evidence.contains("did not."), "{}", b.evidence);
+    assert_eq!(b.stacks.len(), ids.len());
+    for s in &b.stacks {
+        let expected = if is_python(&r, &s.stack) {
+            Verdict::DoesNotHold
+        } else {
+            Verdict::Holds
+        };
+        assert_eq!(s.verdict, expected, "{}: {}", s.stack, s.evidence);
+    }
+    // A Python stack of one event loop blocks as well, and the evidence says so.
+    let python = ids.iter().find(|id| is_python(&r, id)).unwrap().clone();
+    set_probes(&mut r, &python, 80.0, 80.0);
+    let b = claim(&check(&r), "node-blocks-on-cpu").clone();
+    assert!(
+        b.evidence
+            .contains(&format!("It is not Node's alone: {python} blocked too.")),
+        "{}",
+        b.evidence
+    );
+    // Node's /json running alongside: it does not hold.
+    let node: Vec<String> = ids
+        .iter()
+        .filter(|id| !is_python(&r, id))
+        .cloned()
+        .collect();
+    for id in &node {
+        set_probes(&mut r, id, 1.0, 80.0);
+    }
     assert_eq!(verdict(&r, "node-blocks-on-cpu"), Verdict::DoesNotHold);
+    // Without probes (a quick run) there is nothing below saturation to read.
+    let mut quick = r.clone();
+    for id in &ids {
+        scenario_mut(&mut quick, id, "mixed").capacity = None;
+    }
+    let b = claim(&check(&quick), "node-blocks-on-cpu").clone();
+    assert_eq!(b.verdict, Verdict::NotMeasured);
+    assert!(b.evidence.contains("open-loop probes"), "{}", b.evidence);
 
     let r = without(r, "mixed");
     let b = claim(&check(&r), "node-blocks-on-cpu").clone();
