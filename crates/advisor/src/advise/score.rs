@@ -1109,7 +1109,12 @@ fn knock_out(p: &Profile, s: &Stack, ignore_ml: bool) -> Option<(String, Vec<Evi
         return Some((
             format!(
                 "models must run in-process and {} cannot load PyTorch or scikit-learn models",
-                s.language_name
+                // The runtime decides it, whether the stack is written in JavaScript or
+                // TypeScript.
+                match s.language {
+                    Some(Language::Javascript) => "Node.js",
+                    _ => s.language_name.as_str(),
+                }
             ),
             vec![
                 Evidence::Profile {
@@ -1301,7 +1306,8 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
     out.extend(hybrid_overhead(eval, p));
     if let (Some(c), Some(m)) = (top.capacity.cores, top.capacity.monthly_cost) {
         out.push(format!(
-            "It needs {c} core{} for the {} req/s peak at its p99 target, about {} {} a month.",
+            "It needs {} core{} for the {} req/s peak at its p99 target, about {} {} a month.",
+            thousands(c),
             if c == 1 { "" } else { "s" },
             rps(p.load.peak_rps),
             money(m),
