@@ -198,6 +198,9 @@ pub struct CapacityEstimate {
     pub per_core_rps: Option<f64>,
     /// How it was worked out, per workload part.
     pub basis: Vec<String>,
+    /// The memory of the profile's connections, not the rate, set the real-time service's
+    /// cores.
+    pub memory_bound: bool,
 }
 
 /// One option: a single stack, or a hybrid of a Node and a Python stack.

@@ -134,10 +134,22 @@ pub struct Cost {
     /// Shown beside amounts.
     #[serde(default = "default_currency")]
     pub currency: String,
+    /// Memory that comes with one core, in GiB. Connections held open take memory: when the
+    /// peak's connections need more than a service's cores carry, it is given more cores.
+    #[serde(default = "default_memory_per_core")]
+    pub memory_per_core_gib: f64,
 }
 
 fn default_currency() -> String {
     "USD".to_string()
+}
+
+/// General-purpose cloud machines give 4 GiB per vCPU (AWS M7i, Google Cloud N2 standard,
+/// Azure Dsv5); compute-optimised ones 2.
+pub const DEFAULT_MEMORY_PER_CORE_GIB: f64 = 4.0;
+
+fn default_memory_per_core() -> f64 {
+    DEFAULT_MEMORY_PER_CORE_GIB
 }
 
 /// What running two services costs a team beyond their cores, for the options that put a Node
@@ -275,6 +287,7 @@ impl Profile {
             ("load.p99_ms", self.load.p99_ms),
             ("cost.core_hour", self.cost.core_hour),
             ("cost.monthly_budget", self.cost.monthly_budget),
+            ("cost.memory_per_core_gib", self.cost.memory_per_core_gib),
             ("hybrid.overhead", self.hybrid.overhead),
         ] {
             if let Some(problem) = number_problem(field, v) {
@@ -302,7 +315,11 @@ impl Profile {
 /// once every question is answered.
 fn number_problem(field: &str, v: f64) -> Option<String> {
     match field {
-        "load.peak_rps" | "load.p99_ms" | "cost.core_hour" | "cost.monthly_budget" => {
+        "load.peak_rps"
+        | "load.p99_ms"
+        | "cost.core_hour"
+        | "cost.monthly_budget"
+        | "cost.memory_per_core_gib" => {
             (!v.is_finite() || v <= 0.0).then(|| format!("must be a number above 0, got {v}"))
         }
         "hybrid.overhead" => (!v.is_finite() || !(0.0..=100.0).contains(&v))
@@ -570,6 +587,12 @@ pub const QUESTIONS: &[Question] = &[
     ),
     q("cost.currency", "Currency", "USD", Kind::Text),
     q(
+        "cost.memory_per_core_gib",
+        "Memory per core, in GiB (4 on general-purpose cloud machines, 2 on compute-optimised)",
+        "4",
+        Kind::Number(Unit::Quantity),
+    ),
+    q(
         "hybrid.overhead",
         "Points (of 100) a Node service beside a Python one should lose for running two stacks \
          (0 if you already run both)",
@@ -668,6 +691,16 @@ pub fn implied(field: &str, answers: &[(&str, toml::Value)]) -> Option<toml::Val
             .then_some(toml::Value::Boolean(false)),
         "hiring.only" => (given("hiring.pool") == Some(&toml::Value::String("either".into())))
             .then_some(toml::Value::Boolean(false)),
+        // Memory sizes the cores only for connections held open by real-time work.
+        "cost.memory_per_core_gib" => {
+            let none = |f: &str| match given(f) {
+                Some(toml::Value::Float(v)) => *v <= 0.0,
+                Some(toml::Value::Integer(v)) => *v <= 0,
+                _ => true,
+            };
+            (none("workload.realtime") || none("load.connections"))
+                .then_some(toml::Value::Float(DEFAULT_MEMORY_PER_CORE_GIB))
+        }
         // Asked only of a workload for which two services are offered (see
         // `advise::HYBRID_SHARE`): real-time or I/O calls, and data or ML, a quarter each.
         "hybrid.overhead" => {

@@ -880,3 +880,100 @@ fn a_workload_the_run_did_not_measure_is_not_measured_rather_than_cannot_meet() 
         .unwrap();
     assert!(!header.contains("realtime"), "{header}");
 }
+
+/// A chat product's connections on the bundled reference results, which measured ws-idle.
+fn chat_with(connections: u64, memory_per_core_gib: f64) -> advise::Advice {
+    let text = DEFAULT
+        .replace("crud = 100 ", "crud = 40 ")
+        .replace("realtime = 0 ", "realtime = 60 ")
+        .replace(
+            "connections = 1000 ",
+            &format!("connections = {connections} "),
+        )
+        .replace(
+            "memory_per_core_gib = 4 ",
+            &format!("memory_per_core_gib = {memory_per_core_gib} "),
+        );
+    let p = profile(&text);
+    assert_eq!(p.load.connections, connections);
+    assert_eq!(p.cost.memory_per_core_gib, memory_per_core_gib);
+    advise(&p, &stackwise_advisor::reference::results(), true)
+}
+
+#[test]
+fn the_memory_of_open_connections_sizes_the_cores_where_it_needs_more_than_the_rate() {
+    let few = chat_with(1_000, 4.0);
+    let many = chat_with(1_000_000, 4.0);
+    let run = stackwise_advisor::reference::results();
+    let mut bound = 0;
+    for c in &many.ranking {
+        let small = few.ranking.iter().find(|x| x.id == c.id).unwrap();
+        assert!(!small.capacity.memory_bound, "{}", c.id);
+        let (Some(big), Some(rate)) = (c.capacity.cores_exact, small.capacity.cores_exact) else {
+            continue;
+        };
+        // The memory of a million connections, from ws-idle's figure per 1,000.
+        let held = run
+            .stacks
+            .iter()
+            .find(|s| s.id == c.id)
+            .and_then(|s| s.scenarios.iter().find(|x| x.scenario == "ws-idle"))
+            .and_then(stackwise_results::summary::held_per_1000)
+            .filter(|_| !c.is_hybrid());
+        match held {
+            Some(held) => {
+                let memory = held.median * 1000.0 / (4.0 * (1u64 << 30) as f64);
+                let expected = rate.max(memory);
+                assert!(
+                    (big - expected).abs() < 1e-6,
+                    "{}: {big} vs {expected}",
+                    c.id
+                );
+                assert_eq!(c.capacity.memory_bound, memory > rate, "{}", c.id);
+                if c.capacity.memory_bound {
+                    bound += 1;
+                    let figure = c
+                        .scores
+                        .iter()
+                        .flat_map(|s| &s.evidence)
+                        .find_map(|e| match e {
+                            Evidence::Measured {
+                                scenario, figure, ..
+                            } if scenario == "ws-idle" => Some(figure.clone()),
+                            _ => None,
+                        })
+                        .unwrap();
+                    assert!(figure.contains("1,000,000 connections hold"), "{figure}");
+                }
+            }
+            None if !c.is_hybrid() => assert_eq!(big, rate, "{}: no ws-idle figure", c.id),
+            None => {}
+        }
+    }
+    assert!(
+        bound > 0,
+        "a million connections outweigh the rate somewhere"
+    );
+    // Half the memory per core: twice the cores for memory.
+    let tight = chat_with(1_000_000, 2.0);
+    for c in tight.ranking.iter().filter(|c| c.capacity.memory_bound) {
+        let roomy = many.ranking.iter().find(|x| x.id == c.id).unwrap();
+        if roomy.capacity.memory_bound {
+            let (a, b) = (
+                c.capacity.cores_exact.unwrap(),
+                roomy.capacity.cores_exact.unwrap(),
+            );
+            assert!((a - 2.0 * b).abs() < 1e-6, "{}: {a} vs {b}", c.id);
+        }
+    }
+    if let Some(top) = many.ranking.first().filter(|t| t.capacity.memory_bound) {
+        assert!(
+            many.reasons
+                .iter()
+                .any(|r| r.contains("the memory of its 1,000,000 open connections")),
+            "{}: {:?}",
+            top.id,
+            many.reasons
+        );
+    }
+}

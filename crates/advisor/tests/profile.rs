@@ -222,3 +222,25 @@ fn every_profile_field_has_a_question() {
         );
     }
 }
+
+#[test]
+fn memory_per_core_is_asked_only_of_real_time_work_with_connections() {
+    use stackwise_advisor::profile::{implied, DEFAULT_MEMORY_PER_CORE_GIB};
+    let field = "cost.memory_per_core_gib";
+    let answers = |realtime: f64, connections: i64| {
+        vec![
+            ("workload.realtime", toml::Value::Float(realtime)),
+            ("load.connections", toml::Value::Integer(connections)),
+        ]
+    };
+    let default = Some(toml::Value::Float(DEFAULT_MEMORY_PER_CORE_GIB));
+    assert_eq!(implied(field, &answers(0.0, 100_000)), default);
+    assert_eq!(implied(field, &answers(0.3, 0)), default);
+    assert_eq!(implied(field, &answers(0.3, 100_000)), None);
+    // A profile file without it takes the default; a bad one is named.
+    let p = Profile::parse(&TEMPLATE.replace("memory_per_core_gib = 4 ", ""), "p.toml").unwrap();
+    assert_eq!(p.cost.memory_per_core_gib, DEFAULT_MEMORY_PER_CORE_GIB);
+    let bad = TEMPLATE.replace("memory_per_core_gib = 4 ", "memory_per_core_gib = 0 ");
+    let err = Profile::parse(&bad, "p.toml").unwrap_err().to_string();
+    assert!(err.contains("cost.memory_per_core_gib"), "{err}");
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use stackwise_results::catalogue::{self, Part as WorkPart};
 // Figures as every output prints them; `rps` is a request rate.
-use stackwise_results::fmt::thousands;
+use stackwise_results::fmt::{bytes, thousands};
 pub(crate) use stackwise_results::fmt::{ms, number, rate as rps};
 use stackwise_results::{Ecosystem, Language, Level, RunResult};
 
@@ -556,6 +556,28 @@ fn capacity(
         })
         .filter(|(id, exact)| *exact > 0.0 || owns_work(id))
         .collect();
+    // Connections held open take memory: the real-time part's service gets at least the cores
+    // whose memory holds the peak's connections.
+    let mut per_service = per_service;
+    let mut memory_bound = false;
+    if let Some(m) = memory_cores(p, a) {
+        if let Some(service) = per_service.iter_mut().find(|(id, _)| *id == m.stack) {
+            if m.cores > service.1 {
+                service.1 = m.cores;
+                memory_bound = true;
+                basis.push(format!(
+                    "the peak's {} connections held open: {} each ({}, ws-idle) = {}, {} at \
+                     {} GiB of memory per core",
+                    thousands(p.load.connections),
+                    bytes(m.per_connection),
+                    m.stack,
+                    bytes(m.total),
+                    cores_label(m.cores.ceil() as u64),
+                    number(p.cost.memory_per_core_gib)
+                ));
+            }
+        }
+    }
     let cores_exact = (measured > 0.0)
         .then(|| per_service.iter().map(|(_, c)| c).sum::<f64>())
         .filter(|c| c.is_finite());
@@ -591,9 +613,48 @@ fn capacity(
             monthly_cost,
             per_core_rps: cores_exact.filter(|c| *c > 0.0).map(|c| peak / c),
             basis,
+            memory_bound,
         },
         evidence,
     )
+}
+
+/// What the profile's connections hold in memory on the stack that owns the real-time part.
+struct MemoryCores<'a> {
+    stack: &'a str,
+    /// Bytes per open connection (`ws-idle`'s per 1,000, over 1,000).
+    per_connection: u64,
+    /// For all the profile's connections.
+    total: u64,
+    /// `total / memory per core`, unrounded.
+    cores: f64,
+}
+
+/// The cores whose memory holds the profile's `load.connections` on the real-time part's
+/// stack: `connections × (memory per 1,000 idle connections in ws-idle) / 1,000 / memory per
+/// core`. `None` without real-time work, connections or that figure.
+fn memory_cores<'a>(p: &Profile, a: &Assignment<'a>) -> Option<MemoryCores<'a>> {
+    if share_of(WorkPart::Realtime, p) <= 0.0 || p.load.connections == 0 {
+        return None;
+    }
+    let owner = a.owner(WorkPart::Realtime);
+    let held = owner.scenario("ws-idle")?.held_per_1000?.median;
+    let per_core = p.cost.memory_per_core_gib * (1u64 << 30) as f64;
+    if held <= 0.0 || per_core <= 0.0 {
+        return None;
+    }
+    let total = held * p.load.connections as f64 / 1000.0;
+    Some(MemoryCores {
+        stack: &owner.id,
+        per_connection: (held / 1000.0).round() as u64,
+        total: total.round() as u64,
+        cores: total / per_core,
+    })
+}
+
+/// `1 core`, `7 cores`.
+fn cores_label(n: u64) -> String {
+    format!("{} core{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
 /// Cost: `100 × clamp(1 − monthly cost / (2 × monthly budget), 0, 1)`: 100 for free, 50 at
@@ -655,8 +716,10 @@ fn fact(level: &Level) -> Evidence {
 /// Real-time fit: the mean of what is available of (a) the [`performance_score`] of the
 /// scenarios standing for real-time work, `upstream` (many connections waiting on I/O) and
 /// `ws-echo` (messages on open WebSockets, where the stack serves them) and (b) the curated
-/// level of the framework's WebSocket support. Broadcast fan-out and idle connections are not
-/// measured yet.
+/// level of the framework's WebSocket support; broadcast fan-out counts as a scenario of the
+/// part. Memory per idle connection (`ws-idle`) is not a score here: it sizes the cores, and so
+/// the cost, where the profile's connections need more memory than the rate needs cores
+/// ([`memory_cores`]).
 fn realtime(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score {
     let owner = a.owner(WorkPart::Realtime);
     let f = part_figures(ctx, owner, WorkPart::Realtime, p.load.peak_rps, tweak);
@@ -687,13 +750,24 @@ fn realtime(ctx: &Context, p: &Profile, a: &Assignment, tweak: &Tweak) -> Score 
         });
     }
     if let Some(held) = owner.scenario("ws-idle").and_then(|s| s.held_per_1000) {
+        let sized = match memory_cores(p, a) {
+            Some(m) => format!(
+                "; the profile's {} connections hold {}, {:.1} cores' memory at {} GiB a core, \
+                 which sizes the cores where it is more than the rate needs",
+                thousands(p.load.connections),
+                bytes(m.total),
+                m.cores,
+                number(p.cost.memory_per_core_gib)
+            ),
+            None => String::new(),
+        };
         evidence.push(Evidence::Measured {
             run: ctx.run_id.clone(),
             stack: owner.id.clone(),
             scenario: "ws-idle".into(),
             figure: format!(
-                "{} held per 1,000 idle connections (shown, not scored)",
-                stackwise_results::fmt::bytes(held.median as u64)
+                "{} held per 1,000 idle connections{sized}",
+                bytes(held.median as u64)
             ),
         });
     }
@@ -1306,10 +1380,18 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
     out.extend(hybrid_overhead(eval, p));
     if let (Some(c), Some(m)) = (top.capacity.cores, top.capacity.monthly_cost) {
         out.push(format!(
-            "It needs {} core{} for the {} req/s peak at its p99 target, about {} {} a month.",
+            "It needs {} core{} for the {} req/s peak at its p99 target{}, about {} {} a month.",
             thousands(c),
             if c == 1 { "" } else { "s" },
             rps(p.load.peak_rps),
+            if top.capacity.memory_bound {
+                format!(
+                    " and the memory of its {} open connections",
+                    thousands(p.load.connections)
+                )
+            } else {
+                String::new()
+            },
             money(m),
             p.cost.currency
         ));
@@ -1565,7 +1647,7 @@ pub(crate) fn notes(ctx: &Context, p: &Profile, run: &RunResult) -> Vec<String> 
         out.push(if run_ws.is_empty() {
             "The run measured no WebSocket scenario: real-time fit rests on upstream (many waiting connections) and on facts about WebSocket libraries.".to_string()
         } else if not_run.is_empty() {
-            format!("Real-time fit rests on {}, upstream (many waiting connections) and facts about WebSocket libraries; memory per 1,000 idle connections is shown, not scored.", run_ws.join(", "))
+            format!("Real-time fit rests on {}, upstream (many waiting connections) and facts about WebSocket libraries; memory per 1,000 idle connections sizes the cores for your connections (load.connections) where it needs more than the rate does.", run_ws.join(", "))
         } else {
             format!("Real-time fit rests on {}, upstream (many waiting connections) and facts about WebSocket libraries; the run did not measure {}.", run_ws.join(", "), not_run.join(", "))
         });
