@@ -124,6 +124,9 @@ def main():
         json.dump(reference, f, separators=(",", ":"))
         f.write("\n")
 
+    # squeezenet.py keeps its own entry in the same file.
+    versions_path = HERE / "versions.json"
+    kept = json.loads(versions_path.read_text()) if versions_path.exists() else {}
     versions = {
         "python": platform.python_version(),
         "scikit-learn": sklearn.__version__,
@@ -152,7 +155,9 @@ def main():
             "sklearn_vs_onnxruntime_max_abs_diff": sk_diff,
         },
     }
-    with open(HERE / "versions.json", "w") as f:
+    if "squeezenet" in kept:
+        versions["squeezenet"] = kept["squeezenet"]
+    with open(versions_path, "w") as f:
         json.dump(versions, f, indent=2)
         f.write("\n")
 

@@ -78,7 +78,8 @@ app.get('/cpu', (req, res) => {
   res.json({ n, primes: countPrimes(n) });
 });
 
-// docs/spec.md's bodies: a CSV of orders up to 8 MiB, rows of digits as JSON up to 1 MiB.
+// docs/spec.md's bodies: a CSV of orders up to 8 MiB, rows of digits as JSON up to 1 MiB, an
+// image as raw float32 of 602,112 bytes.
 app.post('/aggregate', express.text({ type: 'text/csv', limit: '8mb' }), (req, res) => {
   // The text parser leaves no string when the body is not text/csv.
   if (typeof req.body !== 'string' || req.body.length === 0) {
@@ -89,6 +90,12 @@ app.post('/aggregate', express.text({ type: 'text/csv', limit: '8mb' }), (req, r
 
 app.post('/predict', express.json({ limit: '1mb' }), async (req, res) => {
   res.json(await digits.predict(req.body));
+});
+
+// A raw float32 image up to 1 MiB, read whatever its Content-Type so that the classifier says
+// what is wrong with it; the classifier is loaded by server.js before the app listens.
+app.post('/predict/image', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+  res.json(await req.app.locals.classify(req.headers['content-type'], req.body));
 });
 
 // A bad request body (the parsers' 400 and 413 included) gets 400 and a JSON error; anything

@@ -46,9 +46,15 @@ if (cluster.isPrimary) {
 } else {
   // node:cluster ends a worker by itself when its IPC channel to the primary closes.
   const app = require('./app');
-  // The digits model is loaded once per worker, before it serves.
-  require('./digits')
-    .load()
+  // The models are loaded once per worker, before it serves.
+  Promise.all([
+    require('./digits').load(),
+    require('./image')
+      .loadClassifier()
+      .then((classify) => {
+        app.locals.classify = classify;
+      }),
+  ])
     .then(() => {
       const server = app.listen(PORT, HOST, (err) => {
         if (err) {

@@ -107,10 +107,31 @@ def load_model(models_dir: str):
     return predict
 
 
+def load_image_model(models_dir: str):
+    """The synthetic SqueezeNet of docs/spec.md's `ml-image` scenario, with the same library
+    and threads as the digits model, as a function of a float32 [1, 3, 224, 224] image giving
+    the 1000 class probabilities; none for scikit-learn, which cannot run it."""
+    if ML_LIBRARY != "onnxruntime":
+        return None
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(
+        os.path.join(models_dir, "squeezenet.onnx"), options, providers=["CPUExecutionProvider"]
+    )
+
+    def classify(image):
+        (probabilities,) = session.run(["softmaxout_1"], {"data_0": image})
+        return probabilities.reshape(-1)
+
+    return classify
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     # Runs in each uvicorn worker process: every worker loads the model once, at its start.
     app.state.predict = load_model(os.environ["MODELS_DIR"])
+    app.state.classify = load_image_model(os.environ["MODELS_DIR"])
     app.state.db = await asyncpg.create_pool(
         database_url(), min_size=DB_POOL_SIZE, max_size=DB_POOL_SIZE
     )
@@ -223,6 +244,10 @@ PREDICT_LIMIT = 1024 * 1024
 ORDER_COLUMNS = ["order_id", "customer", "region", "category", "quantity", "unit_price", "ts"]
 MAX_ROWS = 256
 PIXELS = 64
+# POST /predict/image: one float32 image [1, 3, 224, 224], little-endian, 602,112 bytes.
+IMAGE_SHAPE = (1, 3, 224, 224)
+IMAGE_BYTES = 4 * 3 * 224 * 224
+TOP = 5
 
 
 class BadBody(Exception):
@@ -379,6 +404,33 @@ async def predict(request: Request):
             for label, row in zip(labels.tolist(), probabilities.tolist())
         ]
     }
+
+
+def image_tensor(content_type: str, body: bytes) -> np.ndarray:
+    """The request's image as float32 [1, 3, 224, 224], or BadBody saying what is wrong."""
+    if content_type.split(";")[0].strip().lower() != "application/octet-stream":
+        raise BadBody("the body must be application/octet-stream")
+    if len(body) != IMAGE_BYTES:
+        raise BadBody(f"the body is {len(body)} bytes, not {IMAGE_BYTES}")
+    return np.frombuffer(body, dtype="<f4").reshape(IMAGE_SHAPE)
+
+
+def top_classes(probabilities: np.ndarray) -> dict:
+    """The five most probable classes, most probable first (a tie: the lower class first)."""
+    order = np.argsort(-probabilities, kind="stable")[:TOP]
+    return {
+        "top5": [{"label": int(i), "probability": float(probabilities[i])} for i in order]
+    }
+
+
+@app.post("/predict/image")
+async def predict_image(request: Request):
+    classify = request.app.state.classify
+    if classify is None:
+        return JSONResponse({"error": f"{ML_LIBRARY} does not serve /predict/image"}, 404)
+    body = await read_body(request, PREDICT_LIMIT)
+    image = image_tensor(request.headers.get("content-type", ""), body)
+    return top_classes(classify(image))
 
 
 # docs/spec.md's WebSocket endpoints on Starlette's WebSocket. A room lives in this process

@@ -5,6 +5,7 @@ const Fastify = require('fastify');
 const db = require('./db');
 const orders = require('./orders');
 const digits = require('./digits');
+const { loadClassifier } = require('./image');
 
 const UPSTREAM_URL = (process.env.UPSTREAM_URL ?? 'http://127.0.0.1:9000').replace(/\/+$/, '');
 
@@ -205,14 +206,21 @@ function buildApp() {
     return { n, primes: countPrimes(n) };
   });
 
-  // docs/spec.md's POST /aggregate and POST /predict, in a scope of their own: its error handler
-  // answers every bad body, the parsers' 413 included, with a 400 and a JSON error.
+  // docs/spec.md's POST /aggregate, POST /predict and POST /predict/image, in a scope of their
+  // own: its error handler answers every bad body, the parsers' 413 and 415 included, with a 400
+  // and a JSON error.
   app.register(async (scope) => {
-    // The digits model is loaded once per worker, before it listens.
+    // The models are loaded once per worker, before it listens.
     const predict = await digits.load();
+    const classify = await loadClassifier();
 
     scope.addContentTypeParser('text/csv', { parseAs: 'string' }, (request, body, done) =>
       done(null, body),
+    );
+    scope.addContentTypeParser(
+      'application/octet-stream',
+      { parseAs: 'buffer' },
+      (request, body, done) => done(null, body),
     );
 
     scope.setErrorHandler((err, request, reply) => {
@@ -227,6 +235,10 @@ function buildApp() {
 
     scope.post('/predict', { bodyLimit: 1 * MiB, schema: schemas.predict }, async (request) =>
       predict(request.body.rows),
+    );
+
+    scope.post('/predict/image', { bodyLimit: 1 * MiB }, async (request) =>
+      classify(request.headers['content-type'], request.body),
     );
   });
 

@@ -48,24 +48,29 @@ pool = ConnectionPool(
 http = requests.Session()
 
 
-def load_model() -> onnxruntime.InferenceSession:
-    """The digits model from $MODELS_DIR, one intra-op and one inter-op thread: a worker per
+def load_model(name: str) -> onnxruntime.InferenceSession:
+    """A model of $MODELS_DIR, one intra-op and one inter-op thread: a worker per
     CPU already keeps the CPUs busy."""
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    path = os.path.join(os.environ["MODELS_DIR"], "digits.onnx")
+    path = os.path.join(os.environ["MODELS_DIR"], name)
     return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 # Loaded here, like the pool: in each worker after the fork, never in gunicorn's arbiter.
-model = load_model()
+model = load_model("digits.onnx")
+# docs/spec.md's `ml-image`: the synthetic SqueezeNet, the same library and threads.
+image_model = load_model("squeezenet.onnx")
 
 app = Flask(__name__)
 # Flask's own body limit, for /aggregate (/predict lowers it for its request). Past it Flask
 # raises 413, which refused() answers as docs/spec.md's 400.
 app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
 PREDICT_LIMIT = 1024 * 1024
+# POST /predict/image: one float32 image [1, 3, 224, 224], little-endian, 602,112 bytes.
+IMAGE_SHAPE = (1, 3, 224, 224)
+IMAGE_BYTES = 4 * 3 * 224 * 224
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -251,6 +256,24 @@ def predict():
             {"label": int(label), "probabilities": p.tolist()}
             for label, p in zip(labels, probabilities)
         ]
+    )
+
+
+@app.post("/predict/image")
+def predict_image():
+    request.max_content_length = PREDICT_LIMIT
+    if request.mimetype != "application/octet-stream":
+        abort(400, "the body must be application/octet-stream")
+    body = request.get_data()
+    if len(body) != IMAGE_BYTES:
+        abort(400, f"the body is {len(body)} bytes, not {IMAGE_BYTES}")
+    image = np.frombuffer(body, dtype="<f4").reshape(IMAGE_SHAPE)
+    (probabilities,) = image_model.run(["softmaxout_1"], {"data_0": image})
+    probabilities = probabilities.reshape(-1)
+    # The five most probable classes, most probable first (a tie: the lower class first).
+    top = np.argsort(-probabilities, kind="stable")[:5]
+    return jsonify(
+        top5=[{"label": int(i), "probability": float(probabilities[i])} for i in top]
     )
 
 

@@ -66,11 +66,13 @@ async function startWorker() {
   const { Pool } = require('pg');
   const { aggregator, BadBody } = require('./data');
   const { loadPredictor, BadRows } = require('./ml');
+  const { loadClassifier, BadImage } = require('./image');
 
   const aggregate = aggregator();
   const cpuThreads = cpuPool(process.env.CPU_POOL);
   // The model is loaded once per worker, before it serves.
   const predict = await loadPredictor();
+  const classify = await loadClassifier();
 
   const pool = new Pool({
     ...databaseConfig(),
@@ -197,6 +199,16 @@ async function startWorker() {
         return sendJson(res, await predict(body.toString()));
       } catch (err) {
         if (err instanceof BadRows) return sendError(res, err.message);
+        throw err;
+      }
+    }
+    if (req.method === 'POST' && path === '/predict/image') {
+      const body = await readBody(req, PREDICT_LIMIT);
+      if (body === null) return sendError(res, 'the body is over 1 MiB');
+      try {
+        return sendJson(res, await classify(req.headers['content-type'], body));
+      } catch (err) {
+        if (err instanceof BadImage) return sendError(res, err.message);
         throw err;
       }
     }

@@ -21,6 +21,7 @@
 //! The lab drives load through `stackwise-engine` and knows nothing of reports or advice.
 
 pub mod delay;
+pub mod images;
 pub mod manifest;
 pub mod models;
 pub mod net;

@@ -134,10 +134,10 @@ pub struct Manifest {
     /// scenario leaves it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Library>,
-    /// What answers docs/spec.md's `POST /predict`; none: it does not, and the `ml` scenario
-    /// leaves it out.
+    /// What answers docs/spec.md's `POST /predict` (and `POST /predict/image` when it says so);
+    /// none: it does not, and the `ml` and `ml-image` scenarios leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ml: Option<Library>,
+    pub ml: Option<Ml>,
 }
 
 /// A stack's `[data]` or `[ml]` table (docs/stacks.md): the library that does the work, so
@@ -147,6 +147,19 @@ pub struct Manifest {
 pub struct Library {
     /// The library and its version, with what matters of how it is used (threads per call).
     pub library: String,
+}
+
+/// A stack's `[ml]` table (docs/stacks.md): the library, and whether the stack also runs the
+/// `ml-image` scenario's network with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ml {
+    /// The library and its version, with what matters of how it is used (threads per call).
+    pub library: String,
+    /// Whether it serves `POST /predict/image` with the same library. A variant inherits it key
+    /// by key, so one whose library cannot run the network says `image = false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub image: bool,
 }
 
 /// A stack's `[websocket]` table (docs/stacks.md): what serves `/ws/echo` and `/ws/room/{id}`,
@@ -217,7 +230,8 @@ impl Manifest {
     }
 
     /// Whether it takes part in `scenario`: a WebSocket scenario needs its `[websocket]`, the
-    /// `data` and `ml` scenarios their tables; the others every stack serves.
+    /// `data` and `ml` scenarios their tables, `ml-image` an `[ml]` with `image = true`; the
+    /// others every stack serves.
     pub fn serves(&self, scenario: &stackwise_results::catalogue::Scenario) -> bool {
         use stackwise_results::catalogue::Body;
         if scenario.kind.websocket() {
@@ -227,6 +241,7 @@ impl Manifest {
             Body::None => true,
             Body::Orders => self.data.is_some(),
             Body::Digits => self.ml.is_some(),
+            Body::Image => self.ml.as_ref().is_some_and(|m| m.image),
         })
     }
 
@@ -417,11 +432,12 @@ fn check(stack: &Stack, folder: &str) -> Result<(), String> {
             return Err("websocket.library is empty".into());
         }
     }
-    for (table, library) in [("data", &manifest.data), ("ml", &manifest.ml)] {
-        if library
-            .as_ref()
-            .is_some_and(|l| l.library.trim().is_empty())
-        {
+    let libraries = [
+        ("data", manifest.data.as_ref().map(|l| &l.library)),
+        ("ml", manifest.ml.as_ref().map(|l| &l.library)),
+    ];
+    for (table, library) in libraries {
+        if library.is_some_and(|l| l.trim().is_empty()) {
             return Err(format!("{table}.library is empty"));
         }
     }
@@ -807,6 +823,7 @@ services = ["redis"]
         let serves = |m: &Manifest, id: &str| m.serves(scenario(id).unwrap());
         assert!(serves(&m, "data") && serves(&m, "ml") && serves(&m, "json"));
         assert!(!serves(&m, "ws-echo"), "no [websocket]");
+        assert!(!serves(&m, "ml-image"), "[ml] without image = true");
 
         // A variant that leaves out the library it measures inherits the table; without one,
         // the stack has no part in the scenario.
@@ -828,6 +845,32 @@ services = ["redis"]
         let err =
             load_error(&format!("{EXAMPLE}{tables}").replace("library = \"onnx", "lib = \"onnx"));
         assert!(err.contains("unknown field `lib`"), "{err}");
+    }
+
+    #[test]
+    fn the_image_scenario_takes_an_ml_table_that_says_image_and_a_variant_may_say_no() {
+        use stackwise_results::catalogue::scenario;
+        let root = tempfile::tempdir().unwrap();
+        let ml = "\n[ml]\nlibrary = \"onnxruntime 1\"\nimage = true\n";
+        write_stack(root.path(), "demo", &format!("{EXAMPLE}{ml}"));
+        let serves = |id: &str, sc: &str| {
+            let m = Stack::load(&root.path().join(id)).unwrap().manifest;
+            m.serves(scenario(sc).unwrap())
+        };
+        assert!(serves("demo", "ml") && serves("demo", "ml-image"));
+        // Inherited key by key: a variant on another server keeps it, one whose library cannot
+        // run the network says so.
+        write_variant(root.path(), "other-server", "demo", "");
+        assert!(serves("other-server", "ml-image"));
+        write_variant(
+            root.path(),
+            "sk",
+            "demo",
+            "[ml]\nlibrary = \"scikit-learn 1\"\nimage = false\n",
+        );
+        assert!(serves("sk", "ml") && !serves("sk", "ml-image"));
+        let err = load_error(&format!("{EXAMPLE}{ml}").replace("image = true", "image = \"yes\""));
+        assert!(err.contains("expected a boolean"), "{err}");
     }
 
     /// A variant of `demo` (written by `write_stack`) in `root/<id>`, with `fields` after `extends`.

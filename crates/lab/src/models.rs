@@ -1,4 +1,4 @@
-//! The `data` and `ml` scenarios' fixed inputs: the model files servers load (from `models/`,
+//! The `data`, `ml` and `ml-image` scenarios' fixed inputs: the model files servers load (from `models/`,
 //! embedded so that the binary needs no checkout at run time) and the request bodies the lab
 //! sends, each made once per process.
 
@@ -8,12 +8,17 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 use stackwise_results::catalogue::Body;
 
+use crate::images;
 use crate::orders;
 use crate::predictions::Reference;
 
 /// The files of `models/` a server may load, by name.
-const FILES: [(&str, &[u8]); 3] = [
+const FILES: [(&str, &[u8]); 4] = [
     ("digits.onnx", include_bytes!("../../../models/digits.onnx")),
+    (
+        "squeezenet.onnx",
+        include_bytes!("../../../models/squeezenet.onnx"),
+    ),
     (
         "digits.joblib",
         include_bytes!("../../../models/digits.joblib"),
@@ -38,6 +43,20 @@ pub fn reference() -> &'static Reference {
     })
 }
 
+/// The reference answers the `ml-image` checks compare with.
+const IMAGE_REFERENCE: &str = include_str!("../../../models/squeezenet-reference.json");
+
+/// The `ml-image` reference: the images' seeds and their five most probable classes, parsed once.
+pub fn image_reference() -> &'static images::Reference {
+    static R: OnceLock<images::Reference> = OnceLock::new();
+    R.get_or_init(|| {
+        images::Reference::parse(IMAGE_REFERENCE).unwrap_or_else(|e| {
+            // Embedded at build time and tested: it cannot fail in a built binary.
+            unreachable!("models/squeezenet-reference.json: {e}")
+        })
+    })
+}
+
 /// The lab's CSV of orders (seed 42, 20,000 rows), made once.
 pub fn orders_body() -> &'static str {
     static B: OnceLock<String> = OnceLock::new();
@@ -45,10 +64,11 @@ pub fn orders_body() -> &'static str {
 }
 
 /// The bodies a request carrying `body` sends, in turn: none for a GET, the one CSV of orders,
-/// or the eight batches of 32 reference rows.
+/// the eight batches of 32 reference rows, or the reference's four images.
 pub fn bodies(body: Body) -> &'static [Vec<u8>] {
     static ORDERS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     static DIGITS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    static IMAGES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     match body {
         Body::None => &[],
         Body::Orders => ORDERS.get_or_init(|| vec![orders_body().as_bytes().to_vec()]),
@@ -59,6 +79,7 @@ pub fn bodies(body: Body) -> &'static [Vec<u8>] {
                 .map(|(_, b)| b.into_bytes())
                 .collect()
         }),
+        Body::Image => IMAGES.get_or_init(|| image_reference().bodies()),
     }
 }
 
@@ -102,6 +123,9 @@ mod tests {
         assert!(digits.iter().all(|b| b.starts_with(b"{\"rows\":[[")));
         assert!(bodies(Body::None).is_empty());
         assert_eq!(bodies(Body::Orders)[0].len(), 1_103_238);
+        let images = bodies(Body::Image);
+        assert_eq!(images.len(), 4);
+        assert!(images.iter().all(|b| b.len() == images::BYTES));
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub enum Body {
     /// The `ml` scenario's batches of digit rows from the model's reference, sent in turn: a
     /// POST of `application/json`.
     Digits,
+    /// The `ml-image` scenario's images, raw float32 tensors made from the reference's seeds,
+    /// sent in turn: a POST of `application/octet-stream`.
+    Image,
 }
 
 impl Body {
@@ -37,7 +40,7 @@ impl Body {
     pub fn method(self) -> &'static str {
         match self {
             Body::None => "GET",
-            Body::Orders | Body::Digits => "POST",
+            Body::Orders | Body::Digits | Body::Image => "POST",
         }
     }
 
@@ -47,6 +50,7 @@ impl Body {
             Body::None => None,
             Body::Orders => Some("text/csv"),
             Body::Digits => Some("application/json"),
+            Body::Image => Some("application/octet-stream"),
         }
     }
 }
@@ -308,7 +312,7 @@ impl Scenario {
 }
 
 /// Every scenario, in the order runs and reports list them.
-pub const SCENARIOS: [Scenario; 17] = [
+pub const SCENARIOS: [Scenario; 18] = [
     Scenario {
         quick: true,
         ..one("json", "framework overhead", &[get("json", "/json")])
@@ -437,6 +441,21 @@ pub const SCENARIOS: [Scenario; 17] = [
             "ml",
             "ML inference: a model in the API process",
             &[post("ml", "/predict", Body::Digits)],
+        )
+    },
+    // Inference heavy enough that the model's work, not the request's handling, is what is
+    // timed: one 224×224 image per request through a SqueezeNet with synthetic weights (about
+    // 6 ms on one core, some 500 times the digits model's batch), same library and threads as
+    // `ml`. Each request carries 602 KB, so fewer connections. Run when named
+    // (`--scenarios ml-image`): the default run is long enough.
+    Scenario {
+        connections: 16,
+        default_run: false,
+        parts: &[Part::Ml],
+        ..one(
+            "ml-image",
+            "ML inference: a CNN's compute in the API process",
+            &[post("ml-image", "/predict/image", Body::Image)],
         )
     },
     // Real-time: a message in, the same message out, on connections that stay open. Only the
@@ -585,7 +604,7 @@ mod tests {
             scenario("mixed").map(Scenario::target).as_deref(),
             Some("9× GET /json + 1× GET /cpu?n=100000")
         );
-        assert_eq!(checks().len(), 12, "mixed adds no check of its own");
+        assert_eq!(checks().len(), 13, "mixed adds no check of its own");
         assert_eq!(
             quick_ids().collect::<Vec<_>>(),
             ["json", "db", "upstream", "cpu"]
@@ -596,9 +615,26 @@ mod tests {
         );
         assert_eq!(standing_for(Part::Data).collect::<Vec<_>>(), ["data"]);
         assert!(default_ids().all(|id| !id.starts_with("parallel")));
-        assert_eq!(default_ids().count(), SCENARIOS.len() - 2);
+        assert_eq!(default_ids().count(), SCENARIOS.len() - 3);
+        assert!(default_ids().all(|id| id != "ml-image"), "run when named");
         assert_eq!(scenario("parallel").map(|s| s.cores), Some(Cores::Parallel));
-        assert_eq!(standing_for(Part::Ml).collect::<Vec<_>>(), ["ml"]);
+        assert_eq!(
+            standing_for(Part::Ml).collect::<Vec<_>>(),
+            ["ml", "ml-image"]
+        );
+        let Some(image) = scenario("ml-image") else {
+            panic!("no ml-image")
+        };
+        assert_eq!(image.target(), "POST /predict/image");
+        assert_eq!(image.checks().collect::<Vec<_>>(), ["ml-image"]);
+        assert_eq!(
+            (
+                image.requests[0].body.method(),
+                image.requests[0].body.content_type()
+            ),
+            ("POST", Some("application/octet-stream"))
+        );
+        assert_eq!(image.connections, 16);
         assert_eq!(
             scenario("data").map(Scenario::target).as_deref(),
             Some("POST /aggregate")

@@ -304,6 +304,11 @@ fn not_run(stack: &StackResult, scenario: &str) -> String {
         Some(crate::catalogue::Body::Digits) if stack.ml_library.is_none() => {
             "not run: it does not serve POST /predict (no [ml] in its stack.toml)".into()
         }
+        Some(crate::catalogue::Body::Image) => {
+            "not run: it does not serve POST /predict/image (no image = true in the [ml] of its \
+             stack.toml)"
+                .into()
+        }
         _ => "not run".into(),
     }
 }

@@ -34,9 +34,13 @@ fn every_contestant_passes_verify() {
         .split_whitespace()
         .skip(1)
         .collect();
-    // Every HTTP scenario's check (data and ml last), then both WebSocket endpoints.
-    assert_eq!(header.len(), 12, "{table}");
-    assert_eq!(header[8..], ["data", "ml", "ws-echo", "ws-room"], "{table}");
+    // Every HTTP scenario's check (data, ml and ml-image last), then both WebSocket endpoints.
+    assert_eq!(header.len(), 13, "{table}");
+    assert_eq!(
+        header[8..],
+        ["data", "ml", "ml-image", "ws-echo", "ws-room"],
+        "{table}"
+    );
     for id in [
         "node-http",
         "express",
@@ -51,7 +55,7 @@ fn every_contestant_passes_verify() {
             .find(|l| l.split_whitespace().next() == Some(id))
             .unwrap_or_else(|| panic!("no row for {id} in\n{table}"));
         let cells: Vec<&str> = row.split_whitespace().skip(1).collect();
-        assert_eq!(cells, ["ok"; 12], "{id}: {row}");
+        assert_eq!(cells, ["ok"; 13], "{id}: {row}");
     }
 }
 
@@ -375,7 +379,12 @@ fn a_websocket_run_measures_echo_fan_out_and_held_connections() {
 fn a_data_and_ml_run_posts_the_lab_s_bodies_and_names_each_library() {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stackwise-cache-work");
     let results = tempfile::tempdir().unwrap();
-    let (stdout, _, json) = quick_run(&cache, results.path(), "fastapi,node-http", "data,ml");
+    let (stdout, _, json) = quick_run(
+        &cache,
+        results.path(),
+        "fastapi,node-http",
+        "data,ml,ml-image",
+    );
     assert!(
         stdout.contains("Data and ML: the library each stack used"),
         "{stdout}"
@@ -399,9 +408,10 @@ fn a_data_and_ml_run_posts_the_lab_s_bodies_and_names_each_library() {
                 "{id} {name}: {}",
                 scenario["error"]
             );
-            let (target, path) = match name {
-                "data" => ("POST /aggregate", "/aggregate"),
-                _ => ("POST /predict", "/predict"),
+            let (target, path, bodies) = match name {
+                "data" => ("POST /aggregate", "/aggregate", 1),
+                "ml-image" => ("POST /predict/image", "/predict/image", 4),
+                _ => ("POST /predict", "/predict", 8),
             };
             assert_eq!(scenario["target"], target, "{id}");
             let trials = scenario["trials"].as_array().unwrap();
@@ -421,15 +431,12 @@ fn a_data_and_ml_run_posts_the_lab_s_bodies_and_names_each_library() {
                     "{id} {name}: {}",
                     load["summary"]
                 );
-                // ml's eight bodies are one tag; every request is a POST of the path.
+                // ml's eight bodies are one tag, ml-image's four images too; every request is a
+                // POST of the path.
                 let tags = load["tags"].as_array().unwrap();
                 assert_eq!(tags.len(), 1, "{id} {name}");
                 let requests = load["plan"]["requests"].as_array().unwrap();
-                assert_eq!(
-                    requests.len(),
-                    if name == "ml" { 8 } else { 1 },
-                    "{id} {name}"
-                );
+                assert_eq!(requests.len(), bodies, "{id} {name}");
                 assert!(requests
                     .iter()
                     .all(|r| r["method"] == "POST" && r["path"] == path));

@@ -122,3 +122,12 @@ async def predict(request):
         return JsonResponse(await sync_to_async(work.predict)(work.body(request)))
     except work.BadBody as error:
         return JsonResponse({"error": str(error)}, status=400)
+
+
+@require_POST
+async def predict_image(request):
+    try:
+        classify = sync_to_async(work.classify)
+        return JsonResponse(await classify(request.content_type, work.body(request)))
+    except work.BadBody as error:
+        return JsonResponse({"error": str(error)}, status=400)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("cpu", views.cpu),
     path("aggregate", views.aggregate),
     path("predict", views.predict),
+    path("predict/image", views.predict_image),
 ]

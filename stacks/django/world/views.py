@@ -106,3 +106,11 @@ def predict(request):
         return JsonResponse(work.predict(work.body(request)))
     except work.BadBody as error:
         return JsonResponse({"error": str(error)}, status=400)
+
+
+@require_POST
+def predict_image(request):
+    try:
+        return JsonResponse(work.classify(request.content_type, work.body(request)))
+    except work.BadBody as error:
+        return JsonResponse({"error": str(error)}, status=400)

@@ -1,5 +1,6 @@
-"""docs/spec.md's `data` and `ml` work, shared by the views of the WSGI stack and of its ASGI
-variant: pandas aggregates the orders, onnxruntime runs the digits model. A malformed body raises
+"""docs/spec.md's `data`, `ml` and `ml-image` work, shared by the views of the WSGI stack and of
+its ASGI variant: pandas aggregates the orders, onnxruntime runs the digits model and the
+synthetic SqueezeNet. A malformed body raises
 BadBody, which the views answer with a 400 and its message."""
 
 import io
@@ -16,6 +17,9 @@ from django.core.exceptions import RequestDataTooBig
 # Bodies over settings.DATA_UPLOAD_MAX_MEMORY_SIZE (8 MiB, /aggregate's limit) raise
 # RequestDataTooBig when read; /predict's smaller limit is checked on the body read.
 PREDICT_LIMIT = 1024 * 1024
+# POST /predict/image: one float32 image [1, 3, 224, 224], little-endian, 602,112 bytes.
+IMAGE_SHAPE = (1, 3, 224, 224)
+IMAGE_BYTES = 4 * 3 * 224 * 224
 
 ORDER_COLUMNS = ["order_id", "customer", "region", "category", "quantity", "unit_price", "ts"]
 ORDER_TYPES = {
@@ -33,8 +37,9 @@ GROUP = ["region", "category"]
 # catch_warnings, which is not thread-safe (django-asgi runs the work in threads).
 warnings.simplefilter("error", pd.errors.ParserWarning)
 
-# The worker process's session, loaded by WorldConfig.ready().
+# The worker process's sessions, loaded by WorldConfig.ready().
 model = None
+image_model = None
 
 
 class BadBody(ValueError):
@@ -42,14 +47,19 @@ class BadBody(ValueError):
 
 
 def load_model():
-    """Loads the digits model from $MODELS_DIR, one intra-op and one inter-op thread: a worker
-    per CPU already keeps the CPUs busy."""
-    global model
+    """Loads the digits model and the synthetic SqueezeNet from $MODELS_DIR, one intra-op and
+    one inter-op thread each: a worker per CPU already keeps the CPUs busy."""
+    global model, image_model
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    path = os.path.join(os.environ["MODELS_DIR"], "digits.onnx")
-    model = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+    def session(name):
+        path = os.path.join(os.environ["MODELS_DIR"], name)
+        return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+    model = session("digits.onnx")
+    image_model = session("squeezenet.onnx")
 
 
 def body(request):
@@ -130,3 +140,19 @@ def predict(body):
             for label, p in zip(labels, probabilities)
         ]
     }
+
+
+def classify(content_type, body):
+    """The five most probable classes of a raw float32 image (most probable first; a tie: the
+    lower class first)."""
+    if len(body) > PREDICT_LIMIT:
+        raise BadBody("the body is over 1 MiB")
+    if content_type != "application/octet-stream":
+        raise BadBody("the body must be application/octet-stream")
+    if len(body) != IMAGE_BYTES:
+        raise BadBody(f"the body is {len(body)} bytes, not {IMAGE_BYTES}")
+    image = np.frombuffer(body, dtype="<f4").reshape(IMAGE_SHAPE)
+    (probabilities,) = image_model.run(["softmaxout_1"], {"data_0": image})
+    probabilities = probabilities.reshape(-1)
+    top = np.argsort(-probabilities, kind="stable")[:5]
+    return {"top5": [{"label": int(i), "probability": float(probabilities[i])} for i in top]}

@@ -78,7 +78,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks every HTTP scenario `manifest`'s stack serves (`data` and `ml` only with their
-    /// tables).
+    /// tables, `ml-image` with `image = true` in its `[ml]`).
     pub fn all(&mut self, manifest: &crate::manifest::Manifest) -> Vec<Outcome> {
         stackwise_results::catalogue::checks()
             .into_iter()
@@ -86,6 +86,7 @@ impl<'a> Checker<'a> {
             .filter(|&c| match c {
                 "data" => manifest.data.is_some(),
                 "ml" => manifest.ml.is_some(),
+                "ml-image" => manifest.ml.as_ref().is_some_and(|m| m.image),
                 _ => true,
             })
             .map(|scenario| Outcome {
@@ -108,6 +109,7 @@ impl<'a> Checker<'a> {
             "cpu" => self.cpu(),
             "data" => work::data(self.addr()?),
             "ml" => work::ml(self.addr()?),
+            "ml-image" => work::ml_image(self.addr()?),
             other => Err(format!("unknown scenario '{other}'")),
         }
     }

@@ -1,6 +1,6 @@
-//! The checks of docs/spec.md's `data` (`POST /aggregate`) and `ml` (`POST /predict`): the
-//! lab's bodies answered exactly (money within a cent, probabilities within the reference's
-//! tolerance), and every malformed body the spec lists refused with a 400 and a JSON `error`,
+//! The checks of docs/spec.md's `data` (`POST /aggregate`), `ml` (`POST /predict`) and
+//! `ml-image` (`POST /predict/image`): the lab's bodies answered exactly (money within a cent,
+//! probabilities within the reference's tolerance), and every malformed body the spec lists refused with a 400 and a JSON `error`,
 //! after which the server still answers a correct request.
 
 use std::net::SocketAddr;
@@ -25,7 +25,7 @@ const TIE_BODY: &str = "order_id,customer,region,category,quantity,unit_price,ts
 /// Rows of a body over the `data` scenario's 8 MiB limit (8,964,922 bytes).
 const OVERSIZE_ROWS: u64 = 160_000;
 
-/// Largest `ml` body a stack must take: 1 MiB.
+/// Largest `ml` and `ml-image` body a stack must take: 1 MiB.
 const PREDICT_LIMIT: usize = 1_048_576;
 
 /// `POST /aggregate`: the lab's body, a header-only body, the tie body, then each malformed
@@ -128,6 +128,67 @@ pub fn ml(addr: SocketAddr) -> Result<(), String> {
         )?;
     }
     Ok(())
+}
+
+/// `POST /predict/image`: each of the reference's images, then each malformed body followed by
+/// a correct request.
+pub fn ml_image(addr: SocketAddr) -> Result<(), String> {
+    let reference = models::image_reference();
+    let bodies = models::bodies(stackwise_results::catalogue::Body::Image);
+    for (i, body) in bodies.iter().enumerate() {
+        let what = format!("the image of seed {}", reference.images[i].seed);
+        image_right(addr, body, i, &what)?;
+    }
+    let image = &bodies[0];
+    let bad: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("an empty body", OCTETS, Vec::new()),
+        (
+            "an image less its last 4 bytes",
+            OCTETS,
+            image[..image.len() - 4].to_vec(),
+        ),
+        (
+            "an image and 4 bytes more",
+            OCTETS,
+            [&image[..], &[0u8; 4]].concat(),
+        ),
+        (
+            "an image and 1 byte more",
+            OCTETS,
+            [&image[..], &[0u8; 1]].concat(),
+        ),
+        (
+            "an image sent as application/json",
+            "application/json",
+            image.clone(),
+        ),
+        ("an image sent as text/plain", "text/plain", image.clone()),
+        (
+            "a body of 1 MiB + 1 byte",
+            OCTETS,
+            vec![0u8; PREDICT_LIMIT + 1],
+        ),
+    ];
+    for (what, content_type, body) in &bad {
+        refused(addr, "/predict/image", content_type, body, what)?;
+        image_right(addr, image, 0, &format!("a correct image after {what}"))?;
+    }
+    Ok(())
+}
+
+/// The `ml-image` body's media type.
+const OCTETS: &str = "application/octet-stream";
+
+/// Sends reference image `index` and checks the five classes.
+fn image_right(addr: SocketAddr, body: &[u8], index: usize, what: &str) -> Result<(), String> {
+    let json = ok_json(
+        post(addr, "/predict/image", OCTETS, body, TIMEOUT)?,
+        "/predict/image",
+        what,
+    )?;
+    models::image_reference()
+        .check(&json, index)
+        .map_err(|e| format!("POST /predict/image of {what}: {e}"))
 }
 
 /// Sends `body` to `/aggregate` and checks the answer against the exact one.
