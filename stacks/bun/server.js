@@ -5,6 +5,7 @@
 
 import { aggregate, BadBody } from "./data.js";
 import { fortunes, randomWorld, randomWorlds, updateRandomWorlds } from "./db.js";
+import { BadImage, loadClassifier } from "./image.js";
 import { BadRows, loadPredictor } from "./ml.js";
 import { fortunesPage } from "./views.js";
 
@@ -19,8 +20,9 @@ const HTML_HEADERS = { Server: SERVER, "Content-Type": "text/html; charset=utf-8
 const json = (value) => Response.json(value, { headers: JSON_HEADERS });
 const badRequest = (error) => Response.json({ error }, { status: 400, headers: JSON_HEADERS });
 
-// The model is loaded once per worker, before it serves.
+// The models are loaded once per worker, before it serves.
 const predict = await loadPredictor();
+const classify = await loadClassifier();
 
 // Largest bodies taken (docs/spec.md); a larger one is answered 400.
 const AGGREGATE_LIMIT = 8 * 1024 * 1024;
@@ -116,6 +118,18 @@ const server = Bun.serve({
           return json(await predict(body.toString()));
         } catch (err) {
           if (err instanceof BadRows) return badRequest(err.message);
+          throw err;
+        }
+      },
+    },
+    "/predict/image": {
+      POST: async (req) => {
+        const body = await readBody(req, PREDICT_LIMIT);
+        if (body === null) return badRequest("the body is over 1 MiB");
+        try {
+          return json(await classify(req.headers.get("content-type"), body));
+        } catch (err) {
+          if (err instanceof BadImage) return badRequest(err.message);
           throw err;
         }
       },

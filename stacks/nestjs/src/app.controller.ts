@@ -1,5 +1,16 @@
-import { Body, Controller, Get, Header, HttpCode, Post, Query, Render } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  Headers,
+  HttpCode,
+  Post,
+  Query,
+  Render,
+} from '@nestjs/common';
 import { DigitsService, type Prediction, RowsPipe } from './digits.service.js';
+import { type Class, ImageService } from './image.service.js';
 import { OrdersService, type Totals } from './orders.service.js';
 import { countPrimes, intParam } from './params.js';
 import { UpstreamService } from './upstream.service.js';
@@ -12,6 +23,7 @@ export class AppController {
     private readonly upstreamService: UpstreamService,
     private readonly orders: OrdersService,
     private readonly digits: DigitsService,
+    private readonly images: ImageService,
   ) {}
 
   @Get('json')
@@ -58,7 +70,8 @@ export class AppController {
     return { n: limit, primes: countPrimes(limit) };
   }
 
-  // The body parsers' limits are set in main.ts: text/csv up to 8 MiB, JSON up to 1 MiB.
+  // The body parsers' limits are set in main.ts: text/csv up to 8 MiB, JSON and raw
+  // application/octet-stream up to 1 MiB.
   @Post('aggregate')
   @HttpCode(200)
   aggregate(@Body() csv: unknown): Totals {
@@ -69,5 +82,15 @@ export class AppController {
   @HttpCode(200)
   predict(@Body(RowsPipe) rows: number[][]): Promise<{ predictions: Prediction[] }> {
     return this.digits.predict(rows);
+  }
+
+  // A raw float32 image; its Content-Type and length are the service's to check.
+  @Post('predict/image')
+  @HttpCode(200)
+  predictImage(
+    @Headers('content-type') contentType: string | undefined,
+    @Body() body: unknown,
+  ): Promise<{ top5: Class[] }> {
+    return this.images.classify(contentType, body);
   }
 }

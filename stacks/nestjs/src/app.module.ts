@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppController } from './app.controller.js';
 import { databaseProvider } from './database.js';
 import { DigitsService } from './digits.service.js';
+import { ImageService } from './image.service.js';
 import { OrdersService } from './orders.service.js';
 import { UpstreamService } from './upstream.service.js';
 import { WorldService } from './world.service.js';
@@ -15,6 +16,7 @@ import { EchoGateway, RoomGateway } from './ws.js';
     UpstreamService,
     OrdersService,
     DigitsService,
+    ImageService,
     EchoGateway,
     RoomGateway,
   ],

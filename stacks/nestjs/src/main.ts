@@ -66,6 +66,7 @@ async function startWorker(): Promise<void> {
   // docs/spec.md's body limits; Nest's default JSON parser (100 KB) is not added after these.
   app.useBodyParser('text', { type: 'text/csv', limit: 8 * 1024 * 1024 });
   app.useBodyParser('json', { limit: 1024 * 1024 });
+  app.useBodyParser('raw', { type: 'application/octet-stream', limit: 1024 * 1024 });
   app.useGlobalFilters(new BadBodyFilter(app.getHttpAdapter()));
   await app.listen(PORT, HOST);
 }
