@@ -3,7 +3,8 @@
 //! stack silently goes without an ecosystem score and no score's evidence is unsourced.
 //!
 //! The lab does not read `data/` (the facts are the advisor's), so the citations are checked
-//! here, over the files, rather than when a manifest is loaded.
+//! here, over the files, rather than when a manifest is loaded. Which stacks take part in
+//! `ml-image` is checked here too.
 
 #![allow(clippy::unwrap_used)]
 
@@ -49,6 +50,46 @@ fn every_stack_parses_and_cites_existing_facts() {
             assert!((0.0..=100.0).contains(&level.level));
         }
     }
+}
+
+/// `ml-image` measures the library each stack runs `ml` with on a heavier model: every stack
+/// whose `[ml]` runs onnxruntime takes part, and only those (scikit-learn cannot run the network).
+#[test]
+fn every_onnxruntime_stack_serves_the_image_model_and_no_other() {
+    let stacks = discover(&repo_root().join("stacks")).unwrap();
+    let mut serving = Vec::new();
+    for stack in &stacks {
+        let Some(ml) = &stack.manifest.ml else {
+            continue;
+        };
+        assert_eq!(
+            ml.image,
+            ml.library.starts_with("onnxruntime"),
+            "{}: [ml] library '{}', image = {}",
+            stack.id(),
+            ml.library,
+            ml.image
+        );
+        if ml.image {
+            serving.push(stack.id().to_string());
+        }
+    }
+    for id in [
+        "node-http",
+        "express",
+        "fastify",
+        "nestjs",
+        "bun",
+        "fastapi",
+        "flask",
+        "django",
+    ] {
+        assert!(
+            serving.iter().any(|s| s == id),
+            "{id} does not serve ml-image"
+        );
+    }
+    assert!(!serving.iter().any(|s| s == "fastapi-sklearn"));
 }
 
 /// The levels that decide rankings are those the advisor held before they moved into the

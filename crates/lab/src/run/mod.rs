@@ -664,12 +664,13 @@ const SERVER_DESCRIPTORS: u64 = 1024;
 /// Checks whose answers depend on nothing but the request: servers may be checked at once.
 /// The others read what PostgreSQL or the delay service saw, which a second server's checks
 /// would change.
-const STATELESS: [&str; 7] = [
+const STATELESS: [&str; 8] = [
     "json",
     "plaintext",
     "cpu",
     "data",
     "ml",
+    "ml-image",
     "ws-echo",
     "ws-room",
 ];

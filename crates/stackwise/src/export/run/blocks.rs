@@ -276,14 +276,16 @@ fn scaling(v: &View<'_>) -> Option<Grid> {
     })
 }
 
-/// The library each stack used in the `data` and `ml` scenarios of the run, with its peak
-/// memory there; none when the run has neither or no stack took part.
+/// The library each stack used in the `data`, `ml` and `ml-image` scenarios of the run, with its
+/// peak memory there; none when the run has none of them or no stack took part.
 fn libraries(v: &View<'_>) -> Option<Grid> {
     let library = |s: &StackResult, id: &str| match id {
         "data" => s.data_library.clone(),
+        // `[ml]`'s library, for the stacks whose table says they serve the image too.
+        "ml-image" if !s.scenarios.iter().any(|r| r.scenario == id) => None,
         _ => s.ml_library.clone(),
     };
-    let work: Vec<&str> = ["data", "ml"]
+    let work: Vec<&str> = ["data", "ml", "ml-image"]
         .into_iter()
         .filter(|id| v.r.settings.scenarios.iter().any(|s| s == id))
         .collect();
