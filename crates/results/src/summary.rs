@@ -148,6 +148,9 @@ pub struct Cell {
     /// The rate that missed the target, when one did. When none did the capacity is a lower
     /// bound, shown as "≥".
     pub capacity_missed_rps: Option<f64>,
+    /// Responses behind the p99 of the probe that gave the capacity: fewer than
+    /// [`PROBE_RESPONSES`] when the stack was too slow for the probe's time to hold them.
+    pub capacity_responses: Option<u64>,
     /// Peak summed PSS of the server's processes over the trials, in bytes.
     pub pss_peak_bytes: Option<u64>,
     /// An idle scenario (ws-idle): the memory the server held per 1,000 open connections, in
@@ -281,6 +284,7 @@ pub fn cell(stack: &StackResult, sc: &ScenarioResult, cores: f64) -> Cell {
         capacity_rps: capacity.map(|c| c.rps),
         capacity_per_core: capacity.map(|c| c.rps / cores),
         capacity_missed_rps: capacity.and_then(|c| c.missed_rps),
+        capacity_responses: capacity.filter(|c| c.rps > 0.0).map(|c| c.responses),
         pss_peak_bytes: valid.iter().map(|t| t.server.pss_peak_bytes).max(),
         held_per_1000_bytes: held_per_1000(sc),
         cpu_ms_per_request: Spread::of(&cpu_ms).map(|s| s.median),
@@ -447,19 +451,22 @@ pub fn ratios(measured: &[(&str, &ScenarioResult)]) -> Vec<(String, Spread)> {
         .iter()
         .filter_map(|(id, mine)| {
             let spread = if paired {
-                let per_round: Vec<f64> = mine
-                    .iter()
-                    .filter_map(|(round, x)| {
-                        let (_, f) = fastest.iter().find(|(r, _)| r == round)?;
-                        (*f > 0.0).then(|| x / f)
-                    })
-                    .collect();
-                Spread::of(&per_round)?
+                Spread::of(&per_round(mine, fastest))?
             } else {
                 Spread::of(&mine.iter().map(|(_, x)| *x).collect::<Vec<_>>())?
                     .scaled(top.max(f64::MIN_POSITIVE))
             };
             Some((id.to_string(), spread))
+        })
+        .collect()
+}
+
+/// `a` over `b` in each round both measured (rounds as [`by_round`] gives them).
+fn per_round(a: &[(u64, f64)], b: &[(u64, f64)]) -> Vec<f64> {
+    a.iter()
+        .filter_map(|(round, x)| {
+            let (_, y) = b.iter().find(|(r, _)| r == round)?;
+            (*y > 0.0).then(|| x / y)
         })
         .collect()
 }
@@ -476,14 +483,7 @@ pub fn paired_ratio(a: &ScenarioResult, b: &ScenarioResult) -> Option<Spread> {
         .iter()
         .all(|sc| sc.trials.iter().all(|t| t.round.is_some()));
     if paired {
-        let per_round: Vec<f64> = ra
-            .iter()
-            .filter_map(|(round, x)| {
-                let (_, y) = rb.iter().find(|(r, _)| r == round)?;
-                (*y > 0.0).then(|| x / y)
-            })
-            .collect();
-        return Spread::of(&per_round);
+        return Spread::of(&per_round(&ra, &rb));
     }
     let values = |r: &[(u64, f64)]| r.iter().map(|(_, x)| *x).collect::<Vec<_>>();
     let (sa, sb) = (Spread::of(&values(&ra))?, Spread::of(&values(&rb))?);
@@ -500,6 +500,10 @@ pub fn paired_ratio(a: &ScenarioResult, b: &ScenarioResult) -> Option<Spread> {
         cv: 0.0,
     })
 }
+
+/// Responses each capacity probe aims for, so that its p99 rests on twenty beyond it; a probe
+/// of a slow stack ends at its longest before it has them, and says how many it had.
+pub const PROBE_RESPONSES: u64 = 2000;
 
 /// Capacity at a latency target, read from a scenario's open-loop probes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -531,12 +535,15 @@ pub fn served_p99_ms(load: &stackwise_engine::LoadReport, scenario: &str) -> f64
 }
 
 /// Whether a probe says anything of the server: the engine kept the schedule and was not the
-/// bottleneck. A probe whose schedule slipped while its p99 already missed the target still
-/// counts as a miss: more connections would not have made it meet.
+/// bottleneck, and something was answered or failed. A probe whose schedule slipped while its
+/// p99 already missed the target still counts as a miss: more connections would not have made
+/// it meet.
 fn conclusive(p: &crate::Probe, target_ms: f64, scenario: &str) -> bool {
     let t = &p.trial;
+    let s = &t.load.summary;
     let starved = t.load.engine.delivery.unsent > 0 && p99_ms(&t.load, scenario) <= target_ms;
-    !p.inconclusive && !t.load.engine.saturated && !starved
+    let empty = s.requests == 0 && s.errors == 0 && s.non_2xx == 0;
+    !p.inconclusive && !t.load.engine.saturated && !starved && !empty
 }
 
 /// The capacity of `sc` at a p99 of `target_ms`: the highest probed rate that met it (p99 under
@@ -1131,6 +1138,34 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_that_held_no_response_is_no_capacity() {
+        // The reference's django ws-broadcast-1k: its probe at 315 deliveries/s sent no message
+        // to its room of 1,000 in its time, so it "met" the target on nothing.
+        let text = include_str!("../../../data/reference/results.json");
+        let r = RunResult::parse(text).expect("the reference results");
+        let sc = r
+            .stacks
+            .iter()
+            .find(|s| s.id == "django")
+            .and_then(|s| s.scenarios.iter().find(|c| c.scenario == "ws-broadcast-1k"))
+            .expect("measured");
+        let empty: Vec<_> = sc
+            .capacity
+            .iter()
+            .flat_map(|c| &c.probes)
+            .filter(|p| p.trial.load.summary.requests == 0)
+            .collect();
+        assert!(!empty.is_empty() && empty.iter().all(|p| p.met));
+        let at = capacity_at(sc, 100.0).expect("other probes say something");
+        assert!(
+            empty.iter().all(|p| p.rate != at.rps),
+            "capacity {} rests on an empty probe",
+            at.rps
+        );
+        assert!(at.responses > 0 || at.rps == 0.0, "{at:?}");
+    }
+
+    #[test]
     fn the_cpu_s_own_speed_is_read_from_both_calibrations() {
         let text = include_str!("../../../data/reference/results.json");
         let mut r = RunResult::parse(text).expect("the reference results");
@@ -1189,6 +1224,7 @@ mod tests {
             capacity_rps: None,
             capacity_per_core: None,
             capacity_missed_rps: None,
+            capacity_responses: None,
             pss_peak_bytes: None,
             held_per_1000_bytes: None,
             cpu_ms_per_request: None,

@@ -39,6 +39,10 @@ pub enum Verdict {
     /// The engine's own CPU was the limit: the probe says nothing of the server, and more
     /// connections would not help.
     EngineBound(String),
+    /// Nothing was answered in the probe's time and nothing failed: at a rate this low the
+    /// probe held nothing to time (a broadcast of a few deliveries a second to a room of 1,000
+    /// sends no message in a second), so it says nothing either way.
+    Empty(String),
 }
 
 /// Judges a probe at a p99 target of `target_ms`, on the request the scenario is judged on.
@@ -59,6 +63,12 @@ pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
             d.unsent, d.peak_connections
         )
     };
+    let s = &r.summary;
+    if s.requests == 0 && s.errors == 0 && s.non_2xx == 0 {
+        return Verdict::Empty(
+            "no response in the probe's time: at this rate it held nothing to time".into(),
+        );
+    }
     let p99 = p99_ms(r, scenario);
     let mut why = Vec::new();
     if p99 > target_ms {
@@ -71,7 +81,6 @@ pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
             fmt::number(target_ms)
         ));
     }
-    let s = &r.summary;
     if s.errors > 0 || s.non_2xx > 0 {
         why.push(format!(
             "{} errors and {} non-2xx responses",
@@ -128,7 +137,9 @@ pub fn probe(
                 attempt += 1;
                 continue;
             }
-            Verdict::Starved(why) | Verdict::EngineBound(why) => (false, true, Some(why)),
+            Verdict::Starved(why) | Verdict::EngineBound(why) | Verdict::Empty(why) => {
+                (false, true, Some(why))
+            }
             Verdict::Met => (true, false, None),
             Verdict::Missed(why) => (false, false, Some(why)),
         };
@@ -386,6 +397,29 @@ mod tests {
         );
         // An HTTP result has no rooms to break.
         assert_eq!(misdelivered(&report(5.0, 0)), None);
+    }
+
+    #[test]
+    fn a_probe_that_held_nothing_to_time_says_nothing() {
+        // A broadcast to a room of 1,000 at a few hundred deliveries a second sends no message
+        // in a short probe: nothing answered, nothing failed.
+        let mut r = broadcast(report(0.0, 0), 0, 0, 0, 0);
+        r.summary.requests = 0;
+        assert!(matches!(
+            verdict(&r, "ws-broadcast-1k", 100.0),
+            Verdict::Empty(_)
+        ));
+        let p = probe(315.0, 4, 100.0, "ws-broadcast-1k", 0.1, &mut |_| {
+            Ok(window(r.clone()))
+        })
+        .unwrap();
+        assert!(!p.met && p.inconclusive, "{p:?}");
+        // Errors with nothing answered are a miss.
+        r.summary.errors = 5;
+        assert!(matches!(
+            verdict(&r, "ws-broadcast-1k", 100.0),
+            Verdict::Missed(_)
+        ));
     }
 
     fn window(r: LoadReport) -> Window {

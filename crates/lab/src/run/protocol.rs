@@ -44,8 +44,8 @@ pub struct Protocol {
     pub quick: bool,
 }
 
-/// Responses each capacity probe aims for, so that its p99 rests on twenty beyond it.
-pub const PROBE_RESPONSES: f64 = 2000.0;
+/// Responses each capacity probe aims for ([`stackwise_results::summary::PROBE_RESPONSES`]).
+pub const PROBE_RESPONSES: f64 = stackwise_results::summary::PROBE_RESPONSES as f64;
 
 impl Protocol {
     /// The default run, budgeted at fifteen minutes for seven stacks and nine scenarios on two

@@ -4,7 +4,7 @@
 //! Cells say why they hold no figure: `error` (not measured; see the notes), `invalid` (no valid
 //! trial), `-` (not run, or not searched).
 
-use stackwise_results::summary::{latency_tag, Cell, Ranking};
+use stackwise_results::summary::{self, latency_tag, Cell, Ranking};
 use stackwise_results::{catalogue, StackResult};
 
 use super::{startup_median, View, QUICK_BANNER, UNFINISHED_BANNER};
@@ -64,7 +64,7 @@ pub(super) fn build(v: &View<'_>) -> Vec<Block> {
     let mut out = banners.clone();
     out.push(Block::Title(format!("Run {} ({})", r.id, r.tool)));
     out.push(Block::Facts(
-        stackwise_results::summary::run_facts(v.r)
+        summary::run_facts(v.r)
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
@@ -171,10 +171,37 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
     } else {
         out.push(Block::Caption(
             "the highest open-loop rate that met the target; ≥x: no rate tried missed it; <x: \
-             even x missed it; -: not searched"
+             even x missed it; -: not searched; *: its p99 rests on fewer responses than a \
+             probe aims for (listed below)"
                 .into(),
         ));
         out.push(Block::Grid(matrix(v, |c| capacity(c, v.cores))));
+        // Stack by stack: `django: json 1,041, updates 35`.
+        let mut few: Vec<String> = Vec::new();
+        for stack in &v.r.stacks {
+            let cells: Vec<String> = v
+                .cells
+                .iter()
+                .filter(|c| c.stack == stack.id && few_responses(c))
+                .map(|c| {
+                    format!(
+                        "{} {}",
+                        c.scenario,
+                        thousands(c.capacity_responses.unwrap_or(0))
+                    )
+                })
+                .collect();
+            if !cells.is_empty() {
+                few.push(format!("{}: {}", stack.id, cells.join(", ")));
+            }
+        }
+        if !few.is_empty() {
+            out.push(Block::Caption(format!(
+                "* p99 of fewer than {} responses (the probe's longest time ran out first): {}",
+                thousands(summary::PROBE_RESPONSES),
+                few.join("; ")
+            )));
+        }
     }
 
     if let Some(grid) = held(v) {
@@ -234,7 +261,7 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
 
 /// Each stack's scaling from `parallel-1` to `parallel`; none when the run has not both.
 fn scaling(v: &View<'_>) -> Option<Grid> {
-    let rows: Vec<Row> = stackwise_results::summary::scalings(v.r, &v.cells)
+    let rows: Vec<Row> = summary::scalings(v.r, &v.cells)
         .into_iter()
         .map(|s| {
             let stack = v.r.stacks.iter().find(|x| x.id == s.stack);
@@ -242,7 +269,7 @@ fn scaling(v: &View<'_>) -> Option<Grid> {
                 sub: false,
                 cells: vec![
                     stack.map_or(s.stack.clone(), label),
-                    stackwise_results::summary::processes_text(s.processes, s.threads),
+                    summary::processes_text(s.processes, s.threads),
                     rate(s.one.median),
                     rate(s.many.median),
                     s.cores.to_string(),
@@ -502,12 +529,19 @@ fn ratio(x: f64) -> String {
     format!("{x:.2}")
 }
 
+/// The capacity's p99 rests on fewer responses than a probe aims for.
+fn few_responses(c: &Cell) -> bool {
+    c.capacity_responses
+        .is_some_and(|n| n < summary::PROBE_RESPONSES)
+}
+
 fn capacity(c: &Cell, cores: f64) -> String {
+    let few = if few_responses(c) { "*" } else { "" };
     match (c.capacity_rps, c.capacity_per_core) {
         (Some(_), Some(per_core)) if c.capacity_is_lower_bound() => {
-            format!("≥{}", rate(per_core))
+            format!("≥{}{few}", rate(per_core))
         }
-        (Some(rps), Some(per_core)) if rps > 0.0 => rate(per_core),
+        (Some(rps), Some(per_core)) if rps > 0.0 => format!("{}{few}", rate(per_core)),
         (Some(_), _) => match c.capacity_missed_rps {
             Some(missed) => format!("<{}", rate(missed / cores)),
             None => "0".into(),

@@ -147,6 +147,8 @@ struct CapacityOut {
     missed_rps: Option<f64>,
     /// No rate tried missed it: the capacity is at least `rps`.
     lower_bound: bool,
+    /// Responses behind the p99 of the probe that met the target at `rps`.
+    responses: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -234,6 +236,7 @@ pub(super) fn render(v: &View<'_>) -> String {
                             per_core: round(c.capacity_per_core?, 1),
                             missed_rps: c.capacity_missed_rps.map(|m| round(m, 1)),
                             lower_bound: c.capacity_is_lower_bound(),
+                            responses: c.capacity_responses,
                         })
                     }),
                     pss_peak_bytes: c.and_then(|c| c.pss_peak_bytes),
