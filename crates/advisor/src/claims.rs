@@ -473,21 +473,68 @@ impl<'a> Run<'a> {
         self.python_better_in("python-better-data", PYTHON_BETTER_DATA, "data")
     }
 
-    /// "Python is better for ML", from `ml`: inference of the same model in the API process.
+    /// "Python is better for ML", from the ML scenarios the run measured: inference of the same
+    /// models in the API process ([`Self::python_better_in_ml`]).
     fn python_better_ml(&self) -> ClaimCheck {
-        let mut c = self.python_better_in("python-better-ml", PYTHON_BETTER_ML, "ml");
+        let mut c = self.python_better_in_ml("python-better-ml", PYTHON_BETTER_ML);
         if c.verdict != Verdict::NotMeasured {
             c.evidence.push_str(INFERENCE_ONLY);
         }
         c
     }
 
-    /// "JavaScript is not the right tool for ML", from `ml`: a Node.js stack that serves the
-    /// same model, passing the same exact checks, at least as fast as Python's fastest within
-    /// noise contradicts it for inference; what a run cannot measure is said.
+    /// [`Self::python_better_in`] for each ML scenario the run measured, taken together: `ml`'s
+    /// small model, whose requests are mostly per-call work (the body, the framework), and
+    /// `ml-image`'s heavier one, whose requests are mostly the model's own compute in the same
+    /// native library on both sides. Python is better where one says so and none says the
+    /// opposite; a scenario within noise supports neither side.
+    fn python_better_in_ml(&self, id: &'static str, text: &'static str) -> ClaimCheck {
+        const SCENARIOS: [&str; 2] = ["ml", "ml-image"];
+        let checks: Vec<ClaimCheck> = SCENARIOS
+            .into_iter()
+            .filter(|sc| self.r.settings.scenarios.iter().any(|s| s == sc))
+            .map(|sc| self.python_better_in(id, text, sc))
+            .filter(|c| c.verdict != Verdict::NotMeasured)
+            .collect();
+        match checks.as_slice() {
+            [] => return self.python_better_in(id, text, "ml"),
+            [one] => return one.clone(),
+            _ => {}
+        }
+        let verdict = supported(checks.iter().map(|c| c.verdict));
+        let mut evidence = checks
+            .iter()
+            .map(|c| format!("{} ({}): {}", c.scenarios.join(", "), c.verdict, c.evidence))
+            .collect::<Vec<_>>()
+            .join(" ");
+        evidence.push_str(
+            " The small model's requests are mostly per-call work (the body, the framework); the \
+             heavier model's mostly the model's compute, in the same native library on both \
+             sides.",
+        );
+        let scenarios: Vec<&str> = checks
+            .iter()
+            .flat_map(|c| c.scenarios.iter().map(String::as_str))
+            .collect();
+        let mut claim = check_of(id, text, verdict, evidence, &scenarios);
+        claim.stacks = checks
+            .iter()
+            .flat_map(|c| {
+                c.stacks.iter().cloned().map(|mut s| {
+                    s.scenario = c.scenarios.first().cloned();
+                    s
+                })
+            })
+            .collect();
+        claim
+    }
+
+    /// "JavaScript is not the right tool for ML", from the ML scenarios: a Node.js stack that
+    /// serves the same model, passing the same exact checks, at least as fast as Python's
+    /// fastest within noise contradicts it for inference; what a run cannot measure is said.
     fn js_not_for_ml(&self) -> ClaimCheck {
         let (id, text) = ("js-not-for-ml", JS_NOT_FOR_ML);
-        let python = self.python_better_in(id, text, "ml");
+        let python = self.python_better_in_ml(id, text);
         if python.verdict == Verdict::NotMeasured {
             return python;
         }
@@ -502,9 +549,17 @@ impl<'a> Run<'a> {
             ),
         };
         let evidence = format!("{reading} {}{INFERENCE_ONLY}", python.evidence);
-        let mut c = check_of(id, text, verdict, evidence, &["ml"]);
+        let scenarios: Vec<&str> = python.scenarios.iter().map(String::as_str).collect();
+        let mut c = check_of(id, text, verdict, evidence, &scenarios);
         // Per stack as for the language: it holds where Python's side is faster beyond noise.
-        c.stacks = self.per_stack("ml", Language::Javascript, false, false);
+        let named = scenarios.len() > 1;
+        for sc in ["ml", "ml-image"]
+            .into_iter()
+            .filter(|sc| scenarios.contains(sc))
+        {
+            c.stacks
+                .extend(self.per_stack(sc, Language::Javascript, false, named));
+        }
         for s in &mut c.stacks {
             if s.verdict == Verdict::WithinNoise {
                 s.verdict = Verdict::DoesNotHold;
@@ -1368,8 +1423,10 @@ impl<'a> Run<'a> {
 }
 
 /// What the ML claims cannot measure here, said with them.
-const INFERENCE_ONLY: &str = " Inference of one small model on the CPU only: training, GPUs and \
-                              the range of models and tools are not measured here.";
+const INFERENCE_ONLY: &str = " Inference of the repository's models (a small classifier; a \
+                              heavier network with synthetic weights when ml-image ran) on the \
+                              CPU only: training, GPUs and the range of models and tools are not \
+                              measured here.";
 
 /// A library's name without what follows it: `pandas 2.3.3` of `pandas 2.3.3 (read_csv,
 /// groupby)`, the part before a comma or parenthesis.
@@ -1589,6 +1646,22 @@ fn above_one(r: Option<Spread>) -> Verdict {
         Some(r) if r.hi < 1.0 => Verdict::DoesNotHold,
         Some(_) => Verdict::WithinNoise,
         None => Verdict::NotMeasured,
+    }
+}
+
+/// A claim read in several scenarios: it holds where one says so and none the opposite, does
+/// not where one says not and none holds, depends where they disagree; within noise
+/// everywhere, within noise.
+fn supported(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
+    let all: Vec<Verdict> = verdicts.collect();
+    match (
+        all.contains(&Verdict::Holds),
+        all.contains(&Verdict::DoesNotHold),
+    ) {
+        (true, true) => Verdict::Depends,
+        (true, false) => Verdict::Holds,
+        (false, true) => Verdict::DoesNotHold,
+        (false, false) => Verdict::WithinNoise,
     }
 }
 

@@ -219,6 +219,66 @@ fn ml_claims_read_inference_and_say_what_was_not_measured() {
 }
 
 #[test]
+fn ml_claims_take_the_light_and_the_heavy_model_together() {
+    let mut r = with_json_as(support::fixture(), "ml", "POST /predict");
+    r = with_json_as(r, "ml-image", "POST /predict/image");
+    for s in &mut r.stacks {
+        s.ml_library = Some(if s.language == "Python" {
+            "onnxruntime 1.32.0".into()
+        } else {
+            "onnxruntime-node 1.30.0".into()
+        });
+    }
+    paired(&mut r, "ml");
+    paired(&mut r, "ml-image");
+    // Node ahead on the small model (per-call work), level on the heavy one (the compute).
+    set_rps(&mut r, "ml", &[100.0, 110.0, 120.0], &[300.0, 330.0, 360.0]);
+    set_rps(
+        &mut r,
+        "ml-image",
+        &[100.0, 110.0, 120.0],
+        &[105.0, 104.0, 118.0],
+    );
+    let c = check(&r);
+    let ml = claim(&c, "python-better-ml");
+    assert_eq!(ml.verdict, Verdict::DoesNotHold, "{}", ml.evidence);
+    assert_eq!(ml.scenarios, ["ml", "ml-image"]);
+    assert!(
+        ml.evidence.contains("ml (does not hold)"),
+        "{}",
+        ml.evidence
+    );
+    assert!(
+        ml.evidence.contains("ml-image (within noise)"),
+        "{}",
+        ml.evidence
+    );
+    assert!(ml.evidence.contains("per-call work"), "{}", ml.evidence);
+    // Every stack once per scenario, named.
+    assert_eq!(ml.stacks.len(), 2 * r.stacks.len());
+    assert!(ml.stacks.iter().all(|s| s.scenario.is_some()));
+    let js = claim(&c, "js-not-for-ml");
+    assert_eq!(js.verdict, Verdict::DoesNotHold, "{}", js.evidence);
+    assert_eq!(js.scenarios, ["ml", "ml-image"]);
+
+    // Python ahead on the heavy model and level on the small one: it holds.
+    set_rps(&mut r, "ml", &[300.0, 330.0, 360.0], &[310.0, 320.0, 370.0]);
+    set_rps(
+        &mut r,
+        "ml-image",
+        &[200.0, 210.0, 220.0],
+        &[100.0, 104.0, 111.0],
+    );
+    let c = check(&r);
+    assert_eq!(claim(&c, "python-better-ml").verdict, Verdict::Holds);
+    assert_eq!(claim(&c, "js-not-for-ml").verdict, Verdict::Holds);
+    // Each side ahead on one: it depends on the workload.
+    set_rps(&mut r, "ml", &[100.0, 110.0, 120.0], &[300.0, 330.0, 360.0]);
+    let c = check(&r);
+    assert_eq!(claim(&c, "python-better-ml").verdict, Verdict::Depends);
+}
+
+#[test]
 fn the_gil_is_judged_by_how_one_process_and_worker_processes_scale_from_one_core_to_two() {
     let mut r = with_json_as(support::fixture(), "parallel-1", "GET /cpu?n=100000");
     r = with_json_as(r, "parallel", "GET /cpu?n=100000");
