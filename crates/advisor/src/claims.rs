@@ -350,26 +350,7 @@ impl<'a> Run<'a> {
         } else {
             first.verdict
         };
-        let evidence = checks
-            .iter()
-            .map(|c| format!("{} ({}): {}", c.scenarios.join(", "), c.verdict, c.evidence))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let scenarios: Vec<&str> = checks
-            .iter()
-            .flat_map(|c| c.scenarios.iter().map(String::as_str))
-            .collect();
-        let mut claim = check_of(id, text, verdict, evidence, &scenarios);
-        claim.stacks = checks
-            .iter()
-            .flat_map(|c| {
-                c.stacks.iter().cloned().map(|mut s| {
-                    s.scenario = c.scenarios.first().cloned();
-                    s
-                })
-            })
-            .collect();
-        claim
+        together(id, text, verdict, &checks, "")
     }
 
     /// A claim that Node.js's fastest stack outdoes Python's in `sc`, per core, in `unit`.
@@ -502,31 +483,15 @@ impl<'a> Run<'a> {
             _ => {}
         }
         let verdict = supported(checks.iter().map(|c| c.verdict));
-        let mut evidence = checks
-            .iter()
-            .map(|c| format!("{} ({}): {}", c.scenarios.join(", "), c.verdict, c.evidence))
-            .collect::<Vec<_>>()
-            .join(" ");
-        evidence.push_str(
+        together(
+            id,
+            text,
+            verdict,
+            &checks,
             " The small model's requests are mostly per-call work (the body, the framework); the \
              heavier model's mostly the model's compute, in the same native library on both \
              sides.",
-        );
-        let scenarios: Vec<&str> = checks
-            .iter()
-            .flat_map(|c| c.scenarios.iter().map(String::as_str))
-            .collect();
-        let mut claim = check_of(id, text, verdict, evidence, &scenarios);
-        claim.stacks = checks
-            .iter()
-            .flat_map(|c| {
-                c.stacks.iter().cloned().map(|mut s| {
-                    s.scenario = c.scenarios.first().cloned();
-                    s
-                })
-            })
-            .collect();
-        claim
+        )
     }
 
     /// "JavaScript is not the right tool for ML", from the ML scenarios: a Node.js stack that
@@ -1647,6 +1612,38 @@ fn above_one(r: Option<Spread>) -> Verdict {
         Some(_) => Verdict::WithinNoise,
         None => Verdict::NotMeasured,
     }
+}
+
+/// One claim from its checks in several scenarios, with `verdict`: each scenario's verdict and
+/// evidence in turn, then `after`; the per-stack lines named by their scenario.
+fn together(
+    id: &'static str,
+    text: &'static str,
+    verdict: Verdict,
+    checks: &[ClaimCheck],
+    after: &str,
+) -> ClaimCheck {
+    let mut evidence = checks
+        .iter()
+        .map(|c| format!("{} ({}): {}", c.scenarios.join(", "), c.verdict, c.evidence))
+        .collect::<Vec<_>>()
+        .join(" ");
+    evidence.push_str(after);
+    let scenarios: Vec<&str> = checks
+        .iter()
+        .flat_map(|c| c.scenarios.iter().map(String::as_str))
+        .collect();
+    let mut claim = check_of(id, text, verdict, evidence, &scenarios);
+    claim.stacks = checks
+        .iter()
+        .flat_map(|c| {
+            c.stacks.iter().cloned().map(|mut s| {
+                s.scenario = c.scenarios.first().cloned();
+                s
+            })
+        })
+        .collect();
+    claim
 }
 
 /// A claim read in several scenarios: it holds where one says so and none the opposite, does
