@@ -247,12 +247,7 @@ impl<'a> Run<'a> {
     ) -> Vec<StackVerdict> {
         let mut out = Vec::new();
         for side in [subject, subject.other()] {
-            let rival_side = if side == subject {
-                subject.other()
-            } else {
-                subject
-            };
-            let Some(rival) = self.fastest(rival_side, sc) else {
+            let Some(rival) = self.fastest(side.other(), sc) else {
                 continue;
             };
             for c in self.measured(side, sc) {
@@ -1671,12 +1666,11 @@ fn flipped(v: Verdict) -> Verdict {
     }
 }
 
-/// Whether `claimed` is higher than `other`: within noise when their ranges overlap.
+/// Whether `claimed` is higher than `other`, figures not measured in the same rounds: within
+/// noise when their intervals overlap ([`unpaired`]).
 fn higher(claimed: Option<Spread>, other: Option<Spread>) -> Verdict {
     match (claimed, other) {
-        (Some(a), Some(b)) if a.overlaps(&b) => Verdict::WithinNoise,
-        (Some(a), Some(b)) if a.median > b.median => Verdict::Holds,
-        (Some(_), Some(_)) => Verdict::DoesNotHold,
+        (Some(a), Some(b)) => above_one(Some(unpaired(a, b))),
         _ => Verdict::NotMeasured,
     }
 }

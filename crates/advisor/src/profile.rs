@@ -693,22 +693,14 @@ pub fn implied(field: &str, answers: &[(&str, toml::Value)]) -> Option<toml::Val
             .then_some(toml::Value::Boolean(false)),
         // Memory sizes the cores only for connections held open by real-time work.
         "cost.memory_per_core_gib" => {
-            let none = |f: &str| match given(f) {
-                Some(toml::Value::Float(v)) => *v <= 0.0,
-                Some(toml::Value::Integer(v)) => *v <= 0,
-                _ => true,
-            };
+            let none = |f: &str| number(given(f)) <= 0.0;
             (none("workload.realtime") || none("load.connections"))
                 .then_some(toml::Value::Float(DEFAULT_MEMORY_PER_CORE_GIB))
         }
         // Asked only of a workload for which two services are offered (see
         // `advise::HYBRID_SHARE`): real-time or I/O calls, and data or ML, a quarter each.
         "hybrid.overhead" => {
-            let share = |f: &str| match given(f) {
-                Some(toml::Value::Float(v)) => *v,
-                Some(toml::Value::Integer(v)) => *v as f64,
-                _ => 0.0,
-            };
+            let share = |f: &str| number(given(f));
             let yes = |f: &str| given(f) == Some(&toml::Value::Boolean(true));
             let total: f64 = ["crud", "io", "realtime", "cpu", "data", "ml"]
                 .iter()
@@ -724,6 +716,15 @@ pub fn implied(field: &str, answers: &[(&str, toml::Value)]) -> Option<toml::Val
             (!offered).then_some(toml::Value::Float(DEFAULT_HYBRID_OVERHEAD))
         }
         _ => None,
+    }
+}
+
+/// A numeric answer as a float; 0 when not given or not a number.
+fn number(v: Option<&toml::Value>) -> f64 {
+    match v {
+        Some(toml::Value::Float(v)) => *v,
+        Some(toml::Value::Integer(v)) => *v as f64,
+        _ => 0.0,
     }
 }
 

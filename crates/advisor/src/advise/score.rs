@@ -597,7 +597,7 @@ fn capacity(
                 } else {
                     " (at least: its parts were not measured)"
                 };
-                format!("{id} {n} core{}{unmeasured}", if n == 1 { "" } else { "s" })
+                format!("{id} {}{unmeasured}", cores_label(n))
             })
             .collect();
         basis.push(format!(
@@ -677,9 +677,8 @@ fn cost(
         (Some(m), Some(c)) => (
             Some((100.0 * (1.0 - m / (2.0 * budget))).clamp(0.0, 100.0)),
             format!(
-                "{} core{} for the peak: {} {currency} a month against a budget of {}{}",
-                thousands(c),
-                if c == 1 { "" } else { "s" },
+                "{} for the peak: {} {currency} a month against a budget of {}{}",
+                cores_label(c),
                 money(m),
                 money(p.cost.monthly_budget),
                 if budget > p.cost.monthly_budget {
@@ -1380,9 +1379,8 @@ pub(crate) fn reasons(eval: &Evaluation, p: &Profile) -> Vec<String> {
     out.extend(hybrid_overhead(eval, p));
     if let (Some(c), Some(m)) = (top.capacity.cores, top.capacity.monthly_cost) {
         out.push(format!(
-            "It needs {} core{} for the {} req/s peak at its p99 target{}, about {} {} a month.",
-            thousands(c),
-            if c == 1 { "" } else { "s" },
+            "It needs {} for the {} req/s peak at its p99 target{}, about {} {} a month.",
+            cores_label(c),
             rps(p.load.peak_rps),
             if top.capacity.memory_bound {
                 format!(

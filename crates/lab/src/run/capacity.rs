@@ -9,7 +9,7 @@
 
 use stackwise_engine::{Load, LoadReport};
 use stackwise_results::fmt;
-use stackwise_results::summary::{engine_limit, p99_ms, served_p99_ms};
+use stackwise_results::summary::{answered_nothing, engine_limit, p99_ms, served_p99_ms};
 use stackwise_results::{Capacity, Probe};
 
 use super::drive::{trial, Subject, Window};
@@ -63,8 +63,7 @@ pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
             d.unsent, d.peak_connections
         )
     };
-    let s = &r.summary;
-    if s.requests == 0 && s.errors == 0 && s.non_2xx == 0 {
+    if answered_nothing(r) {
         return Verdict::Empty(
             "no response in the probe's time: at this rate it held nothing to time".into(),
         );
@@ -81,6 +80,7 @@ pub fn verdict(r: &LoadReport, scenario: &str, target_ms: f64) -> Verdict {
             fmt::number(target_ms)
         ));
     }
+    let s = &r.summary;
     if s.errors > 0 || s.non_2xx > 0 {
         why.push(format!(
             "{} errors and {} non-2xx responses",
