@@ -251,6 +251,10 @@ pub struct StackResult {
     /// onnxruntime; none: the stack does not take part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ml_library: Option<String>,
+    /// Whether the same library also answers the `ml-image` scenario's `POST /predict/image`
+    /// (its `[ml]` says `image = true`); false for results older than the field.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ml_image: bool,
 }
 
 impl StackResult {

@@ -308,7 +308,10 @@ fn not_run(stack: &StackResult, scenario: &str) -> String {
         Some(crate::catalogue::Body::Digits) if stack.ml_library.is_none() => {
             "not run: it does not serve POST /predict (no [ml] in its stack.toml)".into()
         }
-        Some(crate::catalogue::Body::Image) => {
+        Some(crate::catalogue::Body::Image) if stack.ml_library.is_none() => {
+            "not run: it does not serve POST /predict/image (no [ml] in its stack.toml)".into()
+        }
+        Some(crate::catalogue::Body::Image) if !stack.ml_image => {
             "not run: it does not serve POST /predict/image (no image = true in the [ml] of its \
              stack.toml)"
                 .into()
@@ -1084,6 +1087,25 @@ mod tests {
             error_gist("nothing said:\n\n  last words\n"),
             "nothing said:"
         );
+    }
+
+    #[test]
+    fn a_stack_left_out_of_ml_image_is_told_which_part_of_its_manifest_says_so() {
+        let text = include_str!("../../../data/reference/results.json");
+        let r = RunResult::parse(text).expect("the reference results");
+        let mut s = r.stacks[0].clone();
+        (s.ml_library, s.ml_image) = (None, false);
+        assert!(
+            not_run(&s, "ml-image").contains("no [ml] in"),
+            "{}",
+            not_run(&s, "ml-image")
+        );
+        s.ml_library = Some("scikit-learn 1.7".into());
+        assert!(not_run(&s, "ml").starts_with("not run"));
+        assert!(not_run(&s, "ml-image").contains("no image = true"));
+        // One whose [ml] says it serves the image and still has no result there was not run.
+        s.ml_image = true;
+        assert_eq!(not_run(&s, "ml-image"), "not run");
     }
 
     #[test]

@@ -401,6 +401,8 @@ fn a_data_and_ml_run_posts_the_lab_s_bodies_and_names_each_library() {
                 "{id}: {library} not shown:\n{stdout}"
             );
         }
+        // Both serve the image with the same library, and the results say so.
+        assert_eq!(stack["ml_image"], true, "{id}");
         for scenario in stack["scenarios"].as_array().unwrap() {
             let name = scenario["scenario"].as_str().unwrap();
             assert!(

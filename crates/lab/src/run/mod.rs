@@ -472,6 +472,7 @@ fn stack_result(stack: &Stack, options: &RunOptions) -> StackResult {
         }),
         data_library: m.data.as_ref().map(|d| d.library.clone()),
         ml_library: m.ml.as_ref().map(|d| d.library.clone()),
+        ml_image: m.ml.as_ref().is_some_and(|d| d.image),
     }
 }
 

@@ -308,8 +308,9 @@ fn scaling(v: &View<'_>) -> Option<Grid> {
 fn libraries(v: &View<'_>) -> Option<Grid> {
     let library = |s: &StackResult, id: &str| match id {
         "data" => s.data_library.clone(),
-        // `[ml]`'s library, for the stacks whose table says they serve the image too.
-        "ml-image" if !s.scenarios.iter().any(|r| r.scenario == id) => None,
+        // `[ml]`'s library, for the stacks whose table says they serve the image too (results
+        // older than the field say it by having run the scenario).
+        "ml-image" if !s.ml_image && !s.scenarios.iter().any(|r| r.scenario == id) => None,
         _ => s.ml_library.clone(),
     };
     let work: Vec<&str> = ["data", "ml", "ml-image"]

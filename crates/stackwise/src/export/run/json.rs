@@ -78,6 +78,9 @@ struct Stack<'a> {
     data_library: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ml_library: Option<&'a str>,
+    /// Whether `ml_library` also answers `ml-image`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    ml_image: bool,
     error: Option<&'a str>,
     idle_pss_bytes: Option<u64>,
     /// Highest over the scenarios.
@@ -197,6 +200,7 @@ pub(super) fn render(v: &View<'_>) -> String {
                 websocket_workers: s.websocket.as_ref().map(|ws| ws.workers),
                 data_library: s.data_library.as_deref(),
                 ml_library: s.ml_library.as_deref(),
+                ml_image: s.ml_image,
                 error: s.error.as_deref(),
                 idle_pss_bytes: s.idle_pss_bytes,
                 peak_pss_bytes: v.peak_pss(&s.id),
