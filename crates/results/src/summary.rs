@@ -148,8 +148,9 @@ pub struct Cell {
     /// The rate that missed the target, when one did. When none did the capacity is a lower
     /// bound, shown as "≥".
     pub capacity_missed_rps: Option<f64>,
-    /// Responses behind the p99 of the probe that gave the capacity: fewer than
-    /// [`PROBE_RESPONSES`] when the stack was too slow for the probe's time to hold them.
+    /// Responses behind the p99 of the probe that gave the capacity (in a broadcast, messages
+    /// published: [`samples`]): fewer than [`PROBE_RESPONSES`] when the stack was too slow for
+    /// the probe's time to hold them.
     pub capacity_responses: Option<u64>,
     /// Peak summed PSS of the server's processes over the trials, in bytes.
     pub pss_peak_bytes: Option<u64>,
@@ -515,7 +516,7 @@ pub struct CapacityAt {
     pub rps: f64,
     /// The lowest rate that missed it; `None` when none did, and then `rps` is a lower bound.
     pub missed_rps: Option<f64>,
-    /// Responses behind the p99 of the probe at `rps`.
+    /// Responses behind the p99 of the probe at `rps` ([`samples`]).
     pub responses: u64,
 }
 
@@ -583,8 +584,18 @@ pub fn capacity_at(sc: &ScenarioResult, target_ms: f64) -> Option<CapacityAt> {
     Some(CapacityAt {
         rps: best.map_or(0.0, |p| p.rate),
         missed_rps: missed,
-        responses: best.map_or(0, |p| p.trial.load.summary.requests),
+        responses: best.map_or(0, |p| samples(&p.trial.load)),
     })
+}
+
+/// What a probe's p99 rests on: its responses, or in a broadcast the messages published, since
+/// every delivery of one message waits behind the same publish and fan-out (a probe of a room
+/// of 1,000 at 5,000 deliveries a second holds 5,000 deliveries of five messages).
+pub fn samples(load: &stackwise_engine::LoadReport) -> u64 {
+    match load.ws.as_ref().and_then(|w| w.broadcast.as_ref()) {
+        Some(b) => b.published,
+        None => load.summary.requests,
+    }
 }
 
 /// The cell of `stack` in `scenario`, if measured.
@@ -1106,6 +1117,41 @@ mod tests {
         // One whose [ml] says it serves the image and still has no result there was not run.
         s.ml_image = true;
         assert_eq!(not_run(&s, "ml-image"), "not run");
+    }
+
+    #[test]
+    fn a_broadcast_capacity_rests_on_the_messages_published_not_their_deliveries() {
+        let text = include_str!("../../../data/reference/results.json");
+        let r = RunResult::parse(text).expect("the reference results");
+        let mut checked = 0;
+        for sc in r.stacks.iter().flat_map(|s| &s.scenarios) {
+            if !sc.scenario.starts_with("ws-broadcast") {
+                continue;
+            }
+            let Some(at) = capacity_at(sc, 100.0).filter(|a| a.rps > 0.0) else {
+                continue;
+            };
+            let probe = sc
+                .capacity
+                .iter()
+                .flat_map(|c| &c.probes)
+                .find(|p| p.rate == at.rps)
+                .expect("the probe that gave it");
+            let b = probe
+                .trial
+                .load
+                .ws
+                .as_ref()
+                .and_then(|w| w.broadcast.as_ref());
+            let b = b.expect("a broadcast report");
+            assert_eq!(at.responses, b.published, "{}", sc.scenario);
+            assert!(at.responses < probe.trial.load.summary.requests);
+            checked += 1;
+        }
+        assert!(
+            checked >= 4,
+            "{checked} broadcast capacities in the reference"
+        );
     }
 
     #[test]

@@ -184,11 +184,13 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
                 .iter()
                 .filter(|c| c.stack == stack.id && few_responses(c))
                 .map(|c| {
-                    format!(
-                        "{} {}",
-                        c.scenario,
-                        thousands(c.capacity_responses.unwrap_or(0))
-                    )
+                    let n = thousands(c.capacity_responses.unwrap_or(0));
+                    match catalogue::scenario(&c.scenario).map(|s| s.kind) {
+                        Some(catalogue::Kind::WsBroadcast { .. }) => {
+                            format!("{} {n} messages", c.scenario)
+                        }
+                        _ => format!("{} {n}", c.scenario),
+                    }
                 })
                 .collect();
             if !cells.is_empty() {
@@ -197,7 +199,8 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         }
         if !few.is_empty() {
             out.push(Block::Caption(format!(
-                "* p99 of fewer than {} responses (the probe's longest time ran out first): {}",
+                "* p99 of fewer than {} responses, or in a broadcast messages, whose \
+                 deliveries wait alike (the probe's longest time ran out first): {}",
                 thousands(summary::PROBE_RESPONSES),
                 few.join("; ")
             )));
