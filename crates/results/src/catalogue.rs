@@ -221,6 +221,10 @@ pub struct Scenario {
     pub cores: Cores,
     /// The parts of a workload it stands for.
     pub parts: &'static [Part],
+    /// A scenario measured in the same rounds as this one when both are run, each stack's
+    /// servers of both started together, so that the ratio between the two is taken round by
+    /// round: the GIL's scaling factor, `parallel` over `parallel-1`.
+    pub rounds_with: Option<&'static str>,
 }
 
 const fn get(tag: &'static str, path: &'static str) -> Request {
@@ -255,6 +259,7 @@ const fn one(id: &'static str, claim: &'static str, requests: &'static [Request]
         default_run: true,
         cores: Cores::Server,
         parts: &[Part::Crud],
+        rounds_with: None,
     }
 }
 
@@ -390,13 +395,17 @@ pub const SCENARIOS: [Scenario; 18] = [
         default_run: true,
         cores: Cores::Server,
         parts: &[Part::Cpu],
+        rounds_with: None,
     },
     // The GIL, measured: CPU-bound requests heavy enough (about 100 ms each in CPython) that
     // the load engine needs little CPU, on one server core and then on every core a server can
     // be given. A stack's throughput on many over one is its scaling factor: near 1 for one
     // process whose threads take turns under the GIL, near the cores for worker processes.
-    // Run when named: `--scenarios parallel-1,parallel`. They stand for no part of a workload:
-    // the cpu scenario sizes CPU work, these judge the GIL claim.
+    // Run when named: `--scenarios parallel-1,parallel`, and then in the same rounds: each
+    // stack's two servers (one core, every core) are started together and each round times
+    // both, so the factor is taken round by round and a drift of the machine's speed between
+    // two scenarios minutes apart does not enter it. They stand for no part of a workload: the
+    // cpu scenario sizes CPU work, these judge the GIL claim.
     Scenario {
         connections: 16,
         default_run: false,
@@ -413,6 +422,7 @@ pub const SCENARIOS: [Scenario; 18] = [
         default_run: false,
         cores: Cores::Parallel,
         parts: &[],
+        rounds_with: Some("parallel-1"),
         ..one(
             "parallel",
             "the GIL: CPU-bound requests on every server core",

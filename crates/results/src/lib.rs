@@ -118,6 +118,13 @@ pub struct Rounds {
     /// Where the seconds went.
     #[serde(default)]
     pub phases: Phases,
+    /// The scenario measured in the same rounds as this one (the catalogue's `rounds_with`):
+    /// each round gave every stack a trial in both, the trials numbered by the same rounds, so
+    /// the ratio between the two is paired. Both scenarios' records name each other and carry
+    /// the same seed, wall time and phases (the two ran as one); `orders` holds this one's
+    /// stacks in the shared order. None: measured on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<String>,
 }
 
 /// Wall seconds of each part of a scenario.

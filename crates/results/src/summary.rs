@@ -617,10 +617,12 @@ pub struct Scaling {
     /// Throughput on one core and on many, requests per second.
     pub one: Spread,
     pub many: Spread,
-    /// `many / one` (medians), and its 95% interval from the two intervals.
+    /// `many / one` and its 95% interval: taken round by round when the two scenarios shared
+    /// their rounds (`paired`), else the medians' ratio with an interval from the two intervals.
     pub factor: f64,
     pub lo: f64,
     pub hi: f64,
+    pub paired: bool,
 }
 
 /// Worker processes, with their threads when a manifest sets them: `1 process of 5 threads`.
@@ -655,6 +657,18 @@ pub fn scalings(r: &RunResult, cells: &[Cell]) -> Vec<Scaling> {
         if one.median <= 0.0 || one.lo <= 0.0 || one.hi <= 0.0 {
             continue;
         }
+        let shared = r
+            .rounds
+            .iter()
+            .any(|x| x.scenario == "parallel" && x.shared_with.as_deref() == Some("parallel-1"));
+        let single = stack.scenarios.iter().find(|s| s.scenario == "parallel-1");
+        let paired = single
+            .filter(|_| shared)
+            .and_then(|single| paired_ratio(sc, single));
+        let (factor, lo, hi) = match &paired {
+            Some(p) => (p.median, p.lo, p.hi),
+            None => (many.median / one.median, many.lo / one.hi, many.hi / one.lo),
+        };
         out.push(Scaling {
             stack: stack.id.clone(),
             processes: sc.workers.unwrap_or(stack.workers),
@@ -662,9 +676,10 @@ pub fn scalings(r: &RunResult, cells: &[Cell]) -> Vec<Scaling> {
             cores: sc.server_cpus.as_ref().map_or(run_cores, Vec::len),
             one,
             many,
-            factor: many.median / one.median,
-            lo: many.lo / one.hi,
-            hi: many.hi / one.lo,
+            factor,
+            lo,
+            hi,
+            paired: paired.is_some(),
         });
     }
     out
@@ -1208,6 +1223,57 @@ mod tests {
         assert!(same.lo <= 1.0 && same.hi >= 1.0, "{same:?}");
         b.trials.iter_mut().for_each(|t| t.valid = false);
         assert_eq!(paired_ratio(&a, &b), None);
+    }
+
+    #[test]
+    fn scaling_is_taken_round_by_round_when_both_scenarios_shared_their_rounds() {
+        let text = include_str!("../../../data/reference/results.json");
+        let mut r = RunResult::parse(text).expect("the reference results");
+        r.stacks.truncate(1);
+        let stack = &mut r.stacks[0];
+        let cpu = stack
+            .scenarios
+            .iter()
+            .find(|c| c.scenario == "cpu")
+            .expect("measured")
+            .clone();
+        // Twice the throughput on two cores in every round, on a machine whose speed drifts
+        // from round to round by far more than that.
+        let at = |id: &str, times: f64| {
+            let mut sc = cpu.clone();
+            sc.scenario = id.into();
+            sc.trials.retain(|t| t.valid);
+            for t in &mut sc.trials {
+                let drift = 1.0 + 0.8 * t.round.unwrap() as f64;
+                t.load.summary.throughput_rps = 100.0 * times * drift;
+            }
+            sc
+        };
+        let mut many = at("parallel", 2.0);
+        many.server_cpus = Some(vec![0, 1]);
+        stack.scenarios = vec![at("parallel-1", 1.0), many];
+        let rounds = |id: &str, with: Option<&str>| crate::Rounds {
+            scenario: id.into(),
+            shared_with: with.map(str::to_string),
+            ..r.rounds[0].clone()
+        };
+        r.settings.scenarios = vec!["parallel-1".into(), "parallel".into()];
+        r.rounds = vec![
+            rounds("parallel-1", Some("parallel")),
+            rounds("parallel", Some("parallel-1")),
+        ];
+        let s = &scalings(&r, &cells(&r))[0];
+        assert!(s.paired);
+        assert!((s.factor - 2.0).abs() < 1e-9, "{s:?}");
+        assert!(
+            (s.lo - 2.0).abs() < 1e-9 && (s.hi - 2.0).abs() < 1e-9,
+            "{s:?}"
+        );
+        // Measured apart, the same trials say far less.
+        r.rounds.iter_mut().for_each(|x| x.shared_with = None);
+        let s = &scalings(&r, &cells(&r))[0];
+        assert!(!s.paired);
+        assert!(s.lo < 1.5 && s.hi > 3.0, "{s:?}");
     }
 
     #[test]

@@ -235,11 +235,15 @@ pub fn run(
         .filter_map(|name| catalogue::scenario(name))
         .collect();
     let first_began = Instant::now();
-    for (k, &scenario) in pending.iter().enumerate() {
-        let name = &scenario.id.to_string();
+    let mut left = pending.len();
+    for group in measured_together(&pending) {
+        let scenario = group[0];
+        let name = &group.iter().map(|s| s.id).collect::<Vec<_>>().join(" + ");
         wait_if_interrupted();
-        // An even share of what is left of the budget.
-        let share = p.budget.saturating_sub(first_began.elapsed()) / (pending.len() - k) as u32;
+        // An even share of what is left of the budget, for each scenario of the group.
+        let share =
+            p.budget.saturating_sub(first_began.elapsed()) * group.len() as u32 / left as u32;
+        left -= group.len();
         let began = Instant::now();
         let mut phases = Phases::default();
         // A server holding many connections needs a descriptor for each: it inherits the
@@ -249,7 +253,11 @@ pub fn run(
             .holds_connections()
             .then(|| limits::ensure_descriptors(scenario.connections as u64 + SERVER_DESCRIPTORS))
             .and_then(Result::err);
-        let mut slots = start_all(&installed, &result, scenario, &env, options, &db);
+        let mut slots: Vec<Slot> = group
+            .iter()
+            .flat_map(|&sc| start_all(&installed, &result, sc, &env, options, &db))
+            .collect();
+        count_each_others_servers(&mut slots);
         if let Some(e) = descriptors {
             for slot in slots.iter_mut().filter(|s| s.live()) {
                 slot.fail(format!("the server {e}"));
@@ -281,7 +289,8 @@ pub fn run(
             .unwrap_or(began)
             .max(Instant::now());
         let t = Instant::now();
-        let mut rounds = rounds::run(&mut slots, p, name, deadline, &mut step);
+        let ids: Vec<&str> = group.iter().map(|s| s.id).collect();
+        let mut rounds = rounds::run(&mut slots, &ids, p, deadline, &mut step);
         phases.rounds_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         for slot in slots
@@ -305,9 +314,11 @@ pub fn run(
         phases.capacity_s = t.elapsed().as_secs_f64();
         // What failed while the lab was being torn down says nothing of the stack.
         wait_if_interrupted();
-        rounds.seconds = began.elapsed().as_secs_f64();
-        rounds.budget_s = share.as_secs_f64();
-        rounds.phases = phases;
+        for r in &mut rounds {
+            r.seconds = began.elapsed().as_secs_f64();
+            r.budget_s = share.as_secs_f64();
+            r.phases = phases.clone();
+        }
         for slot in slots {
             let (index, started, scen) = slot.finish();
             let sr = &mut result.stacks[index];
@@ -317,8 +328,8 @@ pub fn run(
             }
             sr.scenarios.push(scen);
         }
-        result.rounds.push(rounds);
-        done += options.stacks.len();
+        result.rounds.extend(rounds);
+        done += options.stacks.len() * group.len();
         save(&result);
     }
     report("", "", "calibrating the machine", done);
@@ -333,6 +344,49 @@ pub fn run(
     result.finished_at = Some(stackwise_engine::load_report::rfc3339(SystemTime::now()));
     save(&result);
     Ok(result)
+}
+
+/// The pending scenarios in run order, each alone or with the scenario the catalogue measures
+/// in the same rounds (`rounds_with`) when both are pending: `[parallel-1, parallel]`.
+fn measured_together(pending: &[&'static Scenario]) -> Vec<Vec<&'static Scenario>> {
+    let pending_id = |id: &str| pending.iter().any(|s| s.id == id);
+    let mut groups = Vec::new();
+    for &sc in pending {
+        if sc.rounds_with.is_some_and(pending_id) {
+            continue; // measured with the one it names
+        }
+        let mut group = vec![sc];
+        group.extend(
+            pending
+                .iter()
+                .filter(|other| other.rounds_with == Some(sc.id)),
+        );
+        groups.push(group);
+    }
+    groups
+}
+
+/// Every slot's other servers (those of the other scenario measured in the same rounds, idle
+/// while it is timed) are the lab's own, not other load on the machine.
+fn count_each_others_servers(slots: &mut [Slot]) {
+    let groups: Vec<Vec<i32>> = slots
+        .iter()
+        .map(|s| {
+            s.running
+                .iter()
+                .flat_map(|r| std::iter::once(r.pgid()).chain(r.service_pgids()))
+                .collect()
+        })
+        .collect();
+    for (i, slot) in slots.iter_mut().enumerate() {
+        for (j, pgids) in groups.iter().enumerate() {
+            for &g in pgids.iter().filter(|_| i != j) {
+                if !slot.also_ours.contains(&g) {
+                    slot.also_ours.push(g);
+                }
+            }
+        }
+    }
 }
 
 /// Adds `version` to what the run records of `runtime`: each runtime once, and every distinct
@@ -814,6 +868,31 @@ fn start_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gil_scenarios_share_their_rounds_when_both_are_run_and_not_otherwise() {
+        let ids = |names: &[&str]| -> Vec<Vec<&str>> {
+            let pending: Vec<&'static Scenario> = names
+                .iter()
+                .map(|n| catalogue::scenario(n).expect("in the catalogue"))
+                .collect();
+            measured_together(&pending)
+                .iter()
+                .map(|g| g.iter().map(|s| s.id).collect())
+                .collect()
+        };
+        assert_eq!(
+            ids(&["json", "parallel-1", "cpu", "parallel"]),
+            [vec!["json"], vec!["parallel-1", "parallel"], vec!["cpu"]]
+        );
+        // Named the other way round, the one core is still measured first.
+        assert_eq!(
+            ids(&["parallel", "parallel-1"]),
+            [vec!["parallel-1", "parallel"]]
+        );
+        assert_eq!(ids(&["parallel"]), [vec!["parallel"]]);
+        assert_eq!(ids(&["parallel-1"]), [vec!["parallel-1"]]);
+    }
 
     #[test]
     fn each_runtime_is_recorded_once_with_every_version_its_stacks_reported() {

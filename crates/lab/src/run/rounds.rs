@@ -44,19 +44,24 @@ pub fn stop_after(done: usize, p: &Protocol, widest: Option<f64>, spent: bool) -
 
 /// Runs the rounds over the live slots, appending each trial to its slot's result. No round
 /// starts after the least unless it can end by `deadline` (judged by the last round's length).
+/// The slots may be of two `scenarios` measured in the same rounds (the catalogue's
+/// `rounds_with`): then each round times every slot of both in one shuffled order, each
+/// scenario's stopping rule looks at its own stacks, and each gets its own record, naming the
+/// other.
 pub fn run(
     slots: &mut [Slot],
+    scenarios: &[&str],
     p: &Protocol,
-    scenario: &str,
     deadline: Instant,
     step: &mut dyn FnMut(&str, &str),
-) -> Rounds {
+) -> Vec<Rounds> {
+    let name = scenarios.join("+");
     let seed = p.seed
-        ^ scenario
+        ^ name
             .bytes()
             .fold(0u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
     let mut rng = fastrand::Rng::with_seed(seed);
-    let mut orders = Vec::new();
+    let mut orders: Vec<Vec<usize>> = Vec::new();
     let stopped = loop {
         let mut order: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].live()).collect();
         if order.is_empty() {
@@ -103,26 +108,49 @@ pub fn run(
                 slot.redos += 1;
             }
         }
-        orders.push(order.iter().map(|&i| slots[i].id.clone()).collect());
-        let measured: Vec<(&str, &ScenarioResult)> = slots
+        orders.push(order);
+        // The widest interval of any of the scenarios, each among its own stacks.
+        let widest = scenarios
             .iter()
-            .filter(|s| s.live() && !s.ceiling)
-            .map(|s| (s.id.as_str(), &s.scen))
-            .collect();
+            .map(|id| {
+                let measured: Vec<(&str, &ScenarioResult)> = slots
+                    .iter()
+                    .filter(|s| s.scenario.id == *id && s.live() && !s.ceiling)
+                    .map(|s| (s.id.as_str(), &s.scen))
+                    .collect();
+                widest(&measured)
+            })
+            .try_fold(0.0f64, |w, x| x.map(|x| w.max(x)));
         let spent = Instant::now() + round_began.elapsed() > deadline;
-        if let Some(why) = stop_after(orders.len(), p, widest(&measured), spent) {
+        if let Some(why) = stop_after(orders.len(), p, widest, spent) {
             break why;
         }
     };
-    Rounds {
-        scenario: scenario.to_string(),
-        seed,
-        orders,
-        stopped: stopped.to_string(),
-        seconds: 0.0,
-        budget_s: 0.0,
-        phases: Default::default(),
-    }
+    scenarios
+        .iter()
+        .map(|id| Rounds {
+            scenario: id.to_string(),
+            seed,
+            orders: orders
+                .iter()
+                .map(|order| {
+                    order
+                        .iter()
+                        .filter(|&&i| slots[i].scenario.id == *id)
+                        .map(|&i| slots[i].id.clone())
+                        .collect()
+                })
+                .collect(),
+            stopped: stopped.to_string(),
+            seconds: 0.0,
+            budget_s: 0.0,
+            phases: Default::default(),
+            shared_with: scenarios
+                .iter()
+                .find(|other| *other != id)
+                .map(|other| other.to_string()),
+        })
+        .collect()
 }
 
 /// The closed-loop maximum of a stack's trials and the mean latency behind it (seconds), for

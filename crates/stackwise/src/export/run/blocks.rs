@@ -223,13 +223,16 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         out.push(Block::Heading(
             "The GIL: throughput on every server core over one".into(),
         ));
-        out.push(Block::Caption(
-            "parallel over parallel-1, requests/s of the whole server (not per core), medians \
-             with the factor's 95% interval; one process whose threads take turns under the GIL \
-             stays near 1×, worker processes approach the cores; machines with more cores show \
-             more"
-                .into(),
-        ));
+        let paired = summary::scalings(v.r, &v.cells).iter().all(|s| s.paired);
+        let how = match paired {
+            true => "the factor taken round by round (both measured in the same rounds) with its 95% interval",
+            false => "the medians' ratio with an interval from their two intervals (measured apart)",
+        };
+        out.push(Block::Caption(format!(
+            "parallel over parallel-1, requests/s of the whole server (not per core); {how}; \
+             one process whose threads take turns under the GIL stays near 1×, worker processes \
+             approach the cores; machines with more cores show more"
+        )));
         out.push(Block::Grid(grid));
     }
 

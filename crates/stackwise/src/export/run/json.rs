@@ -47,6 +47,9 @@ struct ScalingOut<'a> {
     factor: f64,
     factor_low: f64,
     factor_high: f64,
+    /// The factor was taken round by round (both scenarios measured in the same rounds);
+    /// false: the medians' ratio, measured apart.
+    paired: bool,
 }
 
 #[derive(Serialize)]
@@ -267,6 +270,7 @@ pub(super) fn render(v: &View<'_>) -> String {
                     factor: round(s.factor, 3),
                     factor_low: round(s.lo, 3),
                     factor_high: round(s.hi, 3),
+                    paired: s.paired,
                 })
             })
             .collect(),
