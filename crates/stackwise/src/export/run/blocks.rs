@@ -198,9 +198,13 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
             }
         }
         if !few.is_empty() {
+            let messages = match few.iter().any(|f| f.contains(" messages")) {
+                true => ", or in a broadcast messages, whose deliveries wait alike",
+                false => "",
+            };
             out.push(Block::Caption(format!(
-                "* p99 of fewer than {} responses, or in a broadcast messages, whose \
-                 deliveries wait alike (the probe's longest time ran out first): {}",
+                "* p99 of fewer than {} responses{messages} (the probe's longest time ran out \
+                 first): {}",
                 thousands(summary::PROBE_RESPONSES),
                 few.join("; ")
             )));
