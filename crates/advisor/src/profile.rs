@@ -332,6 +332,16 @@ fn number_problem(field: &str, v: f64) -> Option<String> {
 /// when the message alone does not (a wrong type names only the type).
 fn one_line(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim().replace('\n', " ");
+    // A table left out is reported at the first line of the file, which is not at fault.
+    for table in REQUIRED_TABLES {
+        if message == format!("missing field `{table}`") {
+            return format!(
+                "the [{table}] table is missing: a profile needs {} (the rest may be left \
+                 out; `stackwise advise --init` writes every field)",
+                REQUIRED_TABLES.map(|t| format!("[{t}]")).join(", ")
+            );
+        }
+    }
     match e.span() {
         Some(span) => {
             let start = span.start.min(text.len());
@@ -342,6 +352,10 @@ fn one_line(e: &toml::de::Error, text: &str) -> String {
         None => message,
     }
 }
+
+/// The tables a profile must have: what the product does, its load, its team, and what compute
+/// costs have no default a decision could rest on.
+const REQUIRED_TABLES: [&str; 4] = ["workload", "load", "team", "cost"];
 
 /// The commented template `stackwise advise --init` writes: every field with its default and
 /// what it means.

@@ -116,6 +116,13 @@ fn syntax_and_unknown_fields_are_errors_on_one_line() {
             "javascript",
         ),
         ("[workload".to_string(), "profile.toml"),
+        (
+            MINIMAL
+                .replace("[team]", "[hiring]")
+                .replace("javascript = 2\n", "")
+                .replace("python = 4\n", ""),
+            "the [team] table is missing",
+        ),
     ] {
         let e = error(&text);
         assert!(e.starts_with("profile.toml: "), "{e}");
