@@ -513,10 +513,7 @@ impl<'a> Run<'a> {
         let mut c = check_of(id, text, verdict, evidence, &scenarios);
         // Per stack as for the language: it holds where Python's side is faster beyond noise.
         let named = scenarios.len() > 1;
-        for sc in ["ml", "ml-image"]
-            .into_iter()
-            .filter(|sc| scenarios.contains(sc))
-        {
+        for sc in &scenarios {
             c.stacks
                 .extend(self.per_stack(sc, Language::Javascript, false, named));
         }

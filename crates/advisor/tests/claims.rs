@@ -183,16 +183,24 @@ fn data_claims_name_each_library_and_say_when_the_library_decides_more_than_the_
     assert!(!c.evidence.contains("in Python,"), "{}", c.evidence);
 }
 
+/// Every Python stack runs the model with `python`, every other with `node`.
+fn with_ml_libraries(r: &mut RunResult, python: &str, node: &str) {
+    for s in &mut r.stacks {
+        s.ml_library = Some(match s.language.as_str() {
+            "Python" => python.into(),
+            _ => node.into(),
+        });
+    }
+}
+
 #[test]
 fn ml_claims_read_inference_and_say_what_was_not_measured() {
     let mut r = with_json_as(support::fixture(), "ml", "POST /predict");
-    for s in &mut r.stacks {
-        s.ml_library = Some(if s.language == "Python" {
-            "onnxruntime 1.32.0, one intra-op thread per worker".into()
-        } else {
-            "onnxruntime-node 1.23.0, one intra-op thread per worker".into()
-        });
-    }
+    with_ml_libraries(
+        &mut r,
+        "onnxruntime 1.32.0, one intra-op thread per worker",
+        "onnxruntime-node 1.23.0, one intra-op thread per worker",
+    );
     set_rps(&mut r, "ml", &[100.0, 110.0, 120.0], &[400.0, 420.0, 440.0]);
     let c = check(&r);
     assert_eq!(claim(&c, "python-better-ml").verdict, Verdict::DoesNotHold);
@@ -222,13 +230,7 @@ fn ml_claims_read_inference_and_say_what_was_not_measured() {
 fn ml_claims_take_the_light_and_the_heavy_model_together() {
     let mut r = with_json_as(support::fixture(), "ml", "POST /predict");
     r = with_json_as(r, "ml-image", "POST /predict/image");
-    for s in &mut r.stacks {
-        s.ml_library = Some(if s.language == "Python" {
-            "onnxruntime 1.32.0".into()
-        } else {
-            "onnxruntime-node 1.30.0".into()
-        });
-    }
+    with_ml_libraries(&mut r, "onnxruntime 1.32.0", "onnxruntime-node 1.30.0");
     paired(&mut r, "ml");
     paired(&mut r, "ml-image");
     // Node ahead on the small model (per-call work), level on the heavy one (the compute).

@@ -126,6 +126,11 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether its requests are deliveries of messages published to rooms.
+    pub fn broadcast(self) -> bool {
+        matches!(self, Kind::WsBroadcast { .. })
+    }
+
     /// Whether the server runs as it does for WebSockets (its manifest's `[websocket]`).
     pub fn websocket(self) -> bool {
         !matches!(self, Kind::Http)

@@ -641,6 +641,10 @@ pub fn processes_text(processes: u64, threads: Option<u64>) -> String {
 /// order.
 pub fn scalings(r: &RunResult, cells: &[Cell]) -> Vec<Scaling> {
     let run_cores = r.settings.server_cpus.len().max(1);
+    let shared = r
+        .rounds
+        .iter()
+        .any(|x| x.scenario == "parallel" && x.shared_with.as_deref() == Some("parallel-1"));
     let mut out = Vec::new();
     for stack in &r.stacks {
         let valid = |id: &str| {
@@ -657,10 +661,6 @@ pub fn scalings(r: &RunResult, cells: &[Cell]) -> Vec<Scaling> {
         if one.median <= 0.0 || one.lo <= 0.0 || one.hi <= 0.0 {
             continue;
         }
-        let shared = r
-            .rounds
-            .iter()
-            .any(|x| x.scenario == "parallel" && x.shared_with.as_deref() == Some("parallel-1"));
         let single = stack.scenarios.iter().find(|s| s.scenario == "parallel-1");
         let paired = single
             .filter(|_| shared)

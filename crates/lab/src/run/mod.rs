@@ -257,7 +257,7 @@ pub fn run(
             .iter()
             .flat_map(|&sc| start_all(&installed, &result, sc, &env, options, &db))
             .collect();
-        count_each_others_servers(&mut slots);
+        count_every_server_as_ours(&mut slots);
         if let Some(e) = descriptors {
             for slot in slots.iter_mut().filter(|s| s.live()) {
                 slot.fail(format!("the server {e}"));
@@ -366,26 +366,14 @@ fn measured_together(pending: &[&'static Scenario]) -> Vec<Vec<&'static Scenario
     groups
 }
 
-/// Every slot's other servers (those of the other scenario measured in the same rounds, idle
-/// while it is timed) are the lab's own, not other load on the machine.
-fn count_each_others_servers(slots: &mut [Slot]) {
-    let groups: Vec<Vec<i32>> = slots
-        .iter()
-        .map(|s| {
-            s.running
-                .iter()
-                .flat_map(|r| std::iter::once(r.pgid()).chain(r.service_pgids()))
-                .collect()
-        })
-        .collect();
+/// Every other server started for the scenario (and for the one measured in the same rounds,
+/// idle while this one is timed) is the lab's own, not other load on the machine.
+fn count_every_server_as_ours(slots: &mut [Slot]) {
+    let pgids: Vec<Vec<i32>> = slots.iter().map(Slot::pgids).collect();
     for (i, slot) in slots.iter_mut().enumerate() {
-        for (j, pgids) in groups.iter().enumerate() {
-            for &g in pgids.iter().filter(|_| i != j) {
-                if !slot.also_ours.contains(&g) {
-                    slot.also_ours.push(g);
-                }
-            }
-        }
+        let others = pgids.iter().enumerate().filter(|(j, _)| *j != i);
+        slot.also_ours
+            .extend(others.flat_map(|(_, groups)| groups.iter().copied()));
     }
 }
 
@@ -561,6 +549,15 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// The process groups of its server and of the services it started (none when it did not
+    /// start).
+    fn pgids(&self) -> Vec<i32> {
+        self.running
+            .iter()
+            .flat_map(|r| std::iter::once(r.pgid()).chain(r.service_pgids()))
+            .collect()
+    }
+
     /// Still being measured: its server runs and nothing has failed.
     pub fn live(&self) -> bool {
         self.running.is_some() && self.scen.error.is_none()
@@ -793,11 +790,6 @@ fn start_all(
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
-    let servers: Vec<i32> = started
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().ok())
-        .flat_map(|r| std::iter::once(r.pgid()).chain(r.service_pgids()))
-        .collect();
     started
         .into_iter()
         .map(|(index, running)| {
@@ -831,10 +823,6 @@ fn start_all(
                     None
                 }
             };
-            let mine: Vec<i32> = running
-                .iter()
-                .flat_map(|r| std::iter::once(r.pgid()).chain(r.service_pgids()))
-                .collect();
             let reading = running.as_ref().map(|r| read_group(r.pgid()));
             let started = running
                 .as_ref()
@@ -852,11 +840,8 @@ fn start_all(
                 members_at_start: reading.map_or((0, 0), |g| (g.members, g.processes)),
                 cycle: Duration::ZERO,
                 scenario,
-                also_ours: db
-                    .pgid()
-                    .into_iter()
-                    .chain(servers.iter().copied().filter(|g| !mine.contains(g)))
-                    .collect(),
+                // The other servers are added once every server is started.
+                also_ours: db.pgid().into_iter().collect(),
                 load_cpus: options.load_cpus.clone(),
                 infra_cpus: options.infra_cpus.clone(),
                 server_cpus: cpus.clone(),

@@ -110,7 +110,7 @@ pub fn run(
         }
         orders.push(order);
         // The widest interval of any of the scenarios, each among its own stacks.
-        let widest = scenarios
+        let widest_now = scenarios
             .iter()
             .map(|id| {
                 let measured: Vec<(&str, &ScenarioResult)> = slots
@@ -122,7 +122,7 @@ pub fn run(
             })
             .try_fold(0.0f64, |w, x| x.map(|x| w.max(x)));
         let spent = Instant::now() + round_began.elapsed() > deadline;
-        if let Some(why) = stop_after(orders.len(), p, widest, spent) {
+        if let Some(why) = stop_after(orders.len(), p, widest_now, spent) {
             break why;
         }
     };

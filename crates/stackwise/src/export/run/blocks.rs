@@ -185,11 +185,9 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
                 .filter(|c| c.stack == stack.id && few_responses(c))
                 .map(|c| {
                     let n = thousands(c.capacity_responses.unwrap_or(0));
-                    match catalogue::scenario(&c.scenario).map(|s| s.kind) {
-                        Some(catalogue::Kind::WsBroadcast { .. }) => {
-                            format!("{} {n} messages", c.scenario)
-                        }
-                        _ => format!("{} {n}", c.scenario),
+                    match broadcast(c) {
+                        true => format!("{} {n} messages", c.scenario),
+                        false => format!("{} {n}", c.scenario),
                     }
                 })
                 .collect();
@@ -198,7 +196,8 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
             }
         }
         if !few.is_empty() {
-            let messages = match few.iter().any(|f| f.contains(" messages")) {
+            let starred_broadcast = v.cells.iter().any(|c| few_responses(c) && broadcast(c));
+            let messages = match starred_broadcast {
                 true => ", or in a broadcast messages, whose deliveries wait alike",
                 false => "",
             };
@@ -223,12 +222,12 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
         out.push(Block::Grid(grid));
     }
 
-    if let Some(grid) = scaling(v) {
+    let scalings = summary::scalings(v.r, &v.cells);
+    if let Some(grid) = scaling(v, &scalings) {
         out.push(Block::Heading(
             "The GIL: throughput on every server core over one".into(),
         ));
-        let paired = summary::scalings(v.r, &v.cells).iter().all(|s| s.paired);
-        let how = match paired {
+        let how = match scalings.iter().all(|s| s.paired) {
             true => "the factor taken round by round (both measured in the same rounds) with its 95% interval",
             false => "the medians' ratio with an interval from their two intervals (measured apart)",
         };
@@ -270,9 +269,9 @@ fn figures(v: &View<'_>, out: &mut Vec<Block>) {
 }
 
 /// Each stack's scaling from `parallel-1` to `parallel`; none when the run has not both.
-fn scaling(v: &View<'_>) -> Option<Grid> {
-    let rows: Vec<Row> = summary::scalings(v.r, &v.cells)
-        .into_iter()
+fn scaling(v: &View<'_>, scalings: &[summary::Scaling]) -> Option<Grid> {
+    let rows: Vec<Row> = scalings
+        .iter()
         .map(|s| {
             let stack = v.r.stacks.iter().find(|x| x.id == s.stack);
             Row {
@@ -538,6 +537,11 @@ fn vs_fastest(c: &Cell) -> String {
 
 fn ratio(x: f64) -> String {
     format!("{x:.2}")
+}
+
+/// A cell of a broadcast scenario, whose probes count messages rather than responses.
+fn broadcast(c: &Cell) -> bool {
+    catalogue::scenario(&c.scenario).is_some_and(|s| s.kind.broadcast())
 }
 
 /// The capacity's p99 rests on fewer responses than a probe aims for.
